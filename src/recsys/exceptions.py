@@ -1,0 +1,72 @@
+"""Every error recsys raises on purpose: one hierarchy under :class:`RecsysError`.
+
+The HTTP layer maps :class:`RecsysError` subclasses to 4xx answers by ``http_status``.
+"""
+
+from __future__ import annotations
+
+
+class RecsysError(Exception):
+    """Base class of every error recsys raises on purpose."""
+
+    http_status: int = 400
+
+
+class InvalidInputError(RecsysError, ValueError):
+    """An argument or a request field has the wrong type, range or shape."""
+
+    http_status = 422
+
+
+class SchemaError(InvalidInputError):
+    """A DataFrame misses required columns or holds values it must not (NaN ids, negative dwell)."""
+
+
+class UnknownIdError(RecsysError, KeyError):
+    """A member, SKU or store id is not known to the fitted data.
+
+    Parameters
+    ----------
+    kind : str
+        What was looked up: ``"member"``, ``"item"``, ``"store"``...
+    ids : list of str
+        The ids that were not found (a few are shown in the message).
+    known : int
+        How many ids of that kind are known.
+    """
+
+    http_status = 404
+
+    def __init__(self, kind: str, ids: list[str] | tuple[str, ...], known: int | None = None):
+        self.kind = kind
+        self.ids = list(ids)
+        self.known = known
+        shown = ", ".join(repr(i) for i in self.ids[:5])
+        more = f" and {len(self.ids) - 5} more" if len(self.ids) > 5 else ""
+        suffix = f" (known: {known} {kind}s)" if known is not None else ""
+        super().__init__(f"unknown {kind} {shown}{more}{suffix}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class NotFittedError(RecsysError, RuntimeError):
+    """A model or recommender was used before ``fit`` (or ``load``)."""
+
+    http_status = 503
+
+
+class ArtifactError(RecsysError, OSError):
+    """A saved model directory is missing, incomplete or from an incompatible version."""
+
+    http_status = 500
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """A request carries more items than the service accepts in one call."""
+
+    http_status = 413
+
+
+class RecsysWarning(UserWarning):
+    """Something recsys tolerated but you should know about (an unseen profile tag, ...)."""
