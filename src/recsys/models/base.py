@@ -1,0 +1,299 @@
+"""The one small protocol every model follows.
+
+A model learns from :class:`~recsys.data.TrainingMatrices` (internal ids only) and then either
+
+* exposes **vectors** (``supports_vectors = True``): ``user_factors_``, ``item_factors_`` and
+  ``fold_in`` (a vector for a member from a history row and a profile row), so the
+  recommender can search item vectors with FAISS; or
+* exposes **scores** only (``supports_vectors = False``): ``score`` returns a dense
+  (n_members, n_items) array and the recommender ranks it with the same filters.
+
+Every model also implements ``score`` (vector models score with a dot product), so the
+evaluation code can treat all models alike.
+
+Public methods are templates (fitted check, shapes, dtype); subclasses implement the
+private hooks ``_fit``, ``_fold_in`` / ``_score`` and the state round trip.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.data.matrices import TrainingMatrices
+from recsys.exceptions import ArtifactError, InvalidInputError, NotFittedError
+
+_M = TypeVar("_M", bound="RecModel")
+
+#: name -> model class, filled by :func:`register`
+MODEL_REGISTRY: dict[str, type[RecModel]] = {}
+
+
+def register(cls: type[_M]) -> type[_M]:
+    """Class decorator: make a model reachable by its ``name`` (``"als"``, ``"ease"`` ...)."""
+    MODEL_REGISTRY[cls.name] = cls
+    return cls
+
+
+def training_threads() -> Any:
+    """Pin BLAS to one thread where ``implicit`` trains (it warns and slows down otherwise).
+
+    Called plainly it pins BLAS for the rest of the process (as before); used as a context
+    manager (``with training_threads(): ...``) it restores the previous limits on exit, so
+    BLAS-heavy code elsewhere (EASE, FAISS, NumPy) keeps its threads.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1, "blas")
+    except ImportError:  # pragma: no cover - threadpoolctl ships with implicit
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+def check_int(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum``, else :class:`InvalidInputError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_float(name: str, value: Any, minimum: float = 0.0, strict: bool = True) -> float:
+    """``value`` as a finite float > ``minimum`` (>= if not ``strict``), else InvalidInputError."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok:
+        v = float(value)
+        ok = bool(np.isfinite(v)) and (v > minimum if strict else v >= minimum)
+    if not ok:
+        op = ">" if strict else ">="
+        raise InvalidInputError(f"{name} must be a finite number {op} {minimum}, got {value!r}")
+    return float(value)
+
+
+def check_seed(value: Any) -> int | None:
+    """A seed is ``None`` or a non-negative int (JSON-able, unlike a ``Generator``)."""
+    if value is None:
+        return None
+    return check_int("seed", value, minimum=0)
+
+
+class RecModel(ABC):
+    """Base class of recsys models (sklearn habits: params in ``__init__``, state ends in ``_``).
+
+    Subclasses set ``name`` and ``supports_vectors`` and implement ``_fit``, ``get_params``,
+    ``_get_state`` / ``_set_state`` and either ``_fold_in`` (vector models) or ``_score``.
+    """
+
+    name: ClassVar[str] = "base"
+    supports_vectors: ClassVar[bool] = False
+
+    # learned state common to all models
+    n_users_: int
+    n_items_: int
+    n_user_features_: int
+
+    # ----------------------------------------------------------------- templates
+    def fit(self: _M, matrices: TrainingMatrices) -> _M:
+        """Learn from ``matrices`` from scratch and return ``self``."""
+        if not isinstance(matrices, TrainingMatrices):
+            raise InvalidInputError(
+                f"fit() takes TrainingMatrices, got {type(matrices).__name__}; "
+                "build them with RetailDataset.build(...).matrices"
+            )
+        if matrices.n_users == 0 or matrices.n_items == 0:
+            raise InvalidInputError("cannot fit on an empty interaction matrix")
+        if matrices.user_features.shape[0] != matrices.n_users:
+            raise InvalidInputError(
+                f"user_features has {matrices.user_features.shape[0]} rows, "
+                f"confidence has {matrices.n_users} members"
+            )
+        if matrices.item_features.shape[0] != matrices.n_items:
+            raise InvalidInputError(
+                f"item_features has {matrices.item_features.shape[0]} rows, "
+                f"confidence has {matrices.n_items} SKUs"
+            )
+        # a failed refit must not leave the previous fit looking usable
+        self.is_fitted_ = False
+        self.n_users_ = matrices.n_users
+        self.n_items_ = matrices.n_items
+        self.n_user_features_ = int(matrices.user_features.shape[1])
+        self._fit(matrices)
+        self.is_fitted_ = True
+        return self
+
+    def fold_in(self, history: sp.csr_matrix, features: sp.csr_matrix | None = None) -> np.ndarray:
+        """Member vectors from history rows (and profile rows), without retraining.
+
+        Parameters
+        ----------
+        history : csr_matrix, shape (n, n_items)
+            Confidence rows, as in ``TrainingMatrices.confidence``; may be empty rows.
+        features : csr_matrix, shape (n, n_user_features), optional
+            Encoded profile rows; ``None`` means no tags.
+
+        Returns
+        -------
+        ndarray, float32, shape (n, n_factors)
+        """
+        self.check_fitted()
+        if not self.supports_vectors:
+            raise InvalidInputError(f"model {self.name!r} has no member vectors")
+        history, features = self._check_rows(history, features)
+        out = self._fold_in(history, features)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def score(
+        self,
+        users: np.ndarray,
+        history: sp.csr_matrix,
+        features: sp.csr_matrix | None = None,
+        store: int = -1,
+    ) -> np.ndarray:
+        """Scores of every SKU for a batch of members; higher is better.
+
+        Parameters
+        ----------
+        users : ndarray of int, shape (n,)
+            Internal member ids, ``-1`` for a member unknown at training time.
+        history : csr_matrix, shape (n, n_items)
+            Current confidence rows of those members (training history plus updates).
+        features : csr_matrix, shape (n, n_user_features), optional
+            Encoded profile rows.
+        store : int
+            Internal store id the shelf is for, ``-1`` for none (used by per-store popularity).
+
+        Returns
+        -------
+        ndarray, float32, shape (n, n_items)
+        """
+        self.check_fitted()
+        users = np.asarray(users, dtype=np.int64).reshape(-1)
+        history, features = self._check_rows(history, features)
+        if history.shape[0] != users.shape[0]:
+            raise InvalidInputError("users and history rows differ in length")
+        if users.size and (users.min() < -1 or users.max() >= self.n_users_):
+            raise InvalidInputError(
+                f"internal member ids must be in [-1, {self.n_users_}), "
+                f"got {users.min()}..{users.max()}"
+            )
+        if self.supports_vectors:
+            vecs = self.user_vectors(users, history, features)
+            return vecs @ self.item_factors_.T
+        return np.asarray(self._score(users, history, features, store), dtype=np.float32)
+
+    def user_vectors(
+        self,
+        users: np.ndarray,
+        history: sp.csr_matrix,
+        features: sp.csr_matrix | None = None,
+    ) -> np.ndarray:
+        """Stored vectors for known members, folded-in vectors for unknown ones (``-1``)."""
+        self.check_fitted()
+        if not self.supports_vectors:
+            raise InvalidInputError(f"model {self.name!r} has no member vectors")
+        users = np.asarray(users, dtype=np.int64).reshape(-1)
+        history, features = self._check_rows(history, features)
+        if history.shape[0] != users.shape[0]:
+            raise InvalidInputError("users and history rows differ in length")
+        if users.size and (users.min() < -1 or users.max() >= self.n_users_):
+            raise InvalidInputError(f"internal member ids must be in [-1, {self.n_users_})")
+        out = np.empty((users.shape[0], self.item_factors_.shape[1]), dtype=np.float32)
+        known = users >= 0
+        out[known] = self.user_factors_[users[known]]
+        if (~known).any():
+            out[~known] = self.fold_in(history[~known], features[~known])
+        return out
+
+    def check_fitted(self) -> None:
+        """Raise :class:`NotFittedError` unless ``fit`` (or a load) has run."""
+        if not getattr(self, "is_fitted_", False):
+            raise NotFittedError(f"{type(self).__name__} isn't fitted: call fit() first")
+
+    # ------------------------------------------------------------ persistence
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Learned arrays, to save with ``np.savez`` (no pickles)."""
+        self.check_fitted()
+        state = dict(self._get_state())
+        state["_shape"] = np.array([self.n_users_, self.n_items_, self.n_user_features_])
+        return state
+
+    @classmethod
+    def from_state(cls: type[_M], params: dict[str, Any], state: Mapping[str, np.ndarray]) -> _M:
+        """Rebuild a fitted model from ``get_params()`` and ``get_state()``.
+
+        ``state`` may be the dict itself or the ``NpzFile`` of ``np.load(path,
+        allow_pickle=False)``. A missing array raises :class:`ArtifactError`.
+        """
+        model = cls(**params)
+        state = {k: np.asarray(v) for k, v in state.items()}
+        try:
+            n_users, n_items, n_feat = (int(v) for v in state.pop("_shape"))
+            model.n_users_, model.n_items_, model.n_user_features_ = n_users, n_items, n_feat
+            model._set_state(state)
+        except KeyError as exc:
+            raise ArtifactError(
+                f"saved state of model {cls.name!r} lacks array {exc.args[0]!r}; "
+                "was it saved by another model or version?"
+            ) from exc
+        model.is_fitted_ = True
+        return model
+
+    @abstractmethod
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__`` (JSON-serialisable)."""
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _fit(self, matrices: TrainingMatrices) -> None: ...
+
+    @abstractmethod
+    def _get_state(self) -> dict[str, np.ndarray]: ...
+
+    @abstractmethod
+    def _set_state(self, state: dict[str, np.ndarray]) -> None: ...
+
+    def _fold_in(self, history: sp.csr_matrix, features: sp.csr_matrix) -> np.ndarray:
+        raise NotImplementedError
+
+    def _score(
+        self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- helpers
+    def _check_rows(
+        self, history: sp.spmatrix, features: sp.spmatrix | None
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        if not (sp.issparse(history) or isinstance(history, np.ndarray)):
+            raise InvalidInputError(
+                f"history must be a sparse matrix or an array, got {type(history).__name__}"
+            )
+        history = sp.csr_matrix(history, dtype=np.float32)
+        if not history.has_canonical_format:  # implicit's solvers expect summed duplicates
+            history = history.copy()
+            history.sum_duplicates()
+        if history.shape[1] != self.n_items_:
+            raise InvalidInputError(
+                f"history has {history.shape[1]} SKU columns, the model knows {self.n_items_}"
+            )
+        if features is None:
+            features = sp.csr_matrix((history.shape[0], self.n_user_features_), dtype=np.float32)
+        features = sp.csr_matrix(features, dtype=np.float32)
+        if features.shape != (history.shape[0], self.n_user_features_):
+            raise InvalidInputError(
+                f"profile rows have shape {features.shape}, expected "
+                f"({history.shape[0]}, {self.n_user_features_})"
+            )
+        return history, features
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"

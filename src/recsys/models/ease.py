@@ -1,0 +1,106 @@
+"""EASE: closed-form item-item regression (Steck, "Embarrassingly Shallow Autoencoders", 2019)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import lapack
+
+from recsys.data.matrices import TrainingMatrices
+from recsys.exceptions import InvalidInputError
+from recsys.models.base import RecModel, check_float, register
+
+_BLOCK = 2048  # rows mirrored at a time when symmetrising the inverse
+
+
+def _spd_inverse_inplace(a: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite float32 matrix, reusing its buffer.
+
+    Cholesky (``potrf``) then ``potri``: half the flops of an LU inverse. ``potri`` fills
+    one triangle; the other is mirrored block by block so no second n² buffer is needed.
+    """
+    chol, info = lapack.spotrf(a, lower=False, clean=False, overwrite_a=True)
+    if info != 0:
+        raise InvalidInputError(
+            "EASE Gram matrix is not positive definite (non-finite confidences?); "
+            "check the data or raise regularization"
+        )
+    inv, info = lapack.spotri(chol, lower=False, overwrite_c=True)
+    if info != 0:  # pragma: no cover - potrf succeeded, so the factor is invertible
+        raise InvalidInputError("EASE inversion failed; raise regularization")
+    n = inv.shape[0]
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        inv[start:stop, :start] = inv[:start, start:stop].T
+        diag = inv[start:stop, start:stop]
+        diag[...] = np.triu(diag) + np.triu(diag, 1).T
+    return inv
+
+
+@register
+class EASEModel(RecModel):
+    """EASE item-item weights ``B = I - P / diag(P)``, ``P = (XᵀX + λI)⁻¹``, zero diagonal.
+
+    A score model: a member's scores are ``history @ B``. Training is one dense
+    ``n_items x n_items`` float32 Cholesky inverse done in place (memory ``4 n_items²``
+    bytes, 1.6 GB at 20k SKUs, and ``n_items³ / 3`` flops twice), so it suits a chain's
+    catalog, not a marketplace. Unlike the implicit models it keeps BLAS multi-threaded.
+    ``X`` is the confidence matrix (event weights), so a purchase counts more than a view.
+
+    Parameters
+    ----------
+    regularization : float
+        λ, added to the diagonal of the Gram matrix (> 0). Larger values smooth more.
+
+    Attributes
+    ----------
+    weights_ : ndarray, float32, shape (n_items, n_items)
+        ``B``; its diagonal is zero, so an SKU never recommends itself.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from recsys.data.matrices import TrainingMatrices
+    >>> m = TrainingMatrices.from_confidence(sp.random(30, 20, density=0.2, random_state=0))
+    >>> ease = EASEModel(regularization=10.0).fit(m)
+    >>> ease.weights_.shape, float(abs(ease.weights_.diagonal()).max())
+    ((20, 20), 0.0)
+    """
+
+    name: ClassVar[str] = "ease"
+    supports_vectors: ClassVar[bool] = False
+
+    weights_: np.ndarray
+
+    def __init__(self, regularization: float = 500.0) -> None:
+        self.regularization = regularization
+
+    def get_params(self) -> dict[str, Any]:
+        return {"regularization": self.regularization}
+
+    def _fit(self, matrices: TrainingMatrices) -> None:
+        lam = check_float("regularization", self.regularization)
+        x = sp.csr_matrix(matrices.confidence, dtype=np.float32)
+        gram = np.asarray((x.T @ x).toarray(), dtype=np.float32)
+        gram[np.diag_indices_from(gram)] += lam
+        # the Gram matrix plus λI is SPD: a float32 inverse in place keeps one n² buffer
+        # gram is symmetric, so its transpose is the same matrix in the Fortran order LAPACK
+        # wants: no copy in, and the transposed result is C-ordered again
+        p = _spd_inverse_inplace(gram.T).T
+        diag = np.diag(p).copy()
+        p /= -diag[np.newaxis, :]
+        np.fill_diagonal(p, 0.0)
+        self.weights_ = np.ascontiguousarray(p, dtype=np.float32)
+
+    def _score(
+        self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
+    ) -> np.ndarray:
+        return np.asarray(history @ self.weights_, dtype=np.float32)
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights_}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.weights_ = np.ascontiguousarray(state["weights"], dtype=np.float32)
