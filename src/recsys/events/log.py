@@ -1,0 +1,469 @@
+"""A durable, append-only log of member events in SQLite (WAL mode).
+
+``POST /events`` appends here *before* it answers, so an acknowledged event survives a crash
+of the service and can be replayed into the model (``Recommender.update``) or into the next
+training run. SQLite needs no server, which makes it the embedded single-machine default;
+past one machine the same role is played by a shared store (PostgreSQL, Redis).
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from numbers import Real
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal
+
+import numpy as np
+import pandas as pd
+
+from recsys.columns import Columns, EventKind
+from recsys.exceptions import InvalidInputError, RecsysError
+
+__all__ = ["SEQ", "AppendResult", "EventLog", "SynchronousLevel"]
+
+SEQ: Final = "seq"
+"""Name of the column holding an event's position in the log (1, 2, ... in append order)."""
+
+SynchronousLevel = Literal["NORMAL", "FULL", "EXTRA"]
+
+_TS_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%f"  # fixed width, so text order == time order
+_DEFAULT_VALUE: Final = 1.0
+_BUSY_TIMEOUT_MS: Final = 30_000
+
+_SCHEMA: Final = f"""
+CREATE TABLE IF NOT EXISTS events (
+    {SEQ} INTEGER PRIMARY KEY AUTOINCREMENT,
+    {Columns.EVENT_ID} TEXT UNIQUE,
+    {Columns.USER} TEXT NOT NULL,
+    {Columns.ITEM} TEXT NOT NULL,
+    {Columns.KIND} TEXT NOT NULL,
+    {Columns.VALUE} REAL NOT NULL,
+    {Columns.TIMESTAMP} TEXT NOT NULL,
+    {Columns.STORE} TEXT,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_timestamp ON events ({Columns.TIMESTAMP});
+"""
+
+_INSERT: Final = f"""
+INSERT INTO events ({Columns.EVENT_ID}, {Columns.USER}, {Columns.ITEM}, {Columns.KIND},
+                    {Columns.VALUE}, {Columns.TIMESTAMP}, {Columns.STORE}, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_ID_CHUNK: Final = 500  # event ids per "IN (...)" lookup, well under SQLite's variable limit
+
+_OUTPUT_COLUMNS: Final = (*Columns.INTERACTIONS, Columns.EVENT_ID, SEQ)
+# pandas >= 3 infers the "str" dtype for text; with pandas 2 "str" would turn None into "None".
+_TEXT_DTYPE: Final = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one :meth:`EventLog.append` call did.
+
+    Attributes
+    ----------
+    accepted : int
+        Events newly written to the log.
+    duplicates : int
+        Events skipped because their ``event_id`` was already in the log (or earlier in the
+        same batch): a retried request counts once.
+    last_seq : int
+        The highest ``seq`` in the log after the call (0 for an empty log); a replay cursor
+        for :meth:`EventLog.since`.
+    """
+
+    accepted: int
+    duplicates: int
+    last_seq: int
+
+
+class EventLog:
+    """Durable append-only event log backed by one SQLite file in WAL mode.
+
+    Every :meth:`append` is one transaction, committed before the call returns: once it
+    returns, the events are on disk with the durability of ``synchronous`` (below). Events
+    carrying an ``event_id`` are idempotent: appending the same id again is counted as a
+    duplicate and not written twice. The log is safe to share between threads (one
+    connection guarded by a lock), and other processes may open the same file (SQLite
+    serialises writers; readers don't block them in WAL mode).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The database file. Missing parent directories are created.
+    synchronous : {"FULL", "NORMAL", "EXTRA"}, default "FULL"
+        SQLite's ``PRAGMA synchronous`` level, i.e. when a commit waits for ``fsync``.
+
+        - ``"FULL"`` (default): the WAL is synced on every commit, so an acknowledged
+          event survives a process crash (``kill -9``) **and** a power loss or OS crash
+          (given a disk that honours ``fsync``). Costs one ``fsync`` per :meth:`append`
+          (0.1-10 ms depending on the disk); batch events per call to amortise it.
+        - ``"NORMAL"``: no sync on commit (only at checkpoints). Still durable against an
+          application crash, because committed WAL frames are in the OS page cache, but the
+          last transactions may be lost on power loss or an OS crash. Often 10-30x faster
+          for single-event appends; choose it when producers can re-send events.
+        - ``"EXTRA"``: like FULL, and also syncs the directory after the rollback journal
+          is unlinked; adds nothing in WAL mode beyond FULL but is accepted.
+
+        The product promise is "an acknowledged event is never lost", hence FULL.
+    timeout : float, default 30.0
+        Seconds to wait for another process holding the write lock.
+
+    Notes
+    -----
+    Schema of table ``events``: ``seq INTEGER PRIMARY KEY AUTOINCREMENT`` (never reused, and
+    duplicates don't consume one, so it is a stable, gap-free replay cursor),
+    ``event_id TEXT UNIQUE`` (NULL allowed), ``user_id``, ``item_id``, ``kind`` (TEXT),
+    ``value REAL``, ``timestamp TEXT``, ``store_id TEXT`` (NULL allowed), ``received_at TEXT``.
+
+    Timestamps are stored as timezone-naive UTC ISO 8601 text with microseconds,
+    ``YYYY-MM-DDTHH:MM:SS.ffffff``: fixed width, so text order is time order and an index
+    serves :meth:`since`. Inputs may be ISO strings, ``datetime``/``pd.Timestamp``/
+    ``np.datetime64`` (tz-aware ones are converted to UTC; naive ones are taken as UTC) or
+    numbers (seconds since the Unix epoch). A missing timestamp means "now".
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.db"
+    >>> with EventLog(path) as log:
+    ...     result = log.append([
+    ...         {"user_id": "u1", "item_id": "sku9", "kind": "view", "value": 35.0,
+    ...          "timestamp": "2026-03-01T10:00:00", "event_id": "e1"},
+    ...         {"user_id": "u1", "item_id": "sku9", "kind": "purchase",
+    ...          "timestamp": "2026-03-01T10:05:00", "store_id": "s3"},
+    ...     ])
+    ...     retry = log.append([{"user_id": "u1", "item_id": "sku9", "kind": "view",
+    ...                          "value": 35.0, "event_id": "e1"}])
+    ...     frame = log.since("2026-03-01T10:01:00")
+    >>> result
+    AppendResult(accepted=2, duplicates=0, last_seq=2)
+    >>> retry
+    AppendResult(accepted=0, duplicates=1, last_seq=2)
+    >>> frame[["user_id", "kind", "value", "store_id", "seq"]].to_dict("records")
+    [{'user_id': 'u1', 'kind': 'purchase', 'value': 1.0, 'store_id': 's3', 'seq': 2}]
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: SynchronousLevel = "FULL",
+        timeout: float = 30.0,
+    ) -> None:
+        level = str(synchronous).upper()
+        if level not in ("NORMAL", "FULL", "EXTRA"):
+            raise InvalidInputError(
+                f"synchronous must be 'FULL', 'NORMAL' or 'EXTRA', got {synchronous!r}"
+            )
+        self.path = Path(path)
+        self.synchronous: str = level
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a batch is exactly one
+        # transaction. check_same_thread=False: the lock serialises use from many threads.
+        conn = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise RecsysError(f"could not put {self.path} in WAL mode (got {mode!r})")
+            conn.execute(f"PRAGMA synchronous={level}")
+            conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            conn.executescript(_SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn: sqlite3.Connection | None = conn
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Close the connection (idempotent). Committed events are already durable."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called."""
+        return self._conn is None
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"synchronous={self.synchronous}"
+        return f"EventLog({str(self.path)!r}, {state})"
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RecsysError(f"event log {str(self.path)!r} is closed")
+        return self._conn
+
+    # ------------------------------------------------------------------ writing
+    def append(self, events: Sequence[Mapping[str, Any]] | pd.DataFrame) -> AppendResult:
+        """Append a batch of events in one transaction, durable before returning.
+
+        All or nothing: every event is validated first; if any is invalid nothing is written
+        and :class:`~recsys.exceptions.InvalidInputError` names the event (its position in
+        the batch) and the field.
+
+        Parameters
+        ----------
+        events : list of dict or pandas.DataFrame
+            Fields (column names of :class:`~recsys.columns.Columns`):
+            ``user_id``, ``item_id`` (non-empty str, required), ``kind`` (one of
+            ``purchase``, ``cart``, ``view``, ``coupon``; required), ``value`` (finite
+            number >= 0: quantity, dwell seconds...; default 1.0), ``timestamp`` (see the
+            class notes; default now), ``store_id`` (non-empty str or missing),
+            ``event_id`` (non-empty str or missing; makes retries idempotent). Other keys
+            are ignored.
+
+        Returns
+        -------
+        AppendResult
+            ``accepted``, ``duplicates`` (already-logged ``event_id`` s) and ``last_seq``.
+
+        Raises
+        ------
+        InvalidInputError
+            If ``events`` is not a list of mappings / DataFrame, or an event is invalid.
+        """
+        records = _as_records(events)
+        received_at = _now_text()
+        rows = [_validate(i, record, received_at) for i, record in enumerate(records)]
+        with self._lock:
+            conn = self._connection()
+            if not rows:
+                return AppendResult(0, 0, self._last_seq(conn))
+            # IMMEDIATE takes the write lock up front (the busy timeout applies here, not at
+            # COMMIT) and keeps other processes out between the duplicate check and INSERT.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                fresh = _drop_duplicates(conn, rows)
+                conn.executemany(_INSERT, fresh)
+                last = self._last_seq(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        accepted = len(fresh)
+        return AppendResult(accepted=accepted, duplicates=len(rows) - accepted, last_seq=last)
+
+    # ------------------------------------------------------------------ reading
+    def since(
+        self,
+        timestamp: str | datetime | pd.Timestamp | np.datetime64 | float | None = None,
+        after_seq: int | None = None,
+    ) -> pd.DataFrame:
+        """Events for replay, in log order.
+
+        Parameters
+        ----------
+        timestamp : str, datetime-like or float, optional
+            Keep events whose event ``timestamp`` is at or after this instant (inclusive).
+        after_seq : int, optional
+            Keep events with ``seq > after_seq`` (exclusive): pass the ``last_seq`` of a
+            previous replay or append to get only what came after it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``Columns.INTERACTIONS`` (``user_id, item_id, kind, value, timestamp,
+            store_id``) then ``event_id`` and ``seq``, ordered by ``seq``. ``timestamp`` is
+            ``datetime64[ns]`` (naive UTC); missing ``store_id`` / ``event_id`` are NaN.
+        """
+        clauses: list[str] = []
+        params: list[Any] = []
+        if timestamp is not None:
+            try:
+                params.append(_timestamp_text(timestamp))
+            except InvalidInputError as err:
+                raise InvalidInputError(f"since(): timestamp {err}") from None
+            clauses.append(f"{Columns.TIMESTAMP} >= ?")
+        if after_seq is not None:
+            if isinstance(after_seq, bool) or not isinstance(after_seq, (int, np.integer)):
+                raise InvalidInputError(f"after_seq must be an int, got {after_seq!r}")
+            clauses.append(f"{SEQ} > ?")
+            params.append(int(after_seq))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM events {where} ORDER BY {SEQ}"
+        with self._lock:
+            rows = self._connection().execute(sql, params).fetchall()
+        return _to_frame(rows)
+
+    def count(self) -> int:
+        """Number of events in the log."""
+        with self._lock:
+            return int(self._connection().execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def last_seq(self) -> int:
+        """Highest ``seq`` in the log (0 when empty)."""
+        with self._lock:
+            return self._last_seq(self._connection())
+
+    @staticmethod
+    def _last_seq(conn: sqlite3.Connection) -> int:
+        value = conn.execute(f"SELECT MAX({SEQ}) FROM events").fetchone()[0]
+        return 0 if value is None else int(value)
+
+
+# ---------------------------------------------------------------------- helpers
+def _drop_duplicates(
+    conn: sqlite3.Connection, rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Rows whose event_id is neither logged nor repeated earlier in the batch.
+
+    Filtering before INSERT (rather than ``ON CONFLICT DO NOTHING``, which still burns an
+    AUTOINCREMENT value) keeps ``seq`` gap-free.
+    """
+    ids = list({row[0] for row in rows if row[0] is not None})
+    seen: set[str] = set()
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        query = f"SELECT {Columns.EVENT_ID} FROM events WHERE {Columns.EVENT_ID} IN ({marks})"
+        seen.update(found for (found,) in conn.execute(query, chunk))
+    fresh = []
+    for row in rows:
+        if row[0] is not None:
+            if row[0] in seen:
+                continue
+            seen.add(row[0])
+        fresh.append(row)
+    return fresh
+
+
+def _as_records(events: Any) -> list[Mapping[str, Any]]:
+    if isinstance(events, pd.DataFrame):
+        return events.to_dict("records")
+    if isinstance(events, Mapping):
+        raise InvalidInputError("events must be a list of events, got a single mapping")
+    if isinstance(events, (str, bytes)) or not isinstance(events, Iterable):
+        raise InvalidInputError(
+            f"events must be a list of dicts or a DataFrame, got {type(events).__name__}"
+        )
+    records = list(events)
+    for i, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise InvalidInputError(f"event {i}: must be a mapping, got {type(record).__name__}")
+    return records
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(isinstance(value, (float, np.floating)) and math.isnan(value))
+    except TypeError:  # pragma: no cover - defensive
+        return False
+
+
+def _validate(i: int, record: Mapping[str, Any], received_at: str) -> tuple[Any, ...]:
+    def fail(field: str, message: str) -> InvalidInputError:
+        return InvalidInputError(f"event {i}: field {field!r} {message}")
+
+    def text(field: str, *, required: bool) -> str | None:
+        value = record.get(field)
+        if _is_missing(value):
+            if required:
+                raise fail(field, "is required")
+            return None
+        if not isinstance(value, str):
+            raise fail(field, f"must be a string, got {type(value).__name__} {value!r}")
+        if not value.strip():
+            raise fail(field, "must be a non-empty string")
+        return value
+
+    user = text(Columns.USER, required=True)
+    item = text(Columns.ITEM, required=True)
+    kind = text(Columns.KIND, required=True)
+    if kind not in EventKind.ALL:
+        raise fail(Columns.KIND, f"must be one of {', '.join(EventKind.ALL)}, got {kind!r}")
+    raw = record.get(Columns.VALUE)
+    if _is_missing(raw):
+        value = _DEFAULT_VALUE
+    else:
+        if isinstance(raw, (bool, np.bool_)) or not isinstance(raw, Real):
+            raise fail(Columns.VALUE, f"must be a number, got {type(raw).__name__} {raw!r}")
+        value = float(raw)
+        if not math.isfinite(value) or value < 0:
+            raise fail(Columns.VALUE, f"must be a finite number >= 0, got {raw!r}")
+    raw_ts = record.get(Columns.TIMESTAMP)
+    if _is_missing(raw_ts):
+        timestamp = received_at
+    else:
+        try:
+            timestamp = _timestamp_text(raw_ts)
+        except InvalidInputError as err:
+            raise fail(Columns.TIMESTAMP, str(err)) from None
+    store = text(Columns.STORE, required=False)
+    event_id = text(Columns.EVENT_ID, required=False)
+    return (event_id, user, item, kind, value, timestamp, store, received_at)
+
+
+def _timestamp_text(value: Any) -> str:
+    """Normalise a timestamp to naive-UTC fixed-width ISO text."""
+    try:
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError
+        if isinstance(value, (Real, np.number)):
+            seconds = float(value)
+            if not math.isfinite(seconds):
+                raise ValueError
+            ts = pd.Timestamp(seconds, unit="s")
+        else:
+            ts = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInputError(
+            f"must be an ISO 8601 string, a datetime or epoch seconds, got {value!r}"
+        ) from None
+    if ts is pd.NaT:
+        raise InvalidInputError("must not be missing (NaT)")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.strftime(_TS_FORMAT)
+
+
+def _now_text() -> str:
+    return datetime.now(timezone.utc).replace(tzinfo=None).strftime(_TS_FORMAT)
+
+
+def _to_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_OUTPUT_COLUMNS)
+    data = dict(zip(_OUTPUT_COLUMNS, columns, strict=True))
+
+    def text(name: str) -> pd.Series:
+        return pd.Series(list(data[name]), dtype=object).astype(_TEXT_DTYPE)
+
+    return pd.DataFrame(
+        {
+            Columns.USER: text(Columns.USER),
+            Columns.ITEM: text(Columns.ITEM),
+            Columns.KIND: text(Columns.KIND),
+            Columns.VALUE: pd.Series(list(data[Columns.VALUE]), dtype="float64"),
+            Columns.TIMESTAMP: pd.to_datetime(
+                pd.Series(list(data[Columns.TIMESTAMP]), dtype=object), format=_TS_FORMAT
+            ).astype("datetime64[ns]"),
+            Columns.STORE: text(Columns.STORE),
+            Columns.EVENT_ID: text(Columns.EVENT_ID),
+            SEQ: pd.Series(list(data[SEQ]), dtype="int64"),
+        }
+    )
