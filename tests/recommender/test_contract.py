@@ -1,0 +1,88 @@
+"""Every model behind the facade: shelf shape, oversized k, batch = single, save/load, refit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import recsys
+from recsys.recommender import Recommendation
+
+MODELS = ["als", "bpr", "itemknn", "ease", "popular", "profile", "hybrid"]
+
+
+def _member_and_store(data):
+    return data.interactions.user_id.iloc[0], data.stores.store_id.iloc[0]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_shelf_shape_and_store(model, fitted, small_data):
+    rec = fitted(model)
+    member, store = _member_and_store(small_data)
+    shelf = rec.recommend(member, k=7, store_id=store)
+    assert len(shelf) == 7
+    assert all(isinstance(r, Recommendation) and r.reason for r in shelf)
+    stocked = set(small_data.stores.loc[small_data.stores.store_id == store, "item_id"])
+    assert {r.item_id for r in shelf} <= stocked
+    scores = [r.score for r in shelf]
+    assert scores == sorted(scores, reverse=True)
+    assert len({r.item_id for r in shelf}) == 7
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_oversized_k_returns_every_allowed_item_once(model, fitted, small_data):
+    rec = fitted(model)
+    member, store = _member_and_store(small_data)
+    stocked = set(small_data.stores.loc[small_data.stores.store_id == store, "item_id"])
+    shelf = rec.recommend(member, k=10_000, store_id=store, exclude_purchased=False)
+    assert {r.item_id for r in shelf} == stocked
+    assert len(shelf) == len(stocked)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_batch_equals_single(model, fitted, small_data, assert_same_shelf):
+    rec = fitted(model)
+    members = list(small_data.interactions.user_id.unique()[:5])
+    store = small_data.stores.store_id.iloc[0]
+    batch = rec.recommend_batch(members, k=5, store_id=store)
+    for member, shelf in zip(members, batch, strict=True):
+        single = rec.recommend(member, k=5, store_id=store)
+        assert_same_shelf(shelf, single)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_save_load_gives_identical_shelves(model, fitted, small_data, tmp_path):
+    rec = fitted(model)
+    rec.save(tmp_path / "m")
+    loaded = recsys.Recommender.load(tmp_path / "m")
+    assert loaded.model_version == rec.model_version
+    store = small_data.stores.store_id.iloc[1]
+    for member in small_data.interactions.user_id.unique()[:10]:
+        a = rec.recommend(member, k=8, store_id=store)
+        b = loaded.recommend(member, k=8, store_id=store)
+        assert a == b
+    cold = {"age_band": "25-34", "family": "kids"}
+    assert rec.recommend(None, k=5, profile=cold) == loaded.recommend(None, k=5, profile=cold)
+
+
+def test_refit_starts_from_scratch(small_data):
+    rec = recsys.Recommender(model="als", factors=8, iterations=3).fit(small_data)
+    half = small_data.interactions.iloc[: len(small_data.interactions) // 2]
+    rec.fit(
+        half, catalog=small_data.catalog, stores=small_data.stores, profiles=small_data.profiles
+    )
+    assert rec.dataset_.matrices.confidence.nnz < len(small_data.interactions)
+    fresh = recsys.Recommender(model="als", factors=8, iterations=3).fit(
+        half, catalog=small_data.catalog, stores=small_data.stores, profiles=small_data.profiles
+    )
+    np.testing.assert_allclose(rec.model_.item_factors_, fresh.model_.item_factors_, atol=1e-5)
+
+
+def test_thousand_faces(fitted, small_data):
+    rec = fitted("hybrid")
+    store = small_data.stores.store_id.iloc[0]
+    members = list(small_data.interactions.user_id.unique()[:50])
+    shelves = {
+        tuple(r.item_id for r in s) for s in rec.recommend_batch(members, k=10, store_id=store)
+    }
+    assert len(shelves) == len(members)
