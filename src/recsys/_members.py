@@ -89,6 +89,27 @@ class MemberState:
             return self._conf[u]
         return sp.csr_matrix((1, self.n_items), dtype=np.float32)
 
+    def history_items(self, u: int) -> np.ndarray:
+        """SKU ids in a member's current history row (empty for ``-1``), without a CSR copy."""
+        row = self._rows.get(u)
+        if row is not None:
+            return row.indices.astype(np.int64)
+        if 0 <= u < self.n_trained:
+            c = self._conf
+            return c.indices[c.indptr[u] : c.indptr[u + 1]].astype(np.int64)
+        return np.empty(0, dtype=np.int64)
+
+    def feature_columns(self, u: int) -> np.ndarray:
+        """Sorted non-zero profile feature columns of a member (empty for ``-1``)."""
+        row = self._feature_rows.get(u)
+        if row is not None:
+            return np.sort(row.indices[row.data != 0])
+        if 0 <= u < self.n_trained:
+            f = self._features
+            lo, hi = f.indptr[u], f.indptr[u + 1]
+            return np.sort(f.indices[lo:hi][f.data[lo:hi] != 0])
+        return np.empty(0, dtype=np.int32)
+
     def bought(self, u: int) -> np.ndarray:
         """Sorted SKU ids the member bought (empty for ``-1``)."""
         row = self._bought_rows.get(u)

@@ -14,6 +14,8 @@ from recsys.data import Catalog
 
 #: cosine similarity above which "goes with X" is said rather than a generic reason
 SIMILARITY_FOR_REASON = 0.25
+#: history entries compared per block in :meth:`ReasonBuilder.references` (memory bound)
+_BLOCK = 65_536
 
 
 class ReasonBuilder:
@@ -29,13 +31,64 @@ class ReasonBuilder:
         self._category_names = np.asarray(catalog.categories, dtype=object)
         self._codes = np.asarray(catalog.category_codes)
         self._new = np.asarray(item_interactions) == 0
+        # plain lists: a shelf reads ten entries, and list indexing beats NumPy scalars
+        self._codes_list: list[int] = self._codes.tolist()
+        self._names_list: list[str] = [str(n) for n in self._names]
+        self._new_list: list[bool] = self._new.tolist()
         self._unit = None
         if item_vectors is not None:
             norms = np.linalg.norm(item_vectors, axis=1, keepdims=True)
-            self._unit = (item_vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+            unit = (item_vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+            # one extra zero row: the padding index of :meth:`references`
+            self._unit = np.vstack([unit, np.zeros((1, unit.shape[1]), np.float32)])
 
     def category(self, item: int) -> str:
         return str(self._category_names[self._codes[item]]) if len(self._category_names) else ""
+
+    def references(self, items: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
+        """For each shelf item, the history SKU it is closest to, ``-1`` when none is close.
+
+        Vectorized over a whole batch: histories are padded to one length (with an index
+        whose unit vector is zero) and compared in blocks of about 64k history entries.
+
+        Parameters
+        ----------
+        items : ndarray of int, shape (n, k)
+            Shelf SKU ids per member; ``-1`` marks padding.
+        histories : list of n ndarrays of int
+            SKU ids in each member's history.
+
+        Returns
+        -------
+        ndarray of int64, shape (n, k)
+        """
+        items = np.asarray(items, dtype=np.int64).reshape(len(histories), -1)
+        out = np.full(items.shape, -1, dtype=np.int64)
+        if self._unit is None or not items.size:
+            return out
+        pad_id = len(self._unit) - 1
+        start = 0
+        while start < len(histories):
+            longest = max(len(histories[start]), 1)
+            stop = start + 1
+            while (
+                stop < len(histories)
+                and max(longest, len(histories[stop])) * (stop + 1 - start) <= _BLOCK
+            ):
+                longest = max(longest, len(histories[stop]))
+                stop += 1
+            hist = np.full((stop - start, longest), pad_id, dtype=np.int64)
+            for j, h in enumerate(histories[start:stop]):
+                hist[j, : len(h)] = h
+            shelf = items[start:stop]
+            sims = np.matmul(self._unit[np.maximum(shelf, 0)], self._unit[hist].transpose(0, 2, 1))
+            sims[shelf[:, :, None] == hist[:, None, :]] = -1.0
+            arg = sims.argmax(axis=2)
+            top = np.take_along_axis(sims, arg[:, :, None], axis=2)[:, :, 0]
+            ok = (top >= SIMILARITY_FOR_REASON) & (shelf >= 0)
+            out[start:stop][ok] = np.take_along_axis(hist, arg, axis=1)[ok]
+            start = stop
+        return out
 
     def reasons(
         self,
@@ -44,6 +97,7 @@ class ReasonBuilder:
         bought: np.ndarray,
         tags: list[str] | None,
         in_store: bool,
+        references: np.ndarray | None = None,
     ) -> list[str]:
         """One reason per recommended SKU.
 
@@ -54,38 +108,31 @@ class ReasonBuilder:
         history : ndarray of int
             SKU ids in the member's history (bought, carted or viewed).
         bought : ndarray of int
-            Sorted SKU ids the member bought.
+            SKU ids the member bought.
         tags : list of str or None
             The member's readable profile tags.
         in_store : bool
             Whether the shelf is for a store.
+        references : ndarray of int, optional
+            :meth:`references` of these items, when already computed for a batch.
         """
         items = np.asarray(items, dtype=np.int64)
-        out = ["" for _ in range(len(items))]
-        best = np.full(len(items), -1, dtype=np.int64)
-        if len(history) and self._unit is not None:
-            sims = self._unit[items] @ self._unit[history].T
-            sims[items[:, None] == history[None, :]] = -1.0
-            arg = sims.argmax(axis=1)
-            hit = sims[np.arange(len(items)), arg] >= SIMILARITY_FOR_REASON
-            best[hit] = history[arg[hit]]
-        history_codes = set(self._codes[history].tolist()) if len(history) else set()
-        for j, item in enumerate(items.tolist()):
-            if self._new[item]:
-                out[j] = "new in your store" if in_store else "new in the collection"
-            elif best[j] >= 0:
-                ref = int(best[j])
-                verb = (
-                    "bought"
-                    if np.searchsorted(bought, ref) < len(bought)
-                    and bought[np.searchsorted(bought, ref)] == ref
-                    else "looked at"
-                )
-                out[j] = f"goes with the {self._names[ref]} you {verb}"
-            elif self._codes[item] in history_codes:
-                out[j] = f"you often choose {self.category(item)}"
+        if references is None:
+            references = self.references(items[None, :], [history])[0]
+        codes, names, new = self._codes_list, self._names_list, self._new_list
+        history_codes = {codes[h] for h in history.tolist()}
+        bought_set = set(bought.tolist())
+        out = []
+        for item, ref in zip(items.tolist(), references.tolist(), strict=True):
+            if new[item]:
+                out.append("new in your store" if in_store else "new in the collection")
+            elif ref >= 0:
+                verb = "bought" if ref in bought_set else "looked at"
+                out.append(f"goes with the {names[ref]} you {verb}")
+            elif codes[item] in history_codes:
+                out.append(f"you often choose {self.category(item)}")
             elif tags:
-                out[j] = "popular with members like you: " + ", ".join(tags)
+                out.append("popular with members like you: " + ", ".join(tags))
             else:
-                out[j] = "popular in this store" if in_store else "popular right now"
+                out.append("popular in this store" if in_store else "popular right now")
         return out

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -37,9 +37,12 @@ _EMPTY = np.empty(0, dtype=np.int64)
 INDEX_KINDS = ("exact", "hnsw", "ivf")
 
 
-@dataclass(frozen=True, slots=True)
-class Recommendation:
-    """One shelf entry: a SKU, its score (higher is better) and a reason to say out loud."""
+class Recommendation(NamedTuple):
+    """One shelf entry: a SKU, its score (higher is better) and a reason to say out loud.
+
+    A named tuple: a batch of 1,000 shelves builds 10,000 of them, and a tuple is built
+    several times faster than a frozen dataclass.
+    """
 
     item_id: str
     score: float
@@ -209,6 +212,7 @@ class Recommender:
         self.item_interactions_ = np.diff(m.confidence.tocsc().indptr)
         self.reasons_ = ReasonBuilder(dataset.catalog, item_vectors, self.item_interactions_)
         self.regulars_ = m.user_stores.tocsc()
+        self._item_names: list[str] = [str(i) for i in dataset.items.ids]
         self.event_seq = event_seq
         self.model_version_ = model_version(model)
         self._member_index: VectorIndex | None = None
@@ -268,7 +272,10 @@ class Recommender:
         return self.dataset_.profile_encoder.transform_one(dict(profile))
 
     def _member(self, member_id: Any, profile: Any) -> tuple[int, sp.csr_matrix | None, list[str]]:
-        """(internal id or -1, profile row or None, readable tags) of a request's member."""
+        """(internal id or -1, profile row or None, readable tags) of a request's member.
+
+        The profile row is ``None`` for a known member whose stored profile applies.
+        """
         if member_id is None and profile is None:
             raise InvalidInputError("give a member_id, a profile, or both")
         if member_id is not None and not isinstance(member_id, str):
@@ -277,10 +284,11 @@ class Recommender:
         if member_id is not None:
             u = self.members_.index_of(member_id)
             if u >= 0:
-                row = self.members_.features(np.array([u]))
-                if row.nnz == 0 and profile is not None:
+                columns = self.members_.feature_columns(u)
+                if not len(columns) and profile is not None:
                     row = self._profile_row(profile)
-                return u, row, encoder.describe(row)
+                    return u, row, encoder.describe(row)
+                return u, None, encoder.tags_of_columns(columns)
         if profile is not None:
             row = self._profile_row(profile)
             return -1, row, encoder.describe(row)
@@ -340,9 +348,11 @@ class Recommender:
         else:
             users = np.array([u])
             history = self.members_.history(users) if u >= 0 else self._empty_rows(1)
+            if features is None and u >= 0:
+                features = self.members_.features(users)
             scores = self.model_.score(users, history, features, store)
             ids, vals = top_k_dense(scores, k, allowed, [excluded])
-        return self._shelf(u, ids[0], vals[0], bought, tags, store >= 0)
+        return self._shelf(ids[0], vals[0], self._history(u, bought), bought, tags, store >= 0)
 
     def recommend_batch(
         self,
@@ -389,12 +399,15 @@ class Recommender:
             )
             ui, uv = top_k_dense(scores, k, allowed, [excluded[j] for j in unknown])
             ids[unknown], vals[unknown] = ui, uv
-        features = self.members_.features(np.maximum(users, 0))
         encoder = self.dataset_.profile_encoder
+        histories = [self._history(u, b) for u, b in zip(users.tolist(), boughts, strict=True)]
+        refs = self.reasons_.references(ids, histories)
         out = []
         for j, u in enumerate(users.tolist()):
-            tags = encoder.describe(features[j]) if u >= 0 else []
-            out.append(self._shelf(u, ids[j], vals[j], boughts[j], tags, store >= 0))
+            tags = encoder.tags_of_columns(self.members_.feature_columns(u)) if u >= 0 else []
+            out.append(
+                self._shelf(ids[j], vals[j], histories[j], boughts[j], tags, store >= 0, refs[j])
+            )
         return out
 
     def similar_items(
@@ -526,29 +539,32 @@ class Recommender:
             return extra if bought is None or not len(bought) else np.union1d(bought, extra)
         return bought if bought is not None and len(bought) else None
 
+    def _history(self, u: int, bought: np.ndarray) -> np.ndarray:
+        return self.members_.history_items(u) if u >= 0 else bought
+
     def _reasons(
         self, u: int, items: np.ndarray, bought: np.ndarray, tags: list[str], in_store: bool
     ) -> list[str]:
-        history = (
-            self.members_.history(np.array([u])).indices.astype(np.int64) if u >= 0 else bought
-        )
-        return self.reasons_.reasons(items, history, bought, tags, in_store)
+        return self.reasons_.reasons(items, self._history(u, bought), bought, tags, in_store)
 
     def _shelf(
         self,
-        u: int,
         ids: np.ndarray,
         vals: np.ndarray,
+        history: np.ndarray,
         bought: np.ndarray,
         tags: list[str],
         in_store: bool,
+        references: np.ndarray | None = None,
     ) -> list[Recommendation]:
         keep = ids >= 0
         ids, vals = ids[keep], vals[keep]
-        reasons = self._reasons(u, ids, bought, tags, in_store)
-        item_ids = self.dataset_.items.ids
+        if references is not None:
+            references = references[keep]
+        reasons = self.reasons_.reasons(ids, history, bought, tags, in_store, references)
+        names = self._item_names
         return [
-            Recommendation(str(item_ids[i]), float(v), r)
+            Recommendation(names[i], v, r)
             for i, v, r in zip(ids.tolist(), vals.tolist(), reasons, strict=True)
         ]
 

@@ -349,7 +349,21 @@ class ProfileEncoder:
             feats = np.sort(row.indices[row.data != 0])
         else:
             feats = np.flatnonzero(np.asarray(row_or_dict).reshape(-1))
-        return [self._tag_of_feature[f] for f in feats.tolist() if f < self._numeric_offset]
+        return self.tags_of_columns(feats)
+
+    def tags_of_columns(self, columns: np.ndarray) -> list[str]:
+        """Readable tags of sorted non-zero feature columns (numeric columns left out).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> enc = ProfileEncoder().fit(pd.DataFrame({"user_id": ["a"], "tier": ["gold"]}))
+        >>> enc.tags_of_columns(enc.transform_one({"tier": "gold"}).indices)
+        ['gold']
+        """
+        offset = self._numeric_offset
+        names = self._tag_of_feature
+        return [names[f] for f in np.asarray(columns).tolist() if f < offset]
 
     # ------------------------------------------------------------------ state
     def to_dict(self) -> dict[str, Any]:
