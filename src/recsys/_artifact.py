@@ -114,6 +114,13 @@ def save_recommender(rec: Recommender, path: Path) -> Path:
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     if path.exists():
+        # Files that are not part of the artifact (the live event log, a pseudonym marker)
+        # move over to the new directory: saving a model must never delete acknowledged
+        # events. Same filesystem, so a server holding the log open keeps its file.
+        written = {entry.name for entry in tmp.iterdir()}
+        for entry in path.iterdir():
+            if entry.name not in written and not entry.name.startswith("."):
+                entry.rename(tmp / entry.name)
         old = path.parent / f".{path.name}.old-{os.getpid()}"
         path.rename(old)
         tmp.rename(path)

@@ -86,3 +86,18 @@ def test_thousand_faces(fitted, small_data):
         tuple(r.item_id for r in s) for s in rec.recommend_batch(members, k=10, store_id=store)
     }
     assert len(shelves) == len(members)
+
+
+def test_saving_over_a_model_keeps_the_event_log_beside_it(fitted, tmp_path):
+    """The service's default log lives in the model directory: a re-save must not delete it."""
+    from recsys.events import EventLog
+
+    rec = fitted("als")
+    path = rec.save(tmp_path / "m")
+    with EventLog(path / "events.sqlite") as log:
+        log.append([{"user_id": "u1", "item_id": "sku1", "kind": "view", "event_id": "e1"}])
+    rec.save(path)
+    with EventLog(path / "events.sqlite") as log:
+        assert log.count() == 1
+    assert recsys.Recommender.load(path).model_version == rec.model_version
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers

@@ -319,6 +319,26 @@ class EventLog:
         with self._lock:
             return self._last_seq(self._connection())
 
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: it changes when *another* connection commits.
+
+        A reader polls it to learn, without reading the table, that another process (a
+        second server worker) appended events. Cheap: no table access.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.sqlite"
+        >>> reader, writer = EventLog(path), EventLog(path)
+        >>> before = reader.data_version()
+        >>> _ = writer.append([{"user_id": "u1", "item_id": "sku1", "kind": "view"}])
+        >>> reader.data_version() != before
+        True
+        >>> reader.close(); writer.close()
+        """
+        with self._lock:
+            return int(self._connection().execute("PRAGMA data_version").fetchone()[0])
+
     @staticmethod
     def _last_seq(conn: sqlite3.Connection) -> int:
         value = conn.execute(f"SELECT MAX({SEQ}) FROM events").fetchone()[0]

@@ -1,0 +1,81 @@
+"""The HTTP service (BentoML >= 1.2): validate, call the Recommender facade, shape JSON.
+
+Only this subpackage imports ``bentoml`` (install ``recsys[serve]``). Run the service with
+``recsys serve MODEL_DIR`` or ``RECSYS_MODEL_DIR=MODEL_DIR bentoml serve
+recsys.serving.service:RecsysService``; ``serving/service.py`` at the repository root
+re-exports the class for ``bentoml build``.
+
+Modules: :mod:`~recsys.serving.settings` (environment), :mod:`~recsys.serving.runtime`
+(model + event log, no HTTP), :mod:`~recsys.serving.schemas` (pydantic request/response
+models), :mod:`~recsys.serving.gatekeeper` (API key, body size, error JSON),
+:mod:`~recsys.serving.service` (the BentoML service), :mod:`~recsys.serving.local` (a
+``bentoml serve`` subprocess for tests, benchmarks and the demo).
+
+Routes
+------
+=====================  =====================================================================
+``POST /recommend``        one member's shelf (member id and/or profile tags), in a store
+``POST /recommend_batch``  shelves of up to 1,000 members at once
+``POST /similar``          SKUs like a SKU (optionally stocked in a store)
+``POST /audience``         members most likely to want a SKU (coupon targeting)
+``POST /events``           member events: written durably to the event log, then applied
+``GET /healthz /livez /readyz /metrics``  BentoML's own; ``GET /docs`` (OpenAPI UI)
+=====================  =====================================================================
+
+Errors
+------
+Every :class:`~recsys.exceptions.RecsysError` becomes ``{"error": <class name>, "detail":
+<message>}`` with status ``exc.http_status`` (``UnknownIdError`` 404, ``InvalidInputError``
+422, ``PayloadTooLargeError`` 413, ``NotFittedError`` 503). A body that is not valid JSON or
+does not match the request model (wrong type, missing or unknown field, ``k`` out of range)
+gets BentoML's pydantic answer: status 400, ``{"error": "<n> validation error(s) for ...",
+"detail": [{"type", "loc", "msg"}, ...]}``. More than ``RECSYS_MAX_EVENTS`` (10,000) events
+or ``RECSYS_MAX_BATCH`` (1,000) members, or a body over ``RECSYS_MAX_BODY_BYTES`` (8 MiB):
+413. Without a valid API key (when one is configured): 401.
+
+Events: ordering and durability
+-------------------------------
+``POST /events`` runs, under one lock: (1) ``Recommender.check_events`` - an unknown SKU or
+store, a bad kind or value is rejected with a 4xx and *nothing* is written; (2)
+``EventLog.append`` - one SQLite transaction, fsync'ed before it returns; (3) every log row
+the model has not folded in yet (``seq > applied``) goes to ``Recommender.update``, and
+``recommender.event_seq`` moves to the last applied ``seq``; (4) the answer. So an
+acknowledged event is always durable (append precedes the answer), a rejected one never
+touches the log or the model, and a retried ``event_id`` is a duplicate in the log and is
+not applied twice (only rows new to the log are applied). Validating *before* appending
+matters: appending first would leave a rejected event in the log to fail again at every
+replay; updating first would let the model reflect an event that was never made durable.
+On start-up the same step (3) replays the log rows after ``recommender.event_seq``, so
+every acknowledged event is back in the model after a crash (``kill -9``).
+
+Security and privacy
+--------------------
+``RECSYS_API_KEY``: when set, every route except the liveness/readiness probes (``/healthz``,
+``/livez``, ``/readyz``: orchestrators probe without credentials) needs ``Authorization:
+Bearer <key>``, compared in constant time; ``/metrics`` and ``/docs`` need it too (point
+Prometheus' ``authorization`` setting at the key). ``RECSYS_PSEUDONYM_KEY``: member ids in
+requests are replaced by their keyed pseudonym (:class:`~recsys.privacy.Pseudonymizer`)
+before lookup and before events are logged, so raw card numbers never reach the log or the
+model; ``/audience`` then answers pseudonyms. The model must have been trained with the
+same key (``recsys train --pseudonymize``); a mismatch stops the service at start-up.
+
+Workers
+-------
+``RECSYS_WORKERS`` processes (default: 2, or 1 on a one-core machine) each hold a copy of
+the model and share the event log. An event is applied at once by the worker that logged
+it; every other worker notices the commit on its next read request (SQLite's ``PRAGMA
+data_version``, a shared-memory check of microseconds) and folds the new rows in before
+answering, so any worker's next shelf reflects an acknowledged event. ``/recommend`` and
+``/similar`` run on the event loop (a shelf costs less than a hop to a thread);
+``/recommend_batch``, ``/audience`` and ``/events`` (fsync) run on ``RECSYS_THREADS`` request
+threads per worker (default 4).
+
+Other settings
+--------------
+``RECSYS_MODEL_DIR`` (saved model) or ``RECSYS_BENTO_MODEL`` (a tag in the BentoML model
+store, see :func:`~recsys.serving.service.save_to_model_store`); ``RECSYS_EVENT_LOG``
+(default ``<model dir>/events.sqlite``); ``RECSYS_EVENT_SYNC`` (``FULL`` default: fsync
+per append, an acknowledged event survives power loss; ``NORMAL`` survives a crash of the
+process but not of the machine); ``RECSYS_ACCESS_LOG`` (BentoML's per-request log line,
+default on).
+"""

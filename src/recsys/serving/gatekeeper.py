@@ -1,0 +1,124 @@
+"""ASGI middleware run before any route: API key, request size, and the error JSON shape."""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from starlette.responses import JSONResponse
+
+from recsys.exceptions import PayloadTooLargeError, RecsysError
+from recsys.serving.settings import ENV_API_KEY, ENV_MAX_BODY, env_int
+
+__all__ = ["OPEN_PATHS", "Gatekeeper", "error_response"]
+
+OPEN_PATHS: Final = frozenset({"/healthz", "/livez", "/readyz"})
+
+
+def error_response(exc: RecsysError) -> JSONResponse:
+    """The JSON answer of a deliberate error: ``{"error": class name, "detail": message}``."""
+    return JSONResponse(
+        {"error": type(exc).__name__, "detail": str(exc)}, status_code=exc.http_status
+    )
+
+
+class Gatekeeper:
+    """ASGI middleware: API key check and request size limit, before any route runs.
+
+    Parameters
+    ----------
+    app : ASGI app
+    api_key : str, optional
+        Defaults to ``RECSYS_API_KEY``; empty = no authentication.
+    max_body_bytes : int, optional
+        Defaults to ``RECSYS_MAX_BODY_BYTES`` (8 MiB); larger bodies get 413.
+    """
+
+    def __init__(
+        self, app: Any, api_key: str | None = None, max_body_bytes: int | None = None
+    ) -> None:
+        self.app = app
+        key = api_key if api_key is not None else os.environ.get(ENV_API_KEY, "")
+        self._key = key.encode("utf-8") if key else None
+        self.max_body_bytes = max_body_bytes or env_int(ENV_MAX_BODY, 8 * 1024 * 1024)
+
+    def _authorized(self, scope: Mapping[str, Any]) -> bool:
+        assert self._key is not None
+        for name, value in scope.get("headers", ()):
+            if name.lower() == b"authorization":
+                scheme, _, token = value.partition(b" ")
+                return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._key)
+        return False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (
+            self._key is not None
+            and scope["path"] not in OPEN_PATHS
+            and not self._authorized(scope)
+        ):
+            await _send_json(
+                send,
+                401,
+                "Unauthorized",
+                "missing or wrong API key: send 'Authorization: Bearer <key>'",
+                {"www-authenticate": "Bearer"},
+            )
+            return
+        if scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        too_large = PayloadTooLargeError(
+            f"request body over {self.max_body_bytes} bytes; split it into smaller calls"
+        )
+        for name, value in scope.get("headers", ()):
+            if (
+                name.lower() == b"content-length"
+                and value.isdigit()
+                and int(value) > self.max_body_bytes
+            ):
+                await _send_json(send, 413, type(too_large).__name__, str(too_large))
+                return
+        # Read the body here (chunked uploads have no content-length), then hand it on.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_body_bytes:
+                await _send_json(send, 413, type(too_large).__name__, str(too_large))
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
+
+
+def _replay(messages: list[dict[str, Any]], receive: Any) -> Callable[[], Any]:
+    pending = list(messages)
+
+    async def replayed() -> Any:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
+async def _send_json(
+    send: Any, status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
+) -> None:
+    response = JSONResponse(
+        {"error": error, "detail": detail}, status_code=status, headers=dict(headers or {})
+    )
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})

@@ -1,0 +1,249 @@
+"""The served model, its durable event log and the member-id policy; no HTTP in here."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any, Final
+
+import pandas as pd
+
+from recsys.events import SEQ, AppendResult, EventLog
+from recsys.exceptions import ArtifactError, InvalidInputError, PayloadTooLargeError, RecsysError
+from recsys.privacy import Pseudonymizer
+from recsys.recommender import MemberScore, Recommendation, Recommender
+from recsys.serving.settings import ServiceSettings
+
+__all__ = ["RecsysRuntime"]
+
+logger = logging.getLogger("recsys.serving")
+
+_REPLAY_CHUNK: Final = 10_000
+
+
+class RecsysRuntime:
+    """The loaded recommender, its event log and the id policy; no HTTP in here.
+
+    Parameters
+    ----------
+    settings : ServiceSettings
+    recommender : Recommender, optional
+        Serve this object instead of loading ``settings.model_dir``.
+
+    Notes
+    -----
+    Construction replays the event log rows after ``recommender.event_seq`` into the model.
+    """
+
+    def __init__(self, settings: ServiceSettings, recommender: Recommender | None = None) -> None:
+        self.settings = settings
+        if recommender is None:
+            if not settings.model_dir.is_dir():
+                raise ArtifactError(f"model directory {settings.model_dir} does not exist")
+            recommender = Recommender.load(settings.model_dir)
+        self.recommender = recommender
+        self.pseudonymizer = settings.pseudonymizer
+        if self.pseudonymizer is not None:
+            if not self.pseudonymizer.check_marker(settings.model_dir):
+                logger.warning(
+                    "RECSYS_PSEUDONYM_KEY is set but the model in %s was not trained with "
+                    "`recsys train --pseudonymize`: known members will not be found",
+                    settings.model_dir,
+                )
+        elif Pseudonymizer.read_marker(settings.model_dir) is not None:
+            raise ArtifactError(
+                f"the model in {settings.model_dir} was trained on pseudonymized member ids: "
+                "set RECSYS_PSEUDONYM_KEY to the training key"
+            )
+        self.log = EventLog(settings.event_log, synchronous=settings.event_sync)  # type: ignore[arg-type]
+        self._events_lock = threading.Lock()
+        self.applied_seq = int(getattr(recommender, "event_seq", 0) or 0)
+        with self._events_lock:
+            self._seen_version = self.log.data_version()
+            self.replayed = self._catch_up()
+        if self.replayed:
+            logger.info("replayed %d logged events into the model", self.replayed)
+
+    # ------------------------------------------------------------------ ids
+    def member(self, member_id: str) -> str:
+        """The id the model knows a member by (its pseudonym when configured)."""
+        return member_id if self.pseudonymizer is None else self.pseudonymizer(member_id)
+
+    @property
+    def model_version(self) -> str:
+        return self.recommender.model_version
+
+    # ------------------------------------------------------------------ reads
+    def recommend(
+        self,
+        member_id: str | None,
+        k: int,
+        *,
+        store_id: str | None = None,
+        profile: Mapping[str, Any] | None = None,
+        filters: Mapping[str, Any] | None = None,
+        exclude_purchased: bool = True,
+    ) -> list[Recommendation]:
+        if member_id is None and not profile:
+            raise InvalidInputError("give a member_id, a profile, or both")
+        self.refresh()
+        return self.recommender.recommend(
+            None if member_id is None else self.member(member_id),
+            k,
+            store_id=store_id,
+            profile=profile,
+            filters=filters,
+            exclude_purchased=exclude_purchased,
+        )
+
+    def recommend_batch(
+        self,
+        member_ids: list[str],
+        k: int,
+        *,
+        store_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        exclude_purchased: bool = True,
+    ) -> list[list[Recommendation]]:
+        if not member_ids:
+            raise InvalidInputError("member_ids must not be empty")
+        if len(member_ids) > self.settings.max_batch:
+            raise PayloadTooLargeError(
+                f"{len(member_ids)} members in one call; at most {self.settings.max_batch}: "
+                "split the batch"
+            )
+        self.refresh()
+        return self.recommender.recommend_batch(
+            [self.member(m) for m in member_ids],
+            k,
+            store_id=store_id,
+            filters=filters,
+            exclude_purchased=exclude_purchased,
+        )
+
+    def similar(
+        self,
+        item_id: str,
+        k: int,
+        *,
+        store_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[Recommendation]:
+        return self.recommender.similar_items(item_id, k, store_id=store_id, filters=filters)
+
+    def audience(
+        self, item_id: str, k: int, *, store_id: str | None = None, exclude_purchased: bool = True
+    ) -> list[MemberScore]:
+        self.refresh()
+        return self.recommender.audience(
+            item_id, k, store_id=store_id, exclude_purchased=exclude_purchased
+        )
+
+    # ------------------------------------------------------------------ events
+    def refresh(self) -> int:
+        """Fold in events other server workers logged since the last look.
+
+        Every worker holds its own copy of the model; they share the event log. A read
+        route calls this first: one ``PRAGMA data_version`` when nothing changed, a
+        catch-up from the log when another worker committed. When an ``/events`` call of
+        this worker is running, it returns at once (that call catches up itself).
+
+        Returns
+        -------
+        int
+            Events applied.
+        """
+        if not self._events_lock.acquire(blocking=False):
+            return 0
+        try:
+            version = self.log.data_version()
+            if version == self._seen_version:
+                return 0
+            self._seen_version = version
+            return self._catch_up()
+        finally:
+            self._events_lock.release()
+
+    def ingest(self, events: list[dict[str, Any]]) -> AppendResult:
+        """Validate, log durably, then apply a batch of events (see the module docstring).
+
+        Parameters
+        ----------
+        events : list of dict
+            Event fields of :meth:`EventLog.append`; ``user_id`` are raw ids.
+
+        Returns
+        -------
+        AppendResult
+            ``accepted`` (new in the log), ``duplicates`` (``event_id`` already logged),
+            ``last_seq``.
+        """
+        if not events:
+            raise InvalidInputError("no events given: send {'events': [...]} with at least one")
+        if len(events) > self.settings.max_events:
+            raise PayloadTooLargeError(
+                f"{len(events)} events in one call; at most {self.settings.max_events}: "
+                "split the batch"
+            )
+        records = [{**e, "user_id": self.member(e["user_id"])} for e in events]
+        with self._events_lock:
+            self.recommender.check_events(records)  # 4xx here: nothing written, nothing applied
+            before = self.applied_seq
+            result = self.log.append(records)  # durable (committed, fsync'ed) from here on
+            if result.accepted == len(records) and result.last_seq == before + len(records):
+                # the log holds exactly these rows after the cursor: apply them as they are
+                # instead of reading them back (saves a query and a DataFrame per call)
+                self._apply_rows(records, result.last_seq)
+            elif result.accepted:
+                self._catch_up()  # duplicates or rows from another writer: the log decides
+        return result
+
+    def _apply_rows(self, records: list[dict[str, Any]], last_seq: int) -> None:
+        try:
+            self.recommender.update(records)
+        except RecsysError:
+            self._catch_up()  # row by row from the log, skipping what cannot be applied
+            return
+        self.applied_seq = last_seq
+        self.recommender.event_seq = last_seq
+
+    def _catch_up(self) -> int:
+        """Apply every log row after ``applied_seq`` to the model; caller holds the lock."""
+        applied = 0
+        while True:
+            frame = self.log.since(after_seq=self.applied_seq)
+            if frame.empty:
+                return applied
+            for start in range(0, len(frame), _REPLAY_CHUNK):
+                chunk = frame.iloc[start : start + _REPLAY_CHUNK]
+                applied += self._apply(chunk)
+                self.applied_seq = int(chunk[SEQ].iloc[-1])
+                self.recommender.event_seq = self.applied_seq
+
+    def _apply(self, chunk: pd.DataFrame) -> int:
+        events = chunk.drop(columns=[SEQ])
+        try:
+            return self.recommender.update(events)
+        except RecsysError as exc:
+            # Logged events were validated before they were appended, so this means the
+            # model changed (e.g. a retrained model without a SKU). They stay in the log for
+            # the next training run; apply the good ones and say which were skipped.
+            logger.error(
+                "could not apply logged events %s: %s; retrying one by one", _seq_range(chunk), exc
+            )
+        applied = 0
+        for i in range(len(chunk)):
+            try:
+                applied += self.recommender.update(events.iloc[i : i + 1])
+            except RecsysError as exc:
+                logger.error("skipped logged event seq=%d: %s", int(chunk[SEQ].iloc[i]), exc)
+        return applied
+
+    def close(self) -> None:
+        """Close the event log (everything acknowledged is already on disk)."""
+        self.log.close()
+
+
+def _seq_range(chunk: pd.DataFrame) -> str:
+    return f"seq {int(chunk[SEQ].iloc[0])}..{int(chunk[SEQ].iloc[-1])}"

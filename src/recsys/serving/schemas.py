@@ -1,0 +1,199 @@
+"""Pydantic request and response models of the HTTP routes (they make the OpenAPI docs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AudienceRequest",
+    "AudienceResponse",
+    "BatchRequest",
+    "BatchResponse",
+    "EventIn",
+    "EventsRequest",
+    "EventsResponse",
+    "Filters",
+    "RecommendRequest",
+    "RecommendResponse",
+    "SimilarRequest",
+    "SimilarResponse",
+]
+
+MAX_K: Final = 1000
+MAX_AUDIENCE: Final = 100_000
+
+
+class _Request(BaseModel):
+    # strict: "10" is not an int, 1 is not a string; forbid: a misspelt field is an error,
+    # not a silently ignored option.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Filters(_Request):
+    """Constraints every SKU on the shelf must satisfy (all optional, combined with AND)."""
+
+    category: str | list[str] | None = Field(
+        None, description="Category name or names to keep.", examples=[["shirts", "jeans"]]
+    )
+    min_price: float | None = Field(None, ge=0, description="Lowest price to keep.", examples=[20])
+    max_price: float | None = Field(
+        None, ge=0, description="Highest price to keep.", examples=[300]
+    )
+    in_season: dt.date | None = Field(
+        None,
+        description="ISO date: keep SKUs in season and available on that day.",
+        examples=["2026-11-22"],
+    )
+    include: list[str] | None = Field(
+        None, description="Only these SKU ids may appear.", examples=[["sku1", "sku7"]]
+    )
+    exclude: list[str] | None = Field(
+        None, description="These SKU ids never appear.", examples=[["sku3"]]
+    )
+
+    def as_dict(self) -> dict[str, Any] | None:
+        out = self.model_dump(exclude_none=True)
+        return out or None
+
+
+_K = Field(10, ge=1, le=MAX_K, description=f"Shelf length, 1..{MAX_K}.", examples=[10])
+_STORE = Field(None, min_length=1, description="Only SKUs stocked in this store.", examples=["s3"])
+
+
+class RecommendRequest(_Request):
+    """One member's shelf. Give ``member_id``, ``profile`` (a new member's tags) or both."""
+
+    member_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=256,
+        description="The member's id (card number, CRM id).",
+        examples=["u42"],
+    )
+    profile: dict[str, str | int | float] | None = Field(
+        None,
+        description="Profile tags, used for members with little or no history.",
+        examples=[{"age_band": "25-34", "family": "kids"}],
+    )
+    store_id: str | None = _STORE
+    k: int = _K
+    filters: Filters | None = Field(None, description="Extra constraints on the SKUs.")
+    exclude_purchased: bool = Field(True, description="Leave out SKUs the member already bought.")
+
+
+class BatchRequest(_Request):
+    """Shelves of many members at once (at most 1,000 per call)."""
+
+    member_ids: list[str] = Field(
+        ..., description="Member ids, at most 1,000 (413 beyond).", examples=[["u1", "u2"]]
+    )
+    store_id: str | None = _STORE
+    k: int = _K
+    filters: Filters | None = Field(None, description="Extra constraints on the SKUs.")
+    exclude_purchased: bool = Field(True, description="Leave out SKUs each member bought.")
+
+
+class SimilarRequest(_Request):
+    """SKUs most similar to one SKU ("goes with", "more like this")."""
+
+    item_id: str = Field(..., min_length=1, description="The SKU id.", examples=["sku7"])
+    store_id: str | None = _STORE
+    k: int = _K
+    filters: Filters | None = Field(None, description="Extra constraints on the SKUs.")
+
+
+class AudienceRequest(_Request):
+    """Members most likely to want a SKU, e.g. who should get its coupon."""
+
+    item_id: str = Field(..., min_length=1, description="The SKU id.", examples=["sku7"])
+    k: int = Field(
+        1000, ge=1, le=MAX_AUDIENCE, description="Audience size, 1..100,000.", examples=[1000]
+    )
+    store_id: str | None = Field(
+        None, min_length=1, description="Only regular customers of this store.", examples=["s3"]
+    )
+    exclude_purchased: bool = Field(True, description="Leave out members who bought the SKU.")
+
+
+class EventIn(_Request):
+    """One member event."""
+
+    user_id: str = Field(
+        ..., min_length=1, max_length=256, description="The member's id.", examples=["u42"]
+    )
+    item_id: str = Field(..., min_length=1, description="The SKU id.", examples=["sku9"])
+    kind: Literal["purchase", "cart", "view", "coupon"] = Field(
+        ..., description="Event kind; a view carries dwell seconds in value.", examples=["view"]
+    )
+    value: float | None = Field(
+        None,
+        ge=0,
+        description="Quantity, or dwell seconds for a view (default 1).",
+        examples=[35.0],
+    )
+    timestamp: str | float | None = Field(
+        None,
+        description="ISO 8601 time or epoch seconds (default: now).",
+        examples=["2026-11-22T10:15:00"],
+    )
+    store_id: str | None = Field(
+        None, min_length=1, description="Where it happened.", examples=["s3"]
+    )
+    event_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="Client-chosen unique id: a retried POST with it counts once.",
+        examples=["till-7-2026-11-22-000123"],
+    )
+
+
+class EventsRequest(_Request):
+    """A batch of member events (at most 10,000 per call)."""
+
+    events: list[EventIn] = Field(..., description="The events, at most 10,000 (413 beyond).")
+
+
+class ShelfItem(BaseModel):
+    item_id: str
+    score: float
+    reason: str
+
+
+class RecommendResponse(BaseModel):
+    items: list[ShelfItem]
+    model_version: str
+
+
+class MemberShelf(BaseModel):
+    member_id: str
+    items: list[ShelfItem]
+
+
+class BatchResponse(BaseModel):
+    results: list[MemberShelf]
+    model_version: str
+
+
+class SimilarResponse(BaseModel):
+    items: list[ShelfItem]
+    model_version: str
+
+
+class AudienceMember(BaseModel):
+    member_id: str
+    score: float
+
+
+class AudienceResponse(BaseModel):
+    members: list[AudienceMember]
+    model_version: str
+
+
+class EventsResponse(BaseModel):
+    accepted: int = Field(..., description="Events newly written to the log and applied.")
+    duplicates: int = Field(..., description="Events whose event_id was already logged.")
+    last_seq: int = Field(..., description="Highest log sequence number after the call.")

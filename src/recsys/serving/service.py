@@ -1,0 +1,203 @@
+"""The BentoML service: one class, five POST routes, BentoML's probes, metrics and docs.
+
+See :mod:`recsys.serving` for the routes, the error answers and the environment variables.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import bentoml
+from pydantic import BaseModel
+
+from recsys.exceptions import ArtifactError, RecsysError
+from recsys.recommender import Recommendation
+from recsys.serving.gatekeeper import Gatekeeper, error_response
+from recsys.serving.runtime import RecsysRuntime
+from recsys.serving.schemas import (
+    AudienceRequest,
+    AudienceResponse,
+    BatchRequest,
+    BatchResponse,
+    EventsRequest,
+    EventsResponse,
+    RecommendRequest,
+    RecommendResponse,
+    SimilarRequest,
+    SimilarResponse,
+)
+from recsys.serving.settings import (
+    ENV_ACCESS_LOG,
+    ENV_THREADS,
+    ENV_WORKERS,
+    ServiceSettings,
+    env_flag,
+    env_int,
+)
+
+__all__ = ["RecsysService", "save_to_model_store"]
+
+logger = logging.getLogger("recsys.serving")
+
+_Req = TypeVar("_Req", bound=BaseModel)
+
+
+def _json_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a RecsysError raised by a route (sync or async) into its 4xx JSON answer."""
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def async_route(self: Any, request: _Req, /) -> Any:
+            try:
+                return await func(self, request)
+            except RecsysError as exc:
+                return error_response(exc)
+
+        return async_route
+
+    @functools.wraps(func)
+    def route(self: Any, request: _Req, /) -> Any:
+        try:
+            return func(self, request)
+        except RecsysError as exc:
+            return error_response(exc)
+
+    return route
+
+
+def _items(shelf: list[Recommendation]) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in shelf]
+
+
+@bentoml.service(
+    name="recsys",
+    workers=env_int(ENV_WORKERS, min(2, os.cpu_count() or 1)),
+    threads=env_int(ENV_THREADS, 4),
+    traffic={"timeout": 30},
+    logging={"access": {"enabled": env_flag(ENV_ACCESS_LOG, default=True)}},
+)
+class RecsysService:
+    """Personal shelves over HTTP: recommend, batch, similar SKUs, audiences, live events.
+
+    Loads the model named by ``RECSYS_MODEL_DIR`` (or ``RECSYS_BENTO_MODEL``), opens the event
+    log and replays what the model has not seen. See the module docstring for the routes,
+    the error answers and the environment variables.
+    """
+
+    def __init__(self) -> None:
+        self.runtime = RecsysRuntime(ServiceSettings.from_env())
+        logger.info(
+            "serving %r (model_version %s) from %s",
+            self.runtime.recommender,
+            self.runtime.model_version,
+            self.runtime.settings.model_dir,
+        )
+
+    @bentoml.on_shutdown
+    def _close(self) -> None:
+        self.runtime.close()
+
+    @bentoml.api(route="/recommend", output_spec=RecommendResponse)
+    @_json_errors
+    async def recommend(self, request: RecommendRequest, /) -> RecommendResponse:
+        """A member's shelf in a store: items with score and a reason to say out loud."""
+        # async on purpose: a shelf takes well under a millisecond, less than the hop to a
+        # worker thread would; batches, audiences and events (fsync) stay on threads
+        shelf = self.runtime.recommend(
+            request.member_id,
+            request.k,
+            store_id=request.store_id,
+            profile=request.profile,
+            filters=request.filters.as_dict() if request.filters else None,
+            exclude_purchased=request.exclude_purchased,
+        )
+        return RecommendResponse.model_validate(
+            {"items": _items(shelf), "model_version": self.runtime.model_version}
+        )
+
+    @bentoml.api(route="/recommend_batch", output_spec=BatchResponse)
+    @_json_errors
+    def recommend_batch(self, request: BatchRequest, /) -> BatchResponse:
+        """Shelves of many members, one list per member in request order."""
+        shelves = self.runtime.recommend_batch(
+            request.member_ids,
+            request.k,
+            store_id=request.store_id,
+            filters=request.filters.as_dict() if request.filters else None,
+            exclude_purchased=request.exclude_purchased,
+        )
+        results = [
+            {"member_id": m, "items": _items(s)}
+            for m, s in zip(request.member_ids, shelves, strict=True)
+        ]
+        return BatchResponse.model_validate(
+            {"results": results, "model_version": self.runtime.model_version}
+        )
+
+    @bentoml.api(route="/similar", output_spec=SimilarResponse)
+    @_json_errors
+    async def similar(self, request: SimilarRequest, /) -> SimilarResponse:
+        """SKUs most similar to a SKU, optionally only those stocked in a store."""
+        items = self.runtime.similar(
+            request.item_id,
+            request.k,
+            store_id=request.store_id,
+            filters=request.filters.as_dict() if request.filters else None,
+        )
+        return SimilarResponse.model_validate(
+            {"items": _items(items), "model_version": self.runtime.model_version}
+        )
+
+    @bentoml.api(route="/audience", output_spec=AudienceResponse)
+    @_json_errors
+    def audience(self, request: AudienceRequest, /) -> AudienceResponse:
+        """Members most likely to want a SKU (pseudonyms when pseudonymization is on)."""
+        members = self.runtime.audience(
+            request.item_id,
+            request.k,
+            store_id=request.store_id,
+            exclude_purchased=request.exclude_purchased,
+        )
+        return AudienceResponse.model_validate(
+            {"members": [m.to_dict() for m in members], "model_version": self.runtime.model_version}
+        )
+
+    @bentoml.api(route="/events", output_spec=EventsResponse)
+    @_json_errors
+    def events(self, request: EventsRequest, /) -> EventsResponse:
+        """Record member events durably, then fold them in: the next shelf reflects them."""
+        result = self.runtime.ingest([e.model_dump(exclude_none=True) for e in request.events])
+        return EventsResponse(
+            accepted=result.accepted, duplicates=result.duplicates, last_seq=result.last_seq
+        )
+
+
+RecsysService.add_asgi_middleware(Gatekeeper)
+
+
+def save_to_model_store(model_dir: str | Path, name: str = "recsys") -> str:
+    """Copy a saved Recommender into the BentoML model store; returns the new tag.
+
+    Serve it with ``RECSYS_BENTO_MODEL=<tag>``.
+    """
+    import shutil
+
+    source = Path(model_dir)
+    if not source.is_dir():
+        raise ArtifactError(f"model directory {source} does not exist")
+    with bentoml.models.create(name) as ref:
+        for entry in source.iterdir():
+            if entry.name.startswith("events.sqlite"):
+                continue  # the event log is live state, not part of the artifact
+            target = Path(ref.path) / entry.name
+            if entry.is_dir():
+                shutil.copytree(entry, target)
+            else:
+                shutil.copy2(entry, target)
+        return str(ref.tag)

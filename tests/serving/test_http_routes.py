@@ -1,0 +1,226 @@
+"""Every route and every documented error, over HTTP against a real ``bentoml serve``."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from recsys.columns import Columns
+
+if TYPE_CHECKING:
+    from conftest import TrainedModel
+
+pytestmark = pytest.mark.http
+
+
+def _error(resp: httpx.Response, status: int, error: str | None = None) -> dict:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    body = resp.json()
+    assert isinstance(body, dict) and "error" in body and "detail" in body, body
+    if error is not None:
+        assert body["error"] == error, body
+    return body
+
+
+# ------------------------------------------------------------------------------ routes
+def test_probes_metrics_and_docs(client: httpx.Client) -> None:
+    for path in ("/healthz", "/livez", "/readyz", "/metrics", "/docs.json"):
+        assert client.get(path).status_code == 200, path
+    spec = client.get("/docs.json").json()
+    for route in ("/recommend", "/recommend_batch", "/similar", "/audience", "/events"):
+        assert route in spec["paths"], route
+    body = spec["paths"]["/recommend"]["post"]["requestBody"]["content"]["application/json"]
+    props = body["schema"]["properties"]
+    assert props["member_id"]["description"] and props["member_id"]["examples"]
+
+
+def test_recommend(client: httpx.Client, trained: TrainedModel) -> None:
+    resp = client.post(
+        "/recommend", json={"member_id": trained.member, "store_id": trained.store, "k": 5}
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["model_version"]
+    items = body["items"]
+    assert 0 < len(items) <= 5
+    assert set(items[0]) == {"item_id", "score", "reason"}
+    stocked = set(
+        trained.data.stores.loc[trained.data.stores[Columns.STORE] == trained.store, Columns.ITEM]
+    )
+    assert {i["item_id"] for i in items} <= stocked
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_recommend_filters_and_cold_profile(client: httpx.Client, trained: TrainedModel) -> None:
+    catalog = trained.data.catalog
+    category = str(catalog[Columns.CATEGORY].iloc[0])
+    resp = client.post(
+        "/recommend",
+        json={"member_id": trained.member, "k": 10, "filters": {"category": [category]}},
+    )
+    assert resp.status_code == 200, resp.text
+    allowed = set(catalog.loc[catalog[Columns.CATEGORY] == category, Columns.ITEM])
+    assert {i["item_id"] for i in resp.json()["items"]} <= allowed
+    resp = client.post(
+        "/recommend",
+        json={
+            "profile": {"age_band": "25-34", "family": "kids"},
+            "store_id": trained.store,
+            "k": 3,
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    assert len(resp.json()["items"]) == 3
+
+
+def test_unknown_member_falls_back(client: httpx.Client, trained: TrainedModel) -> None:
+    resp = client.post("/recommend", json={"member_id": "never-seen", "store_id": trained.store})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["items"]
+
+
+def test_recommend_batch(client: httpx.Client, trained: TrainedModel) -> None:
+    members = [trained.member, "never-seen"]
+    resp = client.post(
+        "/recommend_batch", json={"member_ids": members, "k": 4, "store_id": trained.store}
+    )
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert [r["member_id"] for r in results] == members
+    assert all(0 < len(r["items"]) <= 4 for r in results)
+
+
+def test_similar_and_audience(client: httpx.Client, trained: TrainedModel) -> None:
+    resp = client.post(
+        "/similar", json={"item_id": trained.item, "k": 5, "store_id": trained.store}
+    )
+    assert resp.status_code == 200, resp.text
+    items = resp.json()["items"]
+    assert 0 < len(items) <= 5 and trained.item not in {i["item_id"] for i in items}
+    resp = client.post("/audience", json={"item_id": trained.item, "k": 7})
+    assert resp.status_code == 200, resp.text
+    members = resp.json()["members"]
+    assert 0 < len(members) <= 7 and set(members[0]) == {"member_id", "score"}
+
+
+def test_events_change_the_next_shelf_and_count_once(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    request = {"member_id": trained.member, "store_id": trained.store, "k": 5}
+    top = client.post("/recommend", json=request).json()["items"][0]["item_id"]
+    event = {
+        "user_id": trained.member,
+        "item_id": top,
+        "kind": "purchase",
+        "store_id": trained.store,
+        "event_id": "routes-purchase-1",
+    }
+    resp = client.post("/events", json={"events": [event]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["accepted"] == 1 and resp.json()["duplicates"] == 0
+    # bought now, so excluded from the very next shelf, whichever worker answers it
+    for _ in range(10):
+        after = [i["item_id"] for i in client.post("/recommend", json=request).json()["items"]]
+        assert top not in after
+    retry = client.post("/events", json={"events": [event]})
+    assert retry.status_code == 200
+    assert retry.json()["accepted"] == 0 and retry.json()["duplicates"] == 1
+
+
+def test_events_of_a_new_member(client: httpx.Client, trained: TrainedModel) -> None:
+    event = {"user_id": "brand-new-member", "item_id": trained.item, "kind": "view", "value": 40.0}
+    assert client.post("/events", json={"events": [event]}).status_code == 200
+    resp = client.post("/recommend", json={"member_id": "brand-new-member", "k": 3})
+    assert resp.status_code == 200 and resp.json()["items"]
+
+
+# ------------------------------------------------------------------------------ errors
+@pytest.mark.parametrize(
+    ("route", "body", "status", "error"),
+    [
+        ("/recommend", {"member_id": "u1", "store_id": "s-nope"}, 404, "UnknownIdError"),
+        ("/recommend", {"member_id": "u1", "filters": {"include": ["sku-nope"]}}, 404, None),
+        ("/recommend", {"k": 5}, 422, "InvalidInputError"),
+        ("/similar", {"item_id": "sku-nope"}, 404, "UnknownIdError"),
+        ("/audience", {"item_id": "sku-nope"}, 404, "UnknownIdError"),
+        ("/recommend_batch", {"member_ids": []}, 422, "InvalidInputError"),
+        ("/recommend_batch", {"member_ids": ["u1"] * 1001}, 413, "PayloadTooLargeError"),
+        ("/events", {"events": []}, 422, "InvalidInputError"),
+    ],
+)
+def test_recsys_errors(
+    client: httpx.Client, route: str, body: dict, status: int, error: str | None
+) -> None:
+    _error(client.post(route, json=body), status, error)
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/recommend", {"member_id": "u1", "k": 0}),
+        ("/recommend", {"member_id": "u1", "k": -3}),
+        ("/recommend", {"member_id": "u1", "k": 1001}),
+        ("/recommend", {"member_id": "u1", "k": "10"}),
+        ("/recommend", {"member_id": 42}),
+        ("/recommend", {"member_id": "u1", "filters": {"colour": "red"}}),
+        ("/recommend", {"member": "u1"}),
+        ("/recommend_batch", {"k": 3}),
+        ("/recommend_batch", {"member_ids": "u1"}),
+        ("/similar", {}),
+        ("/audience", {"item_id": "sku1", "k": 100_001}),
+        ("/events", {"events": [{"user_id": "u1", "item_id": "sku1"}]}),
+        ("/events", {"events": [{"user_id": "u1", "item_id": "sku1", "kind": "like"}]}),
+        (
+            "/events",
+            {"events": [{"user_id": "u1", "item_id": "sku1", "kind": "view", "value": -1}]},
+        ),
+        ("/events", {"events": {"user_id": "u1"}}),
+    ],
+)
+def test_validation_errors_are_json_400(client: httpx.Client, route: str, body: dict) -> None:
+    body = _error(client.post(route, json=body), 400)
+    assert isinstance(body["detail"], list) and body["detail"][0]["loc"] is not None
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"null", b'{"member_id": "u1",}'])
+def test_malformed_json_is_400(client: httpx.Client, raw: bytes) -> None:
+    resp = client.post("/recommend", content=raw, headers={"content-type": "application/json"})
+    _error(resp, 400)
+
+
+def test_unknown_item_or_store_in_events_writes_nothing(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    good = {"user_id": trained.member, "item_id": trained.item, "kind": "view", "event_id": "x-1"}
+    bad_item = {**good, "item_id": "sku-nope", "event_id": "x-2"}
+    bad_store = {**good, "store_id": "s-nope", "event_id": "x-3"}
+    _error(client.post("/events", json={"events": [good, bad_item]}), 404, "UnknownIdError")
+    _error(client.post("/events", json={"events": [good, bad_store]}), 404, "UnknownIdError")
+    # the good event of the rejected batches was not written: now it is new
+    resp = client.post("/events", json={"events": [good]})
+    assert resp.json() | {"last_seq": 0} == {"accepted": 1, "duplicates": 0, "last_seq": 0}
+
+
+def test_too_many_events_is_413_and_writes_nothing(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    events = [
+        {"user_id": f"bulk-{i}", "item_id": trained.item, "kind": "view", "event_id": f"bulk-{i}"}
+        for i in range(10_001)
+    ]
+    payload = json.dumps({"events": events}).encode()
+    resp = client.post("/events", content=payload, headers={"content-type": "application/json"})
+    _error(resp, 413, "PayloadTooLargeError")
+    resp = client.post("/events", json={"events": events[:1]})
+    assert resp.json()["accepted"] == 1  # bulk-0 was not written by the rejected call
+
+
+def test_body_over_byte_limit_is_413(client: httpx.Client) -> None:
+    payload = b'{"member_id": "' + b"x" * (9 * 1024 * 1024) + b'"}'
+    resp = client.post("/recommend", content=payload, headers={"content-type": "application/json"})
+    _error(resp, 413, "PayloadTooLargeError")

@@ -1,0 +1,133 @@
+"""The service without a server: the class called directly, and its ASGI app in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from starlette.responses import JSONResponse
+
+from recsys.exceptions import PayloadTooLargeError, UnknownIdError
+from recsys.serving.gatekeeper import error_response
+from recsys.serving.runtime import RecsysRuntime
+from recsys.serving.schemas import EventsRequest, RecommendRequest, SimilarRequest
+from recsys.serving.service import RecsysService
+from recsys.serving.settings import ServiceSettings
+
+with warnings.catch_warnings():  # starlette nags about httpx vs httpx2; irrelevant here
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+if TYPE_CHECKING:
+    from conftest import TrainedModel
+
+
+@pytest.fixture()
+def service_env(trained: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RECSYS_MODEL_DIR", str(trained.path))
+    monkeypatch.setenv("RECSYS_EVENT_LOG", str(tmp_path / "events.sqlite"))
+    monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    monkeypatch.delenv("RECSYS_PSEUDONYM_KEY", raising=False)
+    return tmp_path / "events.sqlite"
+
+
+@pytest.fixture()
+def service(service_env: Path) -> Iterator[RecsysService]:
+    svc = RecsysService()
+    yield svc
+    svc.runtime.close()
+
+
+def test_error_response_shape() -> None:
+    resp = error_response(UnknownIdError("store", ["s9"], known=3))
+    assert resp.status_code == 404
+    assert json.loads(resp.body) == {
+        "error": "UnknownIdError",
+        "detail": "unknown store 's9' (known: 3 stores)",
+    }
+    assert error_response(PayloadTooLargeError("too many")).status_code == 413
+
+
+def test_call_the_class(service: RecsysService, trained: TrainedModel) -> None:
+    out = asyncio.run(
+        service.recommend(RecommendRequest(member_id=trained.member, store_id=trained.store, k=4))
+    )
+    assert not isinstance(out, JSONResponse)
+    assert len(out.items) == 4 and out.model_version
+    similar = asyncio.run(service.similar(SimilarRequest(item_id=trained.item, k=3)))
+    assert len(similar.items) == 3
+    err = asyncio.run(
+        service.recommend(RecommendRequest(member_id=trained.member, store_id="s-nope"))
+    )
+    assert isinstance(err, JSONResponse) and err.status_code == 404
+    top = out.items[0].item_id
+    request = EventsRequest.model_validate(
+        {"events": [{"user_id": trained.member, "item_id": top, "kind": "purchase"}]}
+    )
+    ack = service.events(request)
+    assert ack.accepted == 1
+    again = asyncio.run(
+        service.recommend(RecommendRequest(member_id=trained.member, store_id=trained.store))
+    )
+    assert top not in {i.item_id for i in again.items}
+
+
+def test_restart_replays_the_log(service_env: Path, trained: TrainedModel) -> None:
+    first = RecsysService()
+    shelf = asyncio.run(first.recommend(RecommendRequest(member_id="walk-in", k=5)))
+    first.events(
+        EventsRequest.model_validate(
+            {"events": [{"user_id": "walk-in", "item_id": trained.item, "kind": "cart"}] * 3}
+        )
+    )
+    changed = asyncio.run(first.recommend(RecommendRequest(member_id="walk-in", k=5)))
+    first.runtime.close()  # no save: the model on disk knows nothing of these events
+    second = RecsysService()
+    assert second.runtime.replayed == 3
+    assert asyncio.run(second.recommend(RecommendRequest(member_id="walk-in", k=5))) == changed
+    assert changed != shelf
+    second.runtime.close()
+
+
+def test_asgi_app_auth_and_body_limit(
+    service_env: Path, trained: TrainedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECSYS_API_KEY", "k-123")
+    monkeypatch.setenv("RECSYS_MAX_BODY_BYTES", "2000")
+    with TestClient(RecsysService.to_asgi()) as client:
+        body = {"member_id": trained.member}
+        assert client.post("/recommend", json=body).status_code == 401
+        ok = client.post("/recommend", json=body, headers={"Authorization": "Bearer k-123"})
+        assert ok.status_code == 200, ok.text
+        assert client.get("/readyz").status_code == 200
+        big = client.post(
+            "/recommend",
+            json={"member_id": "x" * 5000},
+            headers={"Authorization": "Bearer k-123"},
+        )
+        assert big.status_code == 413 and big.json()["error"] == "PayloadTooLargeError"
+
+
+def test_a_second_worker_sees_events_logged_by_the_first(
+    service_env: Path, trained: TrainedModel
+) -> None:
+    """Two workers = two runtimes on one log: B's next shelf reflects what A acknowledged."""
+    settings = ServiceSettings.from_env()
+    a, b = RecsysRuntime(settings), RecsysRuntime(settings)
+    try:
+        shelf = b.recommend(trained.member, 5, store_id=trained.store)
+        bought = [r.item_id for r in shelf[:2]]
+        events = [{"user_id": trained.member, "item_id": sku, "kind": "purchase"} for sku in bought]
+        assert a.ingest(events).accepted == 2
+        after = b.recommend(trained.member, 5, store_id=trained.store)
+        assert not {r.item_id for r in after} & set(bought)
+        assert b.applied_seq == a.applied_seq == 2
+        assert b.refresh() == 0  # nothing new: one PRAGMA, no catch-up
+    finally:
+        a.close()
+        b.close()

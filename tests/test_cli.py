@@ -1,0 +1,128 @@
+"""The ``recsys`` command line: train, recommend, demo, evaluate, and its error exits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from recsys.cli import load_data, main
+from recsys.columns import Columns
+from recsys.privacy import PSEUDONYM_ENV
+
+SMALL = ["--n-users", "300", "--n-items", "200", "--n-stores", "3", "--factors", "16"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "model"
+    assert main(["train", "--data", "synthetic", "--out", str(out), *SMALL]) == 0
+    return out
+
+
+def _member_and_store() -> tuple[str, str]:
+    data = load_data("synthetic", n_users=300, n_items=200, n_stores=3)
+    return str(data.interactions[Columns.USER].iloc[0]), str(data.stores[Columns.STORE].iloc[0])
+
+
+def test_train_then_recommend_json(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    member, store = _member_and_store()
+    capsys.readouterr()
+    code = main(
+        ["recommend", str(model_dir), "--member", member, "--store", store, "--k", "4", "--json"]
+    )
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["items"]) == 4 and out["model_version"]
+
+
+def test_recommend_table_and_profile(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recommend", str(model_dir), "--profile", "age_band=25-34", "--k", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[:2] == ["#", "item_id"] and len(lines) == 2 + 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["recommend", "/no/such/model", "--member", "u1"], "no such model directory"),
+        (["serve", "/no/such/model"], "no saved model"),
+        (["train", "--data", "/no/such/folder", "--out", "x"], "no such file or folder"),
+    ],
+)
+def test_errors_are_one_line_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_unknown_store_is_a_clean_error(
+    model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["recommend", str(model_dir), "--member", "u1", "--store", "s-nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown store 's-nope'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["recommend", "m", "--k", "0"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+
+
+def test_train_from_a_folder_of_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = load_data("synthetic", n_users=300, n_items=200, n_stores=3)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    data.interactions.to_csv(folder / "interactions.csv", index=False)
+    data.catalog.to_csv(folder / "catalog.csv", index=False)
+    data.stores.to_parquet(folder / "stores.parquet")
+    data.profiles.to_csv(folder / "profiles.csv", index=False)
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(folder), "--out", str(out), "--model", "ease"]) == 0
+    member = str(data.interactions[Columns.USER].iloc[0])
+    assert main(["recommend", str(out), "--member", member, "--json"]) == 0
+
+
+def test_pseudonymized_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model"
+    monkeypatch.delenv(PSEUDONYM_ENV, raising=False)
+    argv = ["train", "--data", "synthetic", "--out", str(out), "--pseudonymize", *SMALL]
+    assert main(argv) == 2
+    assert PSEUDONYM_ENV in capsys.readouterr().err
+    monkeypatch.setenv(PSEUDONYM_ENV, "cli-test-key-0123456789")
+    assert main(argv) == 0
+    assert (out / "pseudonym.json").exists()
+    member, store = _member_and_store()
+    capsys.readouterr()
+    assert main(["recommend", str(out), "--member", member, "--store", store, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["items"]
+    monkeypatch.delenv(PSEUDONYM_ENV)
+    assert main(["recommend", str(out), "--member", member]) == 2
+    assert PSEUDONYM_ENV in capsys.readouterr().err
+
+
+def test_demo_without_serving(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "demo_model"
+    assert main(["demo", "--no-serve", "--out", str(out), *SMALL]) == 0
+    text = capsys.readouterr().out
+    assert "curl" in text and "/recommend" in text and "127.0.0.1:3000" in text
+    assert out.is_dir()
+
+
+def test_evaluate_prints_a_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = tmp_path / "eval.json"
+    argv = ["evaluate", "--models", "popular,ease", "--json", str(report), *SMALL]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "popular" in out and "ease" in out
+    rows = json.loads(report.read_text())
+    assert [r["model"] for r in rows] == ["popular", "ease"]
