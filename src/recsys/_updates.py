@@ -27,7 +27,7 @@ C = Columns
 class EventBatch:
     """Validated events and the state they lead to, for the members they touch."""
 
-    events: pd.DataFrame
+    n_events: int
     users: np.ndarray  # internal id per affected member, -1 for a member first seen here
     new_slot: np.ndarray  # index into new_members where users == -1, else -1
     new_members: list[str]
@@ -36,23 +36,35 @@ class EventBatch:
     bought: list[np.ndarray]  # full sorted purchases per affected member
 
 
-def _frame(events: Any) -> pd.DataFrame:
+def _columns(events: Any) -> tuple[int, dict[str, np.ndarray]]:
+    """Events as object columns: the count and a dict of field -> array (missing = None).
+
+    Plain arrays rather than a DataFrame: a till sends one event at a time, and building a
+    DataFrame would cost more than the fold-in itself.
+    """
     if isinstance(events, pd.DataFrame):
-        df = events.copy()
+        n = len(events)
+        cols = {str(c): events[c].to_numpy(dtype=object) for c in events.columns}
     elif isinstance(events, list | tuple) and all(isinstance(e, Mapping) for e in events):
-        df = pd.DataFrame.from_records([dict(e) for e in events])
+        n = len(events)
+        names = list(dict.fromkeys(str(k) for e in events for k in e))
+        cols = {}
+        for name in names:
+            column = np.empty(n, dtype=object)
+            column[:] = [e.get(name) for e in events]
+            cols[name] = column
     else:
         raise InvalidInputError("events must be a list of dicts or a DataFrame")
-    if df.empty:
+    if n == 0:
         raise InvalidInputError("no events given")
-    missing = [c for c in C.INTERACTIONS_REQUIRED if c not in df.columns]
+    missing = [c for c in C.INTERACTIONS_REQUIRED if c not in cols]
     if missing:
         raise InvalidInputError(f"events miss required field(s) {missing}")
-    return df.reset_index(drop=True)
+    return n, cols
 
 
-def _strings(df: pd.DataFrame, column: str, required: bool) -> np.ndarray:
-    values = df[column].to_numpy(dtype=object)
+def _strings(cols: dict[str, np.ndarray], column: str, required: bool) -> np.ndarray:
+    values = cols[column]
     bad = [
         i
         for i, v in enumerate(values)
@@ -70,19 +82,19 @@ def prepare_events(
     rec: Recommender, events: Any, profiles: Mapping[str, Mapping[str, Any]] | None = None
 ) -> EventBatch:
     """Check events against the fitted recommender and compute the rows they produce."""
-    df = _frame(events)
+    n_events, cols = _columns(events)
     data = rec.dataset_
-    users = _strings(df, C.USER, True)
-    item_ids = _strings(df, C.ITEM, True)
-    kinds = _strings(df, C.KIND, True)
+    users = _strings(cols, C.USER, True)
+    item_ids = _strings(cols, C.ITEM, True)
+    kinds = _strings(cols, C.KIND, True)
     bad_kind = ~np.isin(kinds, EventKind.ALL)
     if bad_kind.any():
         i = int(np.flatnonzero(bad_kind)[0])
         raise InvalidInputError(
             f"event {i}: unknown kind {kinds[i]!r}; valid kinds: {list(EventKind.ALL)}"
         )
-    if C.VALUE in df.columns:
-        raw = df[C.VALUE].to_numpy(dtype=object)
+    if C.VALUE in cols:
+        raw = cols[C.VALUE].copy()
         for i, v in enumerate(raw):
             if v is None or (isinstance(v, float) and np.isnan(v)):
                 raw[i] = 1.0
@@ -95,15 +107,15 @@ def prepare_events(
                 f"event {i}: 'value' must be a finite number >= 0, got {values[i]!r}"
             )
     else:
-        values = np.ones(len(df))
-    if C.STORE in df.columns:
-        stores = _strings(df, C.STORE, False)
+        values = np.ones(n_events)
+    if C.STORE in cols:
+        stores = _strings(cols, C.STORE, False)
         given = [s for s in stores if isinstance(s, str)]
         if given:
             data.stores.to_index(given)  # raises UnknownIdError naming the store
-    if C.TIMESTAMP in df.columns:
+    if C.TIMESTAMP in cols:
         try:
-            pd.to_datetime(df[C.TIMESTAMP], errors="raise", format="mixed")
+            pd.to_datetime(pd.Series(cols[C.TIMESTAMP]), errors="raise", format="mixed")
         except (ValueError, TypeError) as exc:
             raise InvalidInputError(f"bad event timestamp: {exc}") from exc
     items = data.items.to_index(list(item_ids))
@@ -145,7 +157,7 @@ def prepare_events(
         old = members.bought(u)
         bought.append(np.union1d(old, new).astype(np.int64) if len(new) else old)
     return EventBatch(
-        events=df,
+        n_events=n_events,
         users=internal,
         new_slot=new_slot,
         new_members=new_members,

@@ -483,7 +483,7 @@ class Recommender:
     ) -> int:
         """Validate events as :meth:`update` would, changing nothing; returns their count."""
         self._check_fitted()
-        return len(prepare_events(self, events, profiles).events)
+        return prepare_events(self, events, profiles).n_events
 
     def update(self, events: Any, profiles: Mapping[str, Mapping[str, Any]] | None = None) -> int:
         """Fold new events into the members' vectors; the next shelf reflects them.
@@ -500,7 +500,7 @@ class Recommender:
         self._check_fitted()
         batch = prepare_events(self, events, profiles)
         self._apply(batch)
-        return len(batch.events)
+        return batch.n_events
 
     def _apply(self, batch: EventBatch) -> None:
         members = self.members_
