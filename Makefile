@@ -36,8 +36,8 @@ quality: $(VENV)/.dev-installed  ## model comparison tables on synthetic and rea
 	$(BIN)/python -m benchmarks.quality
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests benchmarks serving
-	$(BIN)/ruff format --check src tests benchmarks serving
+	$(BIN)/ruff check src tests benchmarks serving notebooks
+	$(BIN)/ruff format --check src tests benchmarks serving notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks build src/*.egg-info

@@ -10,9 +10,12 @@ import pytest
 
 import recsys
 
-MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(recsys.__path__, prefix="recsys.") if not m.ispkg
-) + ["recsys"]
+MODULES = [
+    *sorted(
+        m.name for m in pkgutil.walk_packages(recsys.__path__, prefix="recsys.") if not m.ispkg
+    ),
+    "recsys",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -101,6 +101,7 @@ def save_recommender(rec: Recommender, path: Path) -> Path:
             "seed": rec.seed,
             "on_unknown": rec.on_unknown,
             "index": rec.index,
+            "live_boost": rec.live_boost,
             **rec.model_params,
         },
         "weights": dataclasses.asdict(ds.weights),

@@ -119,7 +119,11 @@ def prepare_events(
         except (ValueError, TypeError) as exc:
             raise InvalidInputError(f"bad event timestamp: {exc}") from exc
     items = data.items.to_index(list(item_ids))
-    weights = np.asarray(data.weights.weights(kinds, values), dtype=np.float32)
+    # events since training weigh live_boost times their usual weight: what a member does
+    # today says more about today's shelf than last year's history does
+    weights = np.asarray(data.weights.weights(kinds, values), dtype=np.float32) * np.float32(
+        rec.live_boost
+    )
 
     codes, uniques = pd.factorize(pd.Series(users, dtype=object))
     members = rec.members_

@@ -161,3 +161,21 @@ def test_audience_ranks_members_and_respects_store_and_buyers(fitted, small_data
     assert {m.member_id for m in in_store} <= regulars
     # the members the model scores highest for the SKU are more likely to touch it later
     assert np.isfinite(scores).all()
+
+
+def test_live_boost_makes_todays_events_count_more(small_data, tmp_path):
+    member = small_data.interactions.user_id.iloc[3]
+    items = small_data.catalog.item_id.iloc[:4].tolist()
+    events = [{"user_id": member, "item_id": i, "kind": "view", "value": 90.0} for i in items]
+    moved = {}
+    for boost in (1.0, 3.0):
+        rec = recsys.Recommender(model="als", factors=8, iterations=5, live_boost=boost)
+        rec.fit(small_data)
+        u = rec.members_.index_of(member)
+        before = rec.members_.vectors(np.array([u]))[0].copy()
+        rec.update(events)
+        moved[boost] = float(np.linalg.norm(rec.members_.vectors(np.array([u]))[0] - before))
+    assert moved[3.0] > 1.5 * moved[1.0] > 0
+    assert recsys.Recommender.load(rec.save(tmp_path / "m")).live_boost == 3.0
+    with pytest.raises(recsys.RecsysError, match="live_boost"):
+        recsys.Recommender(model="als", live_boost=0).fit(small_data)

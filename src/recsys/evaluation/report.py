@@ -1,0 +1,404 @@
+"""The quality report: every model on synthetic and public retail data, as tables, JSON and a plot.
+
+For each dataset:
+
+1. **cold split** — members are held out entirely (:func:`~recsys.evaluation.cold_user_split`;
+   on The Complete Journey only the 801 profiled households are eligible, since a cold shelf
+   needs tags); their profile rows are hidden from training;
+2. **temporal split** — the remaining events are split at one point in time, the latest 20%
+   going to test (:func:`~recsys.evaluation.temporal_split`);
+3. **tuning** — ALS and the hybrid are tuned with :func:`~recsys.evaluation.tune` on a
+   validation split carved out of the temporal *train* part (the test part is never seen)
+   and refitted on the whole train part as the ``als-tuned`` and ``hybrid-tuned`` rows;
+4. every model is fitted once on the train part, scored on the test part
+   (:func:`~recsys.evaluation.evaluate`: warm members, already-bought SKUs excluded) and, for
+   the models with a cold-start path, on the cold members from their tags alone
+   (:func:`~recsys.evaluation.evaluate_cold`).
+
+Two reference rows are always present: ``popular`` and ``implicit-als-defaults``, the raw
+``implicit.als.AlternatingLeastSquares()`` with its default settings trained on the same
+confidence matrix (:class:`~recsys.evaluation.baselines.ImplicitALSBaseline`).
+
+The Complete Journey has 68k SKUs; to keep EASE (a dense SKU x SKU inverse) feasible the report
+keeps the :data:`CJ_TOP_ITEMS` most purchased SKUs (counted over the whole log) for **every**
+model, and drops events on the other SKUs before splitting.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from recsys.columns import Columns
+from recsys.evaluation import _report_output as output
+from recsys.evaluation.baselines import ImplicitALSBaseline
+from recsys.evaluation.compare import compare_models
+from recsys.evaluation.splitters import cold_user_split, temporal_split
+from recsys.evaluation.tuning import SEARCH_SPACES, tune
+from recsys.exceptions import InvalidInputError
+
+__all__ = [
+    "CJ_TOP_ITEMS",
+    "COLD_MODELS",
+    "DATASETS",
+    "MODELS",
+    "REFERENCE",
+    "TUNED",
+    "quality_report",
+]
+
+#: recsys models in every report, in table order.
+MODELS: tuple[str, ...] = ("popular", "als", "bpr", "itemknn", "ease", "profile", "hybrid")
+#: Models tuned on a validation split of train; their rows are named ``<model>-tuned``.
+TUNED: tuple[str, ...] = ("als", "hybrid")
+#: Name of the raw-implicit reference row.
+REFERENCE = "implicit-als-defaults"
+#: Models with a cold-start path (tags -> shelf); the others get no cold scores.
+COLD_MODELS: tuple[str, ...] = ("popular", "profile", "hybrid", "hybrid-tuned")
+#: Datasets :func:`quality_report` knows.
+DATASETS: tuple[str, ...] = ("synthetic", "complete_journey", "online_retail")
+#: SKUs kept on The Complete Journey (most purchased first), for every model.
+CJ_TOP_ITEMS = 10_000
+
+
+# ---------------------------------------------------------------------- datasets
+@dataclass
+class _Setup:
+    """A dataset ready for the report: data frames, how to split, model sizes."""
+
+    name: str
+    data: Any
+    notes: list[str] = field(default_factory=list)
+    cold_fraction: float = 0.1
+    cold_profiled_only: bool = False
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _synthetic(quick: bool, seed: int) -> _Setup:
+    from recsys.datasets import synthetic_retail
+
+    if quick:
+        data = synthetic_retail(
+            n_users=1500, n_items=500, n_stores=5, items_per_store=(200, 300), seed=seed
+        )
+        small = {"factors": 32, "iterations": 8}
+        params = {m: dict(small) for m in ("als", "profile", "hybrid")}
+        params["bpr"] = {"factors": 32, "iterations": 30}
+    else:
+        data = synthetic_retail(n_users=5000, n_items=2000, n_stores=20, seed=seed)
+        params = {}
+    note = f"synthetic_retail({len(data.profiles):,} members, {len(data.catalog):,} SKUs)"
+    return _Setup("synthetic", data, [note], params=params)
+
+
+def _complete_journey(folder: Path, top_items: int) -> _Setup:
+    from recsys.datasets import load_complete_journey
+
+    data = load_complete_journey(folder)
+    counts = data.interactions[Columns.ITEM].value_counts()
+    keep = set(counts.index[:top_items])
+    n_before = len(data.interactions)
+    inter = data.interactions[data.interactions[Columns.ITEM].isin(keep)].reset_index(drop=True)
+    catalog = data.catalog[data.catalog[Columns.ITEM].isin(keep)].reset_index(drop=True)
+    stores = data.stores[data.stores[Columns.ITEM].isin(keep)].reset_index(drop=True)
+    restricted = type(data)(inter, catalog, stores, data.profiles, dict(data.report))
+    note = (
+        f"SKUs restricted to the {len(keep):,} most purchased of {len(counts):,} "
+        f"(>= {int(counts.iloc[min(top_items, len(counts)) - 1])} purchase lines each), for "
+        f"every model; {len(inter):,} of {n_before:,} events kept"
+    )
+    return _Setup(
+        "complete_journey",
+        restricted,
+        [note, f"cold members drawn from the {len(data.profiles):,} profiled households"],
+        cold_fraction=0.3,
+        cold_profiled_only=True,
+    )
+
+
+def _online_retail(folder: Path) -> _Setup:
+    from recsys.datasets import load_online_retail
+
+    data = load_online_retail(folder)
+    note = f"{len(data.catalog):,} SKUs; the only profile tag is the country"
+    return _Setup("online_retail", data, [note])
+
+
+def _load(name: str, quick: bool, seed: int, data_dir: Path | None) -> _Setup | str:
+    """The dataset's setup, or the reason it is skipped."""
+    if name == "synthetic":
+        return _synthetic(quick, seed)
+    if quick:
+        return "skipped: quick mode uses synthetic data only"
+    if data_dir is None:
+        return "skipped: no shared data folder (recsys.datasets.shared_data_dir() is None)"
+    folder = data_dir / ("completejourney" if name == "complete_journey" else "uci-online-retail")
+    if not folder.exists():
+        return f"skipped: {folder} is absent"
+    if name == "complete_journey":
+        return _complete_journey(folder, CJ_TOP_ITEMS)
+    return _online_retail(folder)
+
+
+# ---------------------------------------------------------------------- running
+def _splits(setup: _Setup, seed: int) -> tuple[pd.DataFrame, ...]:
+    """(train, test, cold_test, cold_profiles, fit_profiles) of a dataset."""
+    interactions, profiles = setup.data.interactions, setup.data.profiles
+    if setup.cold_profiled_only and profiles is not None:
+        profiled = interactions[Columns.USER].isin(set(profiles[Columns.USER].astype(str)))
+        _, cold_test, cold_profiles = cold_user_split(
+            interactions[profiled], profiles, setup.cold_fraction, seed=seed
+        )
+        held_out = set(cold_test[Columns.USER])
+        rest = interactions[~interactions[Columns.USER].isin(held_out)].reset_index(drop=True)
+    else:
+        rest, cold_test, cold_profiles = cold_user_split(
+            interactions, profiles, setup.cold_fraction, seed=seed
+        )
+    fit_profiles = profiles
+    if profiles is not None and cold_profiles is not None:
+        hidden = profiles[Columns.USER].astype(str).isin(set(cold_profiles[Columns.USER]))
+        fit_profiles = profiles[~hidden]
+    train, test = temporal_split(rest, test_fraction=0.2)
+    return train, test, cold_test, cold_profiles, fit_profiles
+
+
+def _tuned(
+    setup: _Setup,
+    train: pd.DataFrame,
+    fit_profiles: pd.DataFrame | None,
+    trials: int | None,
+    sample: int,
+    seed: int,
+    log: Callable[[str], None],
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Tuned models (unfitted) and what tuning found, per ``<model>-tuned`` row."""
+    from recsys.recommender import Recommender
+
+    models: dict[str, Any] = {}
+    info: dict[str, dict[str, Any]] = {}
+    if trials == 0:
+        return models, info
+    data = setup.data
+    for name in TUNED:
+        fixed = setup.params.get(name, {})  # quick mode: keep the small sizes
+        space = {p: v for p, v in SEARCH_SPACES[name].items() if p not in fixed}
+        start = time.perf_counter()
+        result = tune(
+            train,
+            name,
+            catalog=data.catalog,
+            stores=data.stores,
+            profiles=fit_profiles,
+            n_trials=trials,
+            seed=seed,
+            sample=sample,
+            space=space,
+            params=fixed,
+        )
+        params = result.best_params
+        models[f"{name}-tuned"] = Recommender(model=name, seed=seed, **params)
+        info[f"{name}-tuned"] = {
+            "best_params": params,
+            "best_score": result.best_score,
+            "trials": len(result.trials),
+            "seconds": time.perf_counter() - start,
+        }
+        log(f"  tuned {name}: {params} (validation NDCG {result.best_score:.4f})")
+    return models, info
+
+
+def _run(
+    setup: _Setup, k: int, sample: int, seed: int, trials: int | None, log: Callable[[str], None]
+) -> dict[str, Any]:
+    from recsys.recommender import Recommender
+
+    data = setup.data
+    train, test, cold_test, cold_profiles, fit_profiles = _splits(setup, seed)
+    split = {
+        "train_events": len(train),
+        "test_events": len(test),
+        "cutoff": str(test[Columns.TIMESTAMP].min()),
+        "cold_members": int(cold_test[Columns.USER].nunique()),
+        "sample": sample,
+    }
+    log(f"{setup.name}: {split}")
+    for note in setup.notes:
+        log(f"  note: {note}")
+    models: dict[str, Any] = {
+        name: Recommender(model=name, seed=seed, **setup.params.get(name, {})) for name in MODELS
+    }
+    tuned, tuning = _tuned(setup, train, fit_profiles, trials, sample, seed, log)
+    models.update(tuned)
+    models[REFERENCE] = ImplicitALSBaseline(random_state=seed)
+    table = compare_models(
+        models,
+        train,
+        test,
+        k,
+        catalog=data.catalog,
+        stores=data.stores,
+        profiles=fit_profiles,
+        cold=(cold_test, cold_profiles) if cold_profiles is not None else None,
+        cold_models=COLD_MODELS,
+        sample=sample,
+        seed=seed,
+        on_error="nan",
+        log=log,
+    )
+    return {"split": split, "notes": setup.notes, "tuning": tuning, "table": table}
+
+
+def quality_report(
+    datasets: Iterable[str] = DATASETS,
+    out_dir: str | Path = "benchmarks/results",
+    quick: bool = False,
+    *,
+    k: int = 10,
+    sample: int | None = None,
+    tune_trials: int | None = None,
+    seed: int = 0,
+    data_dir: str | Path | None = None,
+    plot: bool = True,
+    log: Callable[[str], None] | None = print,
+) -> pd.DataFrame:
+    """Train every model on each dataset's splits; write ``quality.{md,json,png}``.
+
+    Parameters
+    ----------
+    datasets : iterable of str
+        Among :data:`DATASETS`. Real datasets come from ``data_dir`` (default
+        :func:`~recsys.datasets.shared_data_dir`) and are skipped, with a note, when absent.
+    out_dir : str or Path
+        Where ``quality.md``, ``quality.json`` and ``quality.png`` are written (created).
+    quick : bool
+        Synthetic data only, small sizes (seconds): what tests and the notebook run.
+    k : int
+        Shelf length of every metric.
+    sample : int, optional
+        Test members evaluated per model (seeded, same sample for every model). Default
+        2,000, or 500 in quick mode.
+    tune_trials : int, optional
+        At most this many trials in each :data:`TUNED` model's coordinate search (0: no
+        ``-tuned`` rows). Default: the whole pass (10 trials for ALS, 13 for the hybrid),
+        or 4 in quick mode.
+    seed : int
+        Seed of data generation, splits, models, tuning and samples.
+    data_dir : str or Path, optional
+        Folder holding ``completejourney/`` and ``uci-online-retail/``.
+    plot : bool
+        Write the PNG (needs matplotlib; skipped with a note if it is missing).
+    log : callable or None
+        Progress lines (default ``print``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (dataset, model): ``dataset``, ``model``, ``fit_seconds``,
+        ``eval_seconds``, the metrics of :func:`~recsys.evaluation.evaluate` and their
+        ``cold_`` counterparts (NaN for models without a cold-start path).
+
+    Raises
+    ------
+    InvalidInputError
+        No dataset, or one not in :data:`DATASETS`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as out:  # doctest: +SKIP
+    ...     table = quality_report(["synthetic"], out, quick=True, log=None)
+    >>> sorted(set(table.model)) == sorted([*MODELS, "als-tuned", "hybrid-tuned", REFERENCE])
+    ... # doctest: +SKIP
+    True
+    """
+    from recsys.datasets import shared_data_dir
+
+    datasets = list(datasets)
+    unknown = [d for d in datasets if d not in DATASETS]
+    if unknown or not datasets:
+        raise InvalidInputError(f"datasets must be among {DATASETS}, got {datasets}")
+    say = log or (lambda _: None)
+    sample = sample if sample is not None else (500 if quick else 2000)
+    trials = tune_trials if tune_trials is not None else (4 if quick else None)
+    if trials is not None and (
+        isinstance(trials, bool) or not isinstance(trials, int) or trials < 0
+    ):
+        raise InvalidInputError(f"tune_trials must be an int >= 0 or None, got {tune_trials!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    folder = Path(data_dir) if data_dir is not None else shared_data_dir()
+    started = time.perf_counter()
+    results: dict[str, dict] = {}
+    skipped: dict[str, str] = {}
+    for name in datasets:
+        t0 = time.perf_counter()
+        setup = _load(name, quick, seed, folder)
+        if isinstance(setup, str):
+            skipped[name] = setup
+            say(f"{name}: {setup}")
+            continue
+        results[name] = _run(setup, k, sample, seed, trials, say)
+        results[name]["seconds"] = time.perf_counter() - t0
+        say(f"{name}: done in {results[name]['seconds']:.0f}s")
+    frames = [r["table"].reset_index().assign(dataset=n) for n, r in results.items()]
+    long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(long):
+        long = long[["dataset", *[c for c in long.columns if c != "dataset"]]]
+    meta = {
+        "k": k,
+        "quick": quick,
+        "seed": seed,
+        "sample": sample,
+        "tune_trials": trials,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    summary = verdicts(results, k)
+    (out / "quality.json").write_text(output.to_json(meta, results, skipped, summary))
+    notes = list(summary)
+    if plot and len(long):
+        try:
+            output.plot(long, out / "quality.png", k, ("popular", REFERENCE))
+        except ImportError:
+            notes.append("plot skipped: matplotlib is not installed (pip install recsys[plot])")
+    (out / "quality.md").write_text(output.to_markdown(meta, results, skipped, notes))
+    for line in notes:
+        say(line)
+    say(f"wrote {out / 'quality.md'}, quality.json, quality.png in {meta['seconds']:.0f}s")
+    return long
+
+
+def verdicts(results: dict[str, dict], k: int) -> list[str]:
+    """One line per dataset and target: best recsys model vs raw implicit, hybrid vs popular.
+
+    ``results`` maps a dataset name to a dict with a ``table`` (index = model) as
+    :func:`~recsys.evaluation.compare_models` returns it.
+    """
+    lines = []
+    for name, result in results.items():
+        table = result["table"]
+        ours = table.loc[[m for m in table.index if m != REFERENCE], "ndcg"].dropna()
+        if len(ours) and REFERENCE in table.index:
+            best = ours.idxmax()
+            ref = float(table.loc[REFERENCE, "ndcg"])
+            verdict = "beats" if ours[best] > ref else "does NOT beat"
+            lines.append(
+                f"{name}: best recsys model {best} (NDCG@{k} {ours[best]:.4f}) {verdict} "
+                f"implicit ALS defaults ({ref:.4f})"
+            )
+        if "cold_ndcg" in table.columns and {"hybrid", "popular"} <= set(table.index):
+            hyb = float(table.loc["hybrid", "cold_ndcg"])
+            pop = float(table.loc["popular", "cold_ndcg"])
+            if not (math.isnan(hyb) or math.isnan(pop)):
+                verdict = "beats" if hyb > pop else "does NOT beat"
+                lines.append(
+                    f"{name} cold members: hybrid (NDCG@{k} {hyb:.4f}) {verdict} popularity in "
+                    f"the member's segment ({pop:.4f})"
+                )
+    return lines
