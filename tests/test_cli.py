@@ -126,3 +126,37 @@ def test_evaluate_prints_a_table(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert "popular" in out and "ease" in out
     rows = json.loads(report.read_text())
     assert [r["model"] for r in rows] == ["popular", "ease"]
+    assert all(0 <= r["ndcg"] <= 1 for r in rows)
+
+
+def test_train_tune_saves_the_chosen_parameters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tuned"
+    argv = ["train", "--data", "synthetic", "--out", str(out), "--model", "als", "--tune"]
+    assert main([*argv, *SMALL]) == 0
+    text = capsys.readouterr().out
+    best = text[text.index("best: ") :].splitlines()[0]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["recommender"]["factors"] == 16  # a given --factors is kept, not searched
+    for name, value in manifest["model_params"].items():
+        if f"'{name}'" in best:
+            assert f"'{name}': {value}" in best
+
+
+def test_evaluate_report_quick_writes_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "evaluate",
+        "--report",
+        "--quick",
+        "--datasets",
+        "synthetic",
+        "--out-dir",
+        str(tmp_path),
+    ]
+    assert main(argv) == 0
+    table = (tmp_path / "quality.md").read_text()
+    assert "implicit-als-defaults" in table and "hybrid" in table
+    assert main(["evaluate", "--report", "--datasets", "nope", "--out-dir", str(tmp_path)]) == 2

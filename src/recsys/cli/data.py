@@ -1,0 +1,128 @@
+"""Where a command's data comes from: ``synthetic``, a public dataset folder, or your files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from recsys.cli._common import CLIError
+from recsys.columns import Columns
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from recsys.datasets import RetailData
+
+__all__ = ["TABLE_NAMES", "load_data", "mark_pseudonyms", "pseudonymized"]
+
+TABLE_NAMES = ("interactions", "catalog", "stores", "profiles")
+
+
+def _read_table(folder: Path, name: str) -> pd.DataFrame | None:
+    import pandas as pd
+
+    for suffix in (".parquet", ".csv", ".csv.gz"):
+        path = folder / f"{name}{suffix}"
+        if path.exists():
+            if suffix == ".parquet":
+                return pd.read_parquet(path)
+            frame = pd.read_csv(
+                path, dtype={c: str for c in (Columns.USER, Columns.ITEM, Columns.STORE)}
+            )
+            if name == "interactions" and Columns.TIMESTAMP in frame:
+                frame[Columns.TIMESTAMP] = pd.to_datetime(frame[Columns.TIMESTAMP])
+            return frame
+    return None
+
+
+def load_data(
+    spec: str, *, n_users: int = 5000, n_items: int = 2000, n_stores: int = 20, seed: int = 0
+) -> RetailData:
+    """The data a command trains on: ``synthetic``, a shared data set folder, or a folder of files.
+
+    Parameters
+    ----------
+    spec : str
+        ``"synthetic"``; a folder holding ``interactions.{parquet,csv}`` (and optionally
+        ``catalog``, ``stores``, ``profiles``); or the Complete Journey / UCI Online Retail
+        folders (recognised by their files).
+    n_users, n_items, n_stores, seed : int
+        Size of the synthetic chain.
+
+    Returns
+    -------
+    RetailData
+    """
+    from recsys import datasets
+
+    if spec == "synthetic":
+        per_store = (min(400, max(1, n_items // 2)), min(500, n_items))
+        return datasets.synthetic_retail(
+            n_users=n_users,
+            n_items=n_items,
+            n_stores=n_stores,
+            seed=seed,
+            items_per_store=per_store,
+        )
+    folder = Path(spec).expanduser()
+    if not folder.exists():
+        raise CLIError(f"--data {spec}: no such file or folder (use 'synthetic' or a folder)")
+    if folder.is_file():
+        folder = folder.parent
+    names = {p.name for p in folder.iterdir()}
+    if any(n.startswith("transactions") for n in names) and any(
+        n.startswith("products") for n in names
+    ):
+        return datasets.load_complete_journey(folder)
+    if any(n.startswith("online_retail") for n in names):
+        return datasets.load_online_retail(folder)
+    frames = {name: _read_table(folder, name) for name in TABLE_NAMES}
+    if frames["interactions"] is None:
+        raise CLIError(
+            f"--data {spec}: no interactions.parquet / interactions.csv in {folder} "
+            "(nor a Complete Journey or Online Retail folder)"
+        )
+    import pandas as pd
+
+    from recsys.datasets import RetailData
+
+    inter = frames["interactions"]
+    assert inter is not None
+    catalog = frames["catalog"]
+    if catalog is None:
+        catalog = pd.DataFrame({Columns.ITEM: inter[Columns.ITEM].drop_duplicates().to_numpy()})
+    stores = frames["stores"]
+    if stores is None:
+        stores = pd.DataFrame(columns=[Columns.STORE, Columns.ITEM])
+    profiles = frames["profiles"]
+    if profiles is None:
+        profiles = pd.DataFrame(columns=[Columns.USER])
+    return RetailData(
+        interactions=inter, catalog=catalog, stores=stores, profiles=profiles, name=folder.name
+    )
+
+
+def pseudonymized(data: RetailData) -> tuple[RetailData, Any]:
+    from dataclasses import replace
+
+    from recsys.privacy import PSEUDONYM_ENV, Pseudonymizer
+
+    pseudo = Pseudonymizer.from_env()
+    if pseudo is None:
+        raise CLIError(f"--pseudonymize needs the key in the environment variable {PSEUDONYM_ENV}")
+    profiles = data.profiles
+    if len(profiles):
+        profiles = pseudo.pseudonymize_frame(profiles)
+    return replace(
+        data, interactions=pseudo.pseudonymize_frame(data.interactions), profiles=profiles
+    ), pseudo
+
+
+def mark_pseudonyms(model_dir: Path, pseudo: Any) -> None:
+    """Write (or remove a stale) pseudonym marker: the service checks it at start-up."""
+    from recsys.privacy import PSEUDONYM_MARKER
+
+    if pseudo is not None:
+        pseudo.write_marker(model_dir)
+    else:
+        (model_dir / PSEUDONYM_MARKER).unlink(missing_ok=True)

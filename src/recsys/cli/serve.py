@@ -1,0 +1,170 @@
+"""``recsys serve``, ``recsys recommend`` and ``recsys demo``: a saved model at work."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from recsys.cli._common import CLIError, step, table
+from recsys.cli.data import load_data, mark_pseudonyms
+from recsys.cli.train import fit
+from recsys.columns import Columns
+
+__all__ = ["SERVICE_IMPORT", "cmd_demo", "cmd_recommend", "cmd_serve"]
+
+SERVICE_IMPORT = "recsys.serving.service:RecsysService"
+
+
+def _serve(model_dir: Path, host: str, port: int) -> int:
+    if not model_dir.is_dir():
+        raise CLIError(f"{model_dir}: no saved model here (train one with `recsys train`)")
+    env = {**os.environ, "RECSYS_MODEL_DIR": str(model_dir.resolve())}
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        SERVICE_IMPORT,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _check_serve_extra()
+    return _serve(Path(args.model_dir), args.host, args.port)
+
+
+def _check_serve_extra() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("bentoml") is None:
+        raise CLIError("serving needs BentoML: pip install 'recsys[serve]'")
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from recsys.privacy import PSEUDONYM_ENV, Pseudonymizer
+    from recsys.recommender import Recommender
+
+    model_dir = Path(args.model_dir)
+    if not model_dir.is_dir():
+        raise CLIError(f"{model_dir}: no such model directory")
+    rec = Recommender.load(model_dir)
+    member = args.member
+    pseudo = Pseudonymizer.from_env()
+    if Pseudonymizer.read_marker(model_dir) is not None:
+        if pseudo is None:
+            raise CLIError(f"this model uses pseudonymized member ids: set {PSEUDONYM_ENV}")
+        pseudo.check_marker(model_dir)
+        member = pseudo(member) if member is not None else None
+    profile = dict(_tag(t) for t in args.profile) if args.profile else None
+    if member is None and profile is None:
+        raise CLIError("give --member ID or --profile tag=value")
+    shelf = rec.recommend(member, k=args.k, store_id=args.store, profile=profile)
+    if args.json:
+        print(
+            json.dumps(
+                {"items": [r.to_dict() for r in shelf], "model_version": rec.model_version},
+                indent=2,
+            )
+        )
+        return 0
+    rows = [
+        {"#": i + 1, "item_id": r.item_id, "score": r.score, "reason": r.reason}
+        for i, r in enumerate(shelf)
+    ]
+    print(table(rows) if rows else "(no items pass the filters)")
+    return 0
+
+
+def _tag(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise CLIError(f"--profile expects tag=value, got {text!r}")
+    return name, value
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    print(
+        f"recsys demo: a synthetic fashion chain of {args.n_users:,} members, "
+        f"{args.n_items:,} SKUs, {args.n_stores} stores"
+    )
+    done = step("1/3 generating data")
+    data = load_data(
+        "synthetic",
+        n_users=args.n_users,
+        n_items=args.n_items,
+        n_stores=args.n_stores,
+        seed=args.seed,
+    )
+    done()
+    done = step(f"2/3 training the hybrid model (factors={args.factors})")
+    rec = fit(data, "hybrid", args.factors, args.seed)
+    done()
+    done = step(f"3/3 saving to {out}")
+    rec.save(out)
+    mark_pseudonyms(out, None)
+    done()
+    member = str(data.interactions[Columns.USER].iloc[0])
+    store = str(data.stores[Columns.STORE].iloc[0])
+    item = str(data.catalog[Columns.ITEM].iloc[0])
+    shelf = rec.recommend(member, k=5, store_id=store)
+    print(f"\n{member}'s shelf in store {store}:")
+    for r in shelf:
+        print(f"  {r.item_id:<10} {r.score:7.3f}  {r.reason}")
+    url = f"http://{args.host}:{args.port}"
+    print(_curl_examples(url, member, store, item))
+    if args.no_serve:
+        return 0
+    _check_serve_extra()
+    print(f"serving on {url} (OpenAPI docs at {url}/docs); Ctrl-C to stop")
+    return _serve(out, args.host, args.port)
+
+
+def _curl_examples(url: str, member: str, store: str, item: str) -> str:
+    def call(route: str, body: dict[str, Any]) -> str:
+        return (
+            f"  curl -s -X POST {url}/{route} -H 'Content-Type: application/json' "
+            f"-d '{json.dumps(body)}'"
+        )
+
+    return "\n".join(
+        [
+            "\ntry:",
+            call("recommend", {"member_id": member, "store_id": store, "k": 5}),
+            call(
+                "recommend",
+                {"profile": {"age_band": "25-34", "family": "kids"}, "store_id": store, "k": 5},
+            ),
+            call("similar", {"item_id": item, "k": 5, "store_id": store}),
+            call("audience", {"item_id": item, "k": 10}),
+            call(
+                "events",
+                {
+                    "events": [
+                        {
+                            "user_id": member,
+                            "item_id": item,
+                            "kind": "view",
+                            "value": 40,
+                            "store_id": store,
+                        }
+                    ]
+                },
+            ),
+            "",
+        ]
+    )
