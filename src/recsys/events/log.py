@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from numbers import Real
@@ -173,12 +174,14 @@ class EventLog:
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            mode = _retry_locked(
+                lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone()[0], timeout
+            )
             if str(mode).lower() != "wal":
                 raise RecsysError(f"could not put {self.path} in WAL mode (got {mode!r})")
             conn.execute(f"PRAGMA synchronous={level}")
-            conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            conn.executescript(_SCHEMA)
+            _retry_locked(lambda: conn.executescript(_SCHEMA), timeout)
         except BaseException:
             conn.close()
             raise
@@ -346,6 +349,25 @@ class EventLog:
 
 
 # ---------------------------------------------------------------------- helpers
+def _retry_locked(step: Callable[[], Any], timeout: float) -> Any:
+    """Run ``step``, retrying while SQLite says the database is locked.
+
+    Two processes opening a new log at once (two server workers starting) race to switch it
+    to WAL and create the table; SQLite answers the loser "database is locked" at once,
+    without waiting on the busy timeout, so the wait is done here.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 def _drop_duplicates(
     conn: sqlite3.Connection, rows: list[tuple[Any, ...]]
 ) -> list[tuple[Any, ...]]:
