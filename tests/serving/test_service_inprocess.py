@@ -94,9 +94,13 @@ def test_restart_replays_the_log(service_env: Path, trained: TrainedModel) -> No
     second.runtime.close()
 
 
-def test_asgi_app_auth_and_body_limit(
-    service_env: Path, trained: TrainedModel, monkeypatch: pytest.MonkeyPatch
+def test_asgi_app_auth_body_limit_and_quiet_logs(
+    service_env: Path,
+    trained: TrainedModel,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """One app per process (BentoML registers its metrics globally): every gate in one go."""
     monkeypatch.setenv("RECSYS_API_KEY", "k-123")
     monkeypatch.setenv("RECSYS_MAX_BODY_BYTES", "2000")
     with TestClient(RecsysService.to_asgi()) as client:
@@ -111,6 +115,16 @@ def test_asgi_app_auth_and_body_limit(
             headers={"Authorization": "Bearer k-123"},
         )
         assert big.status_code == 413 and big.json()["error"] == "PayloadTooLargeError"
+        # a card number sent as a number fails validation; the log must not quote it
+        card = 4929123412341234
+        with caplog.at_level("INFO"):
+            bad = client.post(
+                "/recommend", json={"member_id": card}, headers={"Authorization": "Bearer k-123"}
+            )
+        assert bad.status_code == 400
+        assert str(card) not in caplog.text
+        assert "invalid request, 1 validation error(s) at member_id" in caplog.text
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 def test_a_second_worker_sees_events_logged_by_the_first(

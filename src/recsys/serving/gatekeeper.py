@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -12,7 +13,7 @@ from starlette.responses import JSONResponse
 from recsys.exceptions import PayloadTooLargeError, RecsysError
 from recsys.serving.settings import ENV_API_KEY, ENV_MAX_BODY, env_int
 
-__all__ = ["OPEN_PATHS", "Gatekeeper", "error_response"]
+__all__ = ["OPEN_PATHS", "Gatekeeper", "QuietClientErrors", "error_response"]
 
 OPEN_PATHS: Final = frozenset({"/healthz", "/livez", "/readyz"})
 
@@ -122,3 +123,29 @@ async def _send_json(
     )
     await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+class QuietClientErrors(logging.Filter):
+    """Turn BentoML's log of an invalid request into one WARNING line without the input.
+
+    BentoML logs a request that fails pydantic validation as an ERROR with a traceback, and
+    pydantic's message quotes the offending value: a member id sent as a number would put a
+    raw card number in the server log. This filter keeps the route, the error count and
+    the field paths, and drops the values.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from pydantic import ValidationError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, ValidationError):
+            fields = ", ".join(
+                ".".join(str(p) for p in e["loc"]) for e in exc.errors(include_input=False)
+            )
+            head = record.getMessage()
+            record.msg = "%s: invalid request, %d validation error(s) at %s (answered 400)"
+            record.args = (head, exc.error_count(), fields or "the body")
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True

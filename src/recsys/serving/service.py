@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from recsys.exceptions import ArtifactError, RecsysError
 from recsys.recommender import Recommendation
-from recsys.serving.gatekeeper import Gatekeeper, error_response
+from recsys.serving.gatekeeper import Gatekeeper, QuietClientErrors, error_response
 from recsys.serving.runtime import RecsysRuntime
 from recsys.serving.schemas import (
     AudienceRequest,
@@ -179,6 +179,8 @@ class RecsysService:
 
 
 RecsysService.add_asgi_middleware(Gatekeeper)
+# BentoML's logger of failed requests (see QuietClientErrors): no raw input in the log
+logging.getLogger("bentoml._internal.server.http_app").addFilter(QuietClientErrors())
 
 
 def save_to_model_store(model_dir: str | Path, name: str = "recsys") -> str:
