@@ -6,6 +6,7 @@ See :mod:`recsys.serving` for the routes, the error answers and the environment 
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import logging
 import os
@@ -92,6 +93,10 @@ class RecsysService:
 
     def __init__(self) -> None:
         self.runtime = RecsysRuntime(ServiceSettings.from_env())
+        # the model's objects live as long as the worker: move them out of the collector's
+        # reach, so a full collection during a request does not walk them (tail latency)
+        gc.collect()
+        gc.freeze()
         logger.info(
             "serving %r (model_version %s) from %s",
             self.runtime.recommender,
