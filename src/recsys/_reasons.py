@@ -90,6 +90,16 @@ class ReasonBuilder:
             start = stop
         return out
 
+    def _references_one(self, items: np.ndarray, history: np.ndarray) -> np.ndarray:
+        """:meth:`references` of one shelf: one plain matrix product, no padding."""
+        if self._unit is None or not len(items) or not len(history):
+            return np.full(len(items), -1, dtype=np.int64)
+        sims = self._unit[items] @ self._unit[history].T
+        sims[items[:, None] == history[None, :]] = -1.0
+        arg = sims.argmax(axis=1)
+        top = sims[np.arange(len(items)), arg]
+        return np.where(top >= SIMILARITY_FOR_REASON, history[arg], -1)
+
     def reasons(
         self,
         items: np.ndarray,
@@ -118,7 +128,7 @@ class ReasonBuilder:
         """
         items = np.asarray(items, dtype=np.int64)
         if references is None:
-            references = self.references(items[None, :], [history])[0]
+            references = self._references_one(items, np.asarray(history, dtype=np.int64))
         codes, names, new = self._codes_list, self._names_list, self._new_list
         history_codes = {codes[h] for h in history.tolist()}
         bought_set = set(bought.tolist())

@@ -48,6 +48,8 @@ def test_batch_equals_single(model, fitted, small_data, assert_same_shelf):
     for member, shelf in zip(members, batch, strict=True):
         single = rec.recommend(member, k=5, store_id=store)
         assert_same_shelf(shelf, single)
+        reasons = {r.item_id: r.reason for r in single}
+        assert all(r.reason == reasons[r.item_id] for r in shelf if r.item_id in reasons)
 
 
 @pytest.mark.parametrize("model", MODELS)

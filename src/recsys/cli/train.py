@@ -132,8 +132,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     if args.json:
         Path(args.json).write_text(
-            json.dumps(json.loads(frame.reset_index().to_json(orient="records")), indent=2)
-            + "\n",
+            json.dumps(json.loads(frame.reset_index().to_json(orient="records")), indent=2) + "\n",
             encoding="utf-8",
         )
         print(f"wrote {args.json}")
