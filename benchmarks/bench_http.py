@@ -106,18 +106,26 @@ async def _load(url: str, bodies: list[dict], connections: int, seconds: float) 
 
 
 async def _paced(
-    url: str, bodies: list[dict], rate: float, connections: int, seconds: float
+    url: str,
+    bodies: list[dict],
+    rate: float,
+    connections: int,
+    seconds: float,
+    warm_up: float = 1.0,
 ) -> dict[str, Any]:
     """Open loop at a fixed rate: request ``i`` is due at ``start + i / rate``.
 
     Latency runs from the due time, not the send time, so a stalled server is charged for
-    the requests that queued behind it (no coordinated omission).
+    the requests that queued behind it (no coordinated omission). The first ``warm_up``
+    seconds run at the same rate and are not counted: every connection is opened then, and
+    each worker has answered a few requests.
     """
     import aiohttp
 
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    total = int(rate * seconds)
+    warm = int(rate * warm_up)
+    total = warm + int(rate * seconds)
     async with aiohttp.ClientSession(
         url, connector=aiohttp.TCPConnector(limit=connections)
     ) as client:
@@ -131,11 +139,12 @@ async def _paced(
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await _post(client, bodies[i % len(bodies)], errors)
-                latencies.append(time.perf_counter() - due)
+                await _post(client, bodies[i % len(bodies)], errors if i >= warm else {})
+                if i >= warm:
+                    latencies.append(time.perf_counter() - due)
 
         await asyncio.gather(*(worker() for _ in range(connections)))
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - start - warm_up
     out = _summary(f"open loop at {rate:.0f} req/s", connections, elapsed, latencies, errors)
     out["target_rps"] = rate
     return out
