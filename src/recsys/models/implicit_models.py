@@ -83,8 +83,44 @@ def _recalculate(solver: Any, history: sp.csr_matrix) -> np.ndarray:
     return np.asarray(solver.recalculate_user(np.arange(n), history), dtype=np.float32)
 
 
+class _FactorModel(RecModel):
+    """What ALS and BPR share: train an implicit model, keep its factors, fold in by least squares.
+
+    Subclasses validate their parameters in ``_validate``, make the unfitted implicit model
+    in ``_implicit_model`` and say in ``_build_solver`` which regularization the fold-in
+    solver uses.
+    """
+
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
+
+    def _build_solver(self) -> None:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def _implicit_model(self) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def _fit(self, matrices: TrainingMatrices) -> None:
+        self._validate()
+        # one BLAS-threads context for making and fitting: implicit reads the limits when
+        # the model is made, and entering the context costs milliseconds
+        with training_threads():
+            model = self._implicit_model()
+            model.fit(matrices.confidence, show_progress=False)
+        self.user_factors_, self.item_factors_ = _numpy_factors(model)
+        self._build_solver()
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.user_factors_ = np.ascontiguousarray(state["user_factors"], dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(state["item_factors"], dtype=np.float32)
+        self._build_solver()
+
+
 @register
-class ALSModel(RecModel):
+class ALSModel(_FactorModel):
     """Implicit-feedback ALS (Hu, Koren & Volinsky 2008) through ``implicit``.
 
     Parameters
@@ -163,24 +199,19 @@ class ALSModel(RecModel):
         check_int("num_threads", self.num_threads, minimum=0)
         _check_gpu(self.use_gpu)
 
-    def _fit(self, matrices: TrainingMatrices) -> None:
-        self._validate()
+    def _implicit_model(self) -> Any:
         from implicit.als import AlternatingLeastSquares
 
-        with training_threads():
-            model = AlternatingLeastSquares(
-                factors=int(self.factors),
-                regularization=float(self.regularization),
-                alpha=float(self.alpha),
-                dtype=np.float32,
-                iterations=int(self.iterations),
-                use_gpu=self.use_gpu,
-                num_threads=int(self.num_threads),
-                random_state=self.seed,
-            )
-            model.fit(matrices.confidence, show_progress=False)
-        self.user_factors_, self.item_factors_ = _numpy_factors(model)
-        self._build_solver()
+        return AlternatingLeastSquares(
+            factors=int(self.factors),
+            regularization=float(self.regularization),
+            alpha=float(self.alpha),
+            dtype=np.float32,
+            iterations=int(self.iterations),
+            use_gpu=self.use_gpu,
+            num_threads=int(self.num_threads),
+            random_state=self.seed,
+        )
 
     def _build_solver(self) -> None:
         # rebuilt from the NumPy factors after fit and after load, so fold-in is the same.
@@ -194,17 +225,9 @@ class ALSModel(RecModel):
         # the same least-squares step ALS training takes for a member, from the item factors
         return _recalculate(self._solver, history)
 
-    def _get_state(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
-
-    def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        self.user_factors_ = np.ascontiguousarray(state["user_factors"], dtype=np.float32)
-        self.item_factors_ = np.ascontiguousarray(state["item_factors"], dtype=np.float32)
-        self._build_solver()
-
 
 @register
-class BPRModel(RecModel):
+class BPRModel(_FactorModel):
     """Bayesian Personalized Ranking (Rendle et al. 2009) through ``implicit``.
 
     implicit's BPR learns an item bias as the last column of the item factors (the user
@@ -310,25 +333,20 @@ class BPRModel(RecModel):
         check_int("num_threads", self.num_threads, minimum=0)
         _check_gpu(self.use_gpu)
 
-    def _fit(self, matrices: TrainingMatrices) -> None:
-        self._validate()
+    def _implicit_model(self) -> Any:
         from implicit.bpr import BayesianPersonalizedRanking
 
-        with training_threads():
-            model = BayesianPersonalizedRanking(
-                factors=int(self.factors),
-                learning_rate=float(self.learning_rate),
-                regularization=float(self.regularization),
-                dtype=np.float32,
-                iterations=int(self.iterations),
-                use_gpu=self.use_gpu,
-                num_threads=int(self.num_threads),
-                verify_negative_samples=self.verify_negative_samples,
-                random_state=self.seed,
-            )
-            model.fit(matrices.confidence, show_progress=False)
-        self.user_factors_, self.item_factors_ = _numpy_factors(model)
-        self._build_solver()
+        return BayesianPersonalizedRanking(
+            factors=int(self.factors),
+            learning_rate=float(self.learning_rate),
+            regularization=float(self.regularization),
+            dtype=np.float32,
+            iterations=int(self.iterations),
+            use_gpu=self.use_gpu,
+            num_threads=int(self.num_threads),
+            verify_negative_samples=self.verify_negative_samples,
+            random_state=self.seed,
+        )
 
     def _build_solver(self) -> None:
         self._solver = _least_squares_solver(
@@ -344,14 +362,6 @@ class BPRModel(RecModel):
         out[empty] = 0.0
         out[empty, -1] = 1.0  # no history: rank by the learned item bias
         return out
-
-    def _get_state(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
-
-    def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        self.user_factors_ = np.ascontiguousarray(state["user_factors"], dtype=np.float32)
-        self.item_factors_ = np.ascontiguousarray(state["item_factors"], dtype=np.float32)
-        self._build_solver()
 
 
 _SIMILARITIES = ("cosine", "bm25")
