@@ -47,7 +47,7 @@ def numpy_topk(items: np.ndarray, allowed: np.ndarray, query: np.ndarray, k: int
 def test_vector_index_search(benchmark, n):
     index, items, store, query = setup(n)
     benchmark.group = f"one query, {STORE_SIZE}-item allow-list, n={n}"
-    scores, ids = benchmark(index.search, query, K, store)
+    ids, scores = benchmark(index.search, query, K, store)
     want_scores, want_ids = numpy_topk(items, store, query, K)
     np.testing.assert_allclose(scores[0], want_scores, rtol=1e-5)
     assert set(ids[0].tolist()) == set(want_ids.tolist())

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,21 +33,29 @@ class FixedShelves:
     cold: dict[str, list[str]] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def recommend_batch(self, member_ids, k=10, *, store_id=None, exclude_purchased=True):
-        self.calls.append(
-            {
-                "members": list(member_ids),
-                "k": k,
-                "store_id": store_id,
-                "exclude": exclude_purchased,
-            }
-        )
-        table = self.shelves[store_id]
-        return [[Entry(i, 1.0) for i in table.get(m, [])[:k]] for m in member_ids]
-
-    def recommend(self, member_id, k=10, *, profile=None, store_id=None):
-        self.calls.append({"member": member_id, "profile": dict(profile or {}), "k": k})
-        return [Entry(i, 1.0) for i in self.cold.get((profile or {}).get("age_band"), [])[:k]]
+    def recommend_arrays(self, users, k=10, *, store=-1, filter_purchased=True, profiles=None):
+        """The evaluation surface: internal ids in, ``(ids, scores)`` out."""
+        ds = self.dataset_
+        store_id = None if store < 0 else str(ds.stores.ids[store])
+        if profiles is None:
+            members = [str(m) for m in ds.users.ids[users]]
+            self.calls.append(
+                {"members": members, "k": k, "store_id": store_id, "exclude": filter_purchased}
+            )
+            table = self.shelves[store_id]
+            lists = [table.get(m, [])[:k] for m in members]
+        else:
+            lists = []
+            for row in range(profiles.shape[0]):
+                tags = dict(
+                    ds.profile_encoder.feature_names[c].split("=", 1) for c in profiles[row].indices
+                )
+                self.calls.append({"member": None, "profile": tags, "k": k})
+                lists.append(self.cold.get(tags.get("age_band"), [])[:k])
+        ids = np.full((len(lists), k), -1, dtype=np.int64)
+        for row, items in enumerate(lists):
+            ids[row, : len(items)] = ds.items.to_index(items)
+        return ids, np.where(ids >= 0, 1.0, -np.inf).astype(np.float32)
 
 
 @pytest.fixture
@@ -93,8 +102,15 @@ def tiny():
             ev("u4", "a", day=12),  # new member (no train history): skipped
         ]
     )
-    # u4 has a profile row, so the model knows u4, but u4 has no history: not warm
-    profiles = pd.DataFrame({"user_id": ["u1", "u2", "u3", "u4"], "age_band": ["25-34"] * 4})
+    # u4 has a profile row, so the model knows u4, but u4 has no history: not warm.
+    # Every tag value of the cold tests is seen here: cold shelves come from encoded tags.
+    profiles = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2", "u3", "u4"],
+            "age_band": ["25-34", "25-34", "25-34", "55-64"],
+            "family": ["kids", "kids", "single", "kids"],
+        }
+    )
     dataset = RetailDataset.build(train, catalog=catalog, stores=stores, profiles=profiles)
     assert "u4" in dataset.users
     return {"train": train, "test": test, "catalog": catalog, "stores": stores, "dataset": dataset}

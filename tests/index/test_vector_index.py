@@ -97,7 +97,7 @@ def large(kind: str, data: str = "iid", **params) -> tuple[VectorIndex, np.ndarr
 def test_exact_search_equals_brute_force(allowed, excluded, k):
     index, x = small_exact()
     q = random_vectors(7, 16, seed=3)
-    scores, ids = index.search(q, k, allowed=allowed, excluded=excluded)
+    ids, scores = index.search(q, k, allowed=allowed, excluded=excluded)
     want, mask = brute_force(x, q, k, allowed, excluded)
     assert_valid(scores, ids, mask, k)
     np.testing.assert_allclose(scores, want, rtol=1e-5, atol=1e-5)
@@ -120,7 +120,7 @@ def test_property_filtered_topk_is_brute_force_topk(allowed, excluded, k, seed):
     allowed_arr = None if allowed is None else np.array(sorted(allowed), dtype=np.int64)
     excluded_arr = None if excluded is None else np.array(excluded, dtype=np.int64)
     q = random_vectors(3, 16, seed=seed)
-    scores, ids = index.search(q, k, allowed=allowed_arr, excluded=excluded_arr)
+    ids, scores = index.search(q, k, allowed=allowed_arr, excluded=excluded_arr)
     want, mask = brute_force(x, q, k, allowed_arr, excluded_arr)
     assert_valid(scores, ids, mask, k)
     assert ((ids >= 0).sum(axis=1) == min(k, int(mask.sum()))).all()
@@ -143,7 +143,7 @@ def test_property_approximate_paths_never_leak(kind, allowed, excluded, k):
     vi.EXACT_MAX_IDS = 0  # force the graph / IVF path with bitmap and NOT selectors
     try:
         assert not index.routes_to_exact(1) or index.exact_fraction > 0
-        scores, ids = index.search(q, k, allowed=allowed_arr, excluded=excluded_arr)
+        ids, scores = index.search(q, k, allowed=allowed_arr, excluded=excluded_arr)
     finally:
         vi.EXACT_MAX_IDS = original
     _, mask = brute_force(x, q, k, allowed_arr, excluded_arr)
@@ -161,7 +161,7 @@ def approx_small(kind: str) -> tuple[VectorIndex, np.ndarray]:
 
 def test_fewer_than_k_pass_is_padded_and_never_filtered():
     index, x = small_exact()
-    scores, ids = index.search(x[:2], 10, allowed=np.array([5, 6, 7, 8]), excluded=[6, 299])
+    ids, scores = index.search(x[:2], 10, allowed=np.array([5, 6, 7, 8]), excluded=[6, 299])
     assert (ids[:, :3] >= 0).all()
     assert set(ids[0][ids[0] >= 0].tolist()) == {5, 7, 8}
     assert (ids[:, 3:] == -1).all() and np.isneginf(scores[:, 3:]).all()
@@ -176,13 +176,13 @@ def test_empty_allowed_and_all_excluded_return_only_padding(kind):
         {"excluded": np.arange(200)},
         {"allowed": [1, 2], "excluded": [2, 1]},
     ):
-        scores, ids = index.search(random_vectors(3, 8), 5, **kwargs)
+        ids, scores = index.search(random_vectors(3, 8), 5, **kwargs)
         assert (ids == -1).all() and np.isneginf(scores).all()
 
 
 def test_k_larger_than_ntotal_is_padded():
     index = VectorIndex().build(random_vectors(5, 4))
-    scores, ids = index.search(random_vectors(2, 4), 8)
+    ids, scores = index.search(random_vectors(2, 4), 8)
     assert ids.shape == (2, 8)
     assert (np.sort(ids[:, :5], axis=1) == np.arange(5)).all()
     assert (ids[:, 5:] == -1).all() and np.isneginf(scores[:, 5:]).all()
@@ -190,8 +190,8 @@ def test_k_larger_than_ntotal_is_padded():
 
 def test_one_dimensional_query_is_one_row_and_unsorted_allowed_is_accepted():
     index, x = small_exact()
-    s1, i1 = index.search(x[10], 3, allowed=np.array([40, 10, 20, 10]))
-    s2, i2 = index.search(x[10:11], 3, allowed=np.array([10, 20, 40]))
+    i1, s1 = index.search(x[10], 3, allowed=np.array([40, 10, 20, 10]))
+    i2, s2 = index.search(x[10:11], 3, allowed=np.array([10, 20, 40]))
     assert i1.shape == (1, 3) and np.array_equal(i1, i2) and np.array_equal(s1, s2)
     assert i1[0, 0] == 10
 
@@ -200,7 +200,7 @@ def test_boolean_mask_is_accepted_as_allowed():
     index, x = small_exact()
     mask = np.zeros(300, dtype=bool)
     mask[[3, 30, 33]] = True
-    _, ids = index.search(x[:1], 5, allowed=mask)
+    ids, _ = index.search(x[:1], 5, allowed=mask)
     assert set(ids[0][ids[0] >= 0].tolist()) == {3, 30, 33}
 
 
@@ -208,7 +208,7 @@ def test_cosine_metric_scores_are_cosines():
     x = random_vectors(100, 8) * np.arange(1, 101, dtype=np.float32)[:, None]
     index = VectorIndex(metric="cosine").build(x)
     q = random_vectors(1, 8, seed=5) * 7
-    scores, _ = index.search(q, 3)
+    _, scores = index.search(q, 3)
     xn = x / np.linalg.norm(x, axis=1, keepdims=True)
     cos = xn @ (q[0] / np.linalg.norm(q[0]))
     np.testing.assert_allclose(scores[0], np.sort(cos)[::-1][:3], rtol=1e-5)
@@ -236,12 +236,12 @@ def test_search_each_equals_per_row_search(kind, allowed):
     excluded_rows = [rng.choice(pool, size=int(rng.integers(0, 30)), replace=False) for _ in q]
     # make exclusions bite: exclude some of each row's true top items
     for i, row in enumerate(q):
-        _, top = index.search(row, 5, allowed=allowed)
+        top, _ = index.search(row, 5, allowed=allowed)
         excluded_rows[i] = np.concatenate([excluded_rows[i], top[0, ::2]])
     excluded_rows[3] = np.array([], dtype=np.int64)
-    scores, ids = index.search_each(q, 10, allowed, excluded_rows)
+    ids, scores = index.search_each(q, 10, allowed, excluded_rows)
     for i in range(len(q)):
-        s_i, i_i = index.search(q[i], 10, allowed=allowed, excluded=excluded_rows[i])
+        i_i, s_i = index.search(q[i], 10, allowed=allowed, excluded=excluded_rows[i])
         np.testing.assert_allclose(scores[i], s_i[0], rtol=1e-5, atol=1e-5)
         assert not np.isin(ids[i], excluded_rows[i]).any()
         agree = np.intersect1d(ids[i], i_i[0]).size
@@ -252,14 +252,14 @@ def test_search_each_equals_per_row_search(kind, allowed):
 
 def test_search_each_pads_and_checks_row_count():
     index, x = small_exact()
-    scores, ids = index.search_each(x[:2], 4, np.array([1, 2, 3]), [np.array([2]), []])
+    ids, scores = index.search_each(x[:2], 4, np.array([1, 2, 3]), [np.array([2]), []])
     assert ids[0].tolist() == [1, 3, -1, -1] or ids[0].tolist() == [3, 1, -1, -1]
     assert sorted(ids[1][:3].tolist()) == [1, 2, 3] and ids[1, 3] == -1
     assert np.isneginf(scores[0, 2:]).all()
     with pytest.raises(InvalidInputError, match="one array per query"):
         index.search_each(x[:2], 4, None, [np.array([1])])
     empty = index.search_each(x[:2], 3, np.array([], dtype=np.int64), [[], []])
-    assert (empty[1] == -1).all()
+    assert (empty[0] == -1).all()
 
 
 # ---------------------------------------------------------------- approximate kinds
@@ -289,7 +289,7 @@ def test_small_allow_list_routes_to_exact(kind):
     assert not index.routes_to_exact(20_000)
     q = random_vectors(50, 32, seed=11)
     assert index.recall_at_k(q, 10, allowed=store) == 1.0
-    scores, ids = index.search(q, 10, allowed=store)
+    ids, scores = index.search(q, 10, allowed=store)
     want, mask = brute_force(x, q, 10, store)
     assert_valid(scores, ids, mask, 10)
     np.testing.assert_allclose(scores, want, rtol=1e-5, atol=1e-5)
@@ -553,16 +553,16 @@ def test_search_each_in_small_blocks_equals_one_block(monkeypatch):
     one = index.search_each(q, 7, allowed, rows)
     monkeypatch.setattr(vi, "_DENSE_BLOCK", 2 * allowed.size)  # two rows per block
     blocks = index.search_each(q, 7, allowed, rows)
-    np.testing.assert_allclose(one[0], blocks[0], rtol=1e-5)  # BLAS rounding differs by shape
-    np.testing.assert_array_equal(one[1], blocks[1])
+    np.testing.assert_allclose(one[1], blocks[1], rtol=1e-5)  # BLAS rounding differs by shape
+    np.testing.assert_array_equal(one[0], blocks[0])
     for i in range(len(q)):
         want, mask = brute_force(x, q[i : i + 1], 7, allowed, rows[i])
-        assert_valid(blocks[0][i : i + 1], blocks[1][i : i + 1], mask, 7)
-        np.testing.assert_allclose(blocks[0][i], want[0], rtol=1e-5, atol=1e-5)
+        assert_valid(blocks[1][i : i + 1], blocks[0][i : i + 1], mask, 7)
+        np.testing.assert_allclose(blocks[1][i], want[0], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("row", [np.array([[1, 2]]), np.array([1.5]), np.array([-1])])
 def test_search_each_bad_exclusion_rows_raise(row):
     index, x = small_exact()
-    with pytest.raises(InvalidInputError, match="excluded_rows"):
+    with pytest.raises(InvalidInputError, match="excluded"):
         index.search_each(x[:2], 3, None, [np.array([1]), row])

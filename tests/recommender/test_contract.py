@@ -90,16 +90,32 @@ def test_thousand_faces(fitted, small_data):
     assert len(shelves) == len(members)
 
 
-def test_saving_over_a_model_keeps_the_event_log_beside_it(fitted, tmp_path):
-    """The service's default log lives in the model directory: a re-save must not delete it."""
+def test_saving_over_a_model_never_touches_files_it_did_not_write(fitted, tmp_path):
+    """A re-save replaces the artifact; a directory holding an event log is refused, intact."""
     from recsys.events import EventLog
 
     rec = fitted("als")
     path = rec.save(tmp_path / "m")
+    rec.save(path)  # over its own artifact: fine
+    assert recsys.Recommender.load(path).model_version == rec.model_version
     with EventLog(path / "events.sqlite") as log:
         log.append([{"user_id": "u1", "item_id": "sku1", "kind": "view", "event_id": "e1"}])
-    rec.save(path)
+    before = sorted(p.name for p in path.iterdir())
+    with pytest.raises(recsys.ArtifactError, match=r"events\.sqlite"):
+        rec.save(path)
+    assert sorted(p.name for p in path.iterdir()) == before
     with EventLog(path / "events.sqlite") as log:
         assert log.count() == 1
-    assert recsys.Recommender.load(path).model_version == rec.model_version
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_artifact_holds_matrices_not_the_event_table(fitted, small_data, tmp_path):
+    """No raw event rows on disk, and loading rebuilds no dataset from them."""
+    rec = fitted("hybrid")
+    path = rec.save(tmp_path / "m")
+    names = {p.name for p in path.rglob("*")}
+    assert not any(n.endswith(".parquet") for n in names)
+    loaded = recsys.Recommender.load(path)
+    assert loaded.dataset_.interactions is None
+    a, b = loaded.dataset_.matrices.confidence, rec.dataset_.matrices.confidence
+    assert (a != b).nnz == 0 and a.shape == b.shape

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ class Assortment:
     [2, 1]
     """
 
-    __slots__ = ("_bitmaps", "_indices", "_indptr", "matrix")
+    __slots__ = ("_bitmaps", "_indices", "_indptr", "_views", "matrix")
 
     matrix: sp.csr_matrix
 
@@ -59,6 +60,8 @@ class Assortment:
         self._bitmaps = packed.astype(np.uint8).reshape(n_stores, n_bytes)
         for arr in (self._indptr, self._indices, self._bitmaps):
             arr.flags.writeable = False
+        bounds = self._indptr.tolist()
+        self._views = [self._indices[a:b] for a, b in pairwise(bounds)]
 
     def to_frame(self, stores: IdMap, items: IdMap) -> pd.DataFrame:
         """``store_id, item_id`` rows in store then SKU order (``from_frame`` round-trips).
@@ -137,8 +140,7 @@ class Assortment:
 
     def items_of(self, store_idx: int) -> np.ndarray:
         """Sorted internal SKU ids stocked by a store (read-only ``int64`` view)."""
-        s = self._check(store_idx)
-        return self._indices[self._indptr[s] : self._indptr[s + 1]]
+        return self._views[self._check(store_idx)]
 
     def bitmap_of(self, store_idx: int) -> np.ndarray:
         """Packed ``uint8`` bitmap of the store's SKUs for ``faiss.IDSelectorBitmap``."""

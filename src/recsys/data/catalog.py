@@ -552,6 +552,54 @@ class Catalog:
             }
         )
 
+    _ARRAYS = (
+        "categories",
+        "category_codes",
+        "prices",
+        "season_months",
+        "available_from",
+        "available_to",
+        "names",
+        "price_edges",
+    )
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The catalog as plain arrays (``np.savez`` without pickles); see :meth:`from_arrays`."""
+        out = {}
+        for name in self._ARRAYS:
+            arr = getattr(self, name)
+            out[name] = arr.astype(str) if arr.dtype == object else arr
+        lengths = np.array([len(t) for t in self.tags], dtype=np.int64)
+        out["tags.indptr"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        out["tags.values"] = np.array([t for row in self.tags for t in row], dtype=str)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], items: IdMap) -> Catalog:
+        """Inverse of :meth:`to_arrays`: the same catalog, without parsing a frame again.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"item_id": ["a", "b"], "category": ["tops", "jeans"],
+        ...                    "tags": ["red|cotton", None]})
+        >>> cat = Catalog.from_frame(df, IdMap(["a", "b"]))
+        >>> back = Catalog.from_arrays(cat.to_arrays(), cat.items)
+        >>> back.tags, back.category_of(0), back.names.tolist()
+        ((('red', 'cotton'), ()), 'tops', ['a', 'b'])
+        """
+        fields = {}
+        for name in cls._ARRAYS:
+            arr = np.asarray(arrays[name])
+            fields[name] = arr.astype(object) if arr.dtype.kind == "U" else arr.copy()
+        ptr, values = arrays["tags.indptr"], arrays["tags.values"].tolist()
+        tags = tuple(tuple(values[ptr[i] : ptr[i + 1]]) for i in range(len(ptr) - 1))
+        if len(tags) != len(items) or len(fields["names"]) != len(items):
+            raise InvalidInputError(
+                f"catalog arrays hold {len(tags)} SKUs, the item map {len(items)}"
+            )
+        return cls(items=items, tags=tags, **fields)
+
     def __repr__(self) -> str:
         return (
             f"Catalog(n_items={self.n_items}, n_categories={len(self.categories)}, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -73,8 +73,9 @@ class RetailDataset:
         Fitted on the profiles (0 features without profiles).
     matrices : TrainingMatrices
         What models train on.
-    interactions : DataFrame
-        The clean events (columns ``Columns.INTERACTIONS``; ids as str, timestamps parsed).
+    interactions : DataFrame or None
+        The clean events (columns ``Columns.INTERACTIONS``; ids as str, timestamps parsed);
+        ``None`` in a dataset kept by a fitted recommender (see :meth:`without_events`).
     weights : EventWeights
         Weighting used for ``matrices.confidence`` (reuse it to weigh new events).
     cutoff : pandas.Timestamp or None
@@ -106,7 +107,7 @@ class RetailDataset:
     assortment: Assortment
     profile_encoder: ProfileEncoder
     matrices: TrainingMatrices
-    interactions: pd.DataFrame
+    interactions: pd.DataFrame | None
     weights: EventWeights
     cutoff: pd.Timestamp | None
     report: dict[str, int] = field(default_factory=dict)
@@ -404,6 +405,14 @@ class RetailDataset:
         )
 
     # --------------------------------------------------------------- queries
+    def without_events(self) -> RetailDataset:
+        """This dataset without the event table and profile frame: what a model keeps.
+
+        Ids, catalog, assortment, encoder and matrices stay; the raw rows (personal data,
+        and the bulk of the memory) go.
+        """
+        return replace(self, interactions=None, profiles=None)
+
     @property
     def n_users(self) -> int:
         return len(self.users)
@@ -446,7 +455,8 @@ class RetailDataset:
     def __repr__(self) -> str:
         return (
             f"RetailDataset(members={self.n_users}, items={self.n_items}, "
-            f"stores={self.n_stores}, events={len(self.interactions)}, "
+            f"stores={self.n_stores}, "
+            f"events={'not kept' if self.interactions is None else len(self.interactions)}, "
             f"profile_features={self.matrices.user_features.shape[1]}, "
             f"item_features={self.matrices.item_features.shape[1]})"
         )

@@ -70,6 +70,26 @@ class ImplicitALSBaseline:
         self.model_.fit(self.dataset_.matrices.confidence.tocsr(), show_progress=False)
         return self
 
+    def recommend_arrays(
+        self,
+        users: np.ndarray,
+        k: int = 10,
+        *,
+        store: int = -1,
+        filter_purchased: bool = True,
+        profiles: Any = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """implicit's top-``k`` ``(ids, scores)`` per internal member id (the array core)."""
+        if not hasattr(self, "model_"):
+            raise NotFittedError("ImplicitALSBaseline isn't fitted: call fit() first")
+        if store >= 0 or profiles is not None:
+            raise InvalidInputError("the implicit baseline has no store filter or cold start")
+        users = np.asarray(users, dtype=np.int64)
+        ids, scores = self.model_.recommend(
+            users, self.purchased_[users], N=k, filter_already_liked_items=filter_purchased
+        )
+        return np.atleast_2d(ids).astype(np.int64), np.atleast_2d(scores).astype(np.float32)
+
     def recommend_batch(
         self,
         member_ids: Sequence[str],
@@ -80,14 +100,12 @@ class ImplicitALSBaseline:
         exclude_purchased: bool = True,
     ) -> list[list[BaselineEntry]]:
         """implicit's top-``k`` per member, in input order (unknown members raise)."""
-        if not hasattr(self, "model_"):
-            raise NotFittedError("ImplicitALSBaseline isn't fitted: call fit() first")
         if store_id is not None or filters:
             raise InvalidInputError("the implicit baseline has no store or catalog filters")
+        if not hasattr(self, "model_"):
+            raise NotFittedError("ImplicitALSBaseline isn't fitted: call fit() first")
         users = self.dataset_.users.to_index(list(member_ids))
-        ids, scores = self.model_.recommend(
-            users, self.purchased_[users], N=k, filter_already_liked_items=exclude_purchased
-        )
+        ids, scores = self.recommend_arrays(users, k, filter_purchased=exclude_purchased)
         names = self.dataset_.items.ids
         return [
             [
@@ -95,5 +113,5 @@ class ImplicitALSBaseline:
                 for i, s in zip(row, vals, strict=True)
                 if i >= 0
             ]
-            for row, vals in zip(np.atleast_2d(ids), np.atleast_2d(scores), strict=True)
+            for row, vals in zip(ids, scores, strict=True)
         ]

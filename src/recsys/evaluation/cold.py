@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from recsys.columns import Columns
 from recsys.evaluation.evaluate import (
@@ -45,6 +46,24 @@ def _missing(value: Any) -> bool:
     return bool(pd.isna(value))
 
 
+def _cold_shelves(
+    recommender: Any, members: list[str], profiles: dict[str, dict[str, Any]], k: int
+) -> dict[str, list[str]]:
+    """Profile-only shelves from the array core, ``_BATCH`` members per call."""
+    dataset = recommender.dataset_
+    encoder, names = dataset.profile_encoder, dataset.items.ids
+    shelves: dict[str, list[str]] = {}
+    for start in range(0, len(members), _BATCH):
+        chunk = members[start : start + _BATCH]
+        rows = sp.vstack([encoder.transform_one(profiles[m]) for m in chunk], format="csr")
+        users = np.full(len(chunk), -1, dtype=np.int64)
+        ids, _ = recommender.recommend_arrays(users, k, profiles=rows)
+        shelves.update(
+            (m, names[row[row >= 0]].tolist()) for m, row in zip(chunk, ids, strict=True)
+        )
+    return shelves
+
+
 def evaluate_cold(
     recommender: Any,
     test: pd.DataFrame,
@@ -59,7 +78,7 @@ def evaluate_cold(
     """Score shelves of brand-new members built from their profile tags only.
 
     Each member of ``test`` with a row in ``test_profiles`` gets
-    ``recommend(None, k, profile=tags)`` (no store); their relevant SKUs are all their test
+    ``recommend_arrays`` with their encoded tags (no store); their relevant SKUs are all their test
     events of ``relevant_kinds`` (there is no history to exclude). Use a split where these
     members are absent from training, e.g. :func:`~recsys.evaluation.cold_user_split`, and fit
     without their profile rows.
@@ -127,9 +146,7 @@ def evaluate_cold(
         raise InvalidInputError(
             "no test member has both a profile row and a relevant SKU: nothing to evaluate"
         )
-    shelves = {
-        m: [r.item_id for r in recommender.recommend(None, k, profile=profiles[m])] for m in members
-    }
+    shelves = _cold_shelves(recommender, members, profiles, k)
     return _score(
         shelves,
         {m: relevant[m] for m in members},

@@ -10,10 +10,11 @@ period and not before, against shelves that leave out what the member already bo
 
 Duck typing
 -----------
-Anything with ``dataset_`` (a :class:`~recsys.data.RetailDataset`) and the facade's
-``recommend_batch`` (and, for cold evaluation, ``recommend``) signatures can be
-evaluated, e.g. a baseline wrapping a raw library
-(:class:`~recsys.evaluation.baselines.ImplicitALSBaseline`).
+Anything with ``dataset_`` (a :class:`~recsys.data.RetailDataset`) and the facade's array
+core, ``recommend_arrays(users, k, store=..., filter_purchased=..., profiles=...)`` returning
+``(ids, scores)``, can be evaluated, e.g. a baseline wrapping a raw library
+(:class:`~recsys.evaluation.baselines.ImplicitALSBaseline`). Evaluation never builds a
+reason string.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from recsys.evaluation.metrics import (
     ranking_metrics,
 )
 from recsys.evaluation.relevance import _check_frame, relevant_items
-from recsys.exceptions import InvalidInputError
+from recsys.exceptions import InvalidInputError, NotFittedError
 
 __all__ = ["BEYOND_ACCURACY", "METRICS", "evaluate", "evaluate_by_store"]
 
@@ -108,14 +109,21 @@ def _batched(
     exclude_purchased: bool,
     batch_size: int,
 ) -> dict[str, list[str]]:
-    """Member -> shelf (SKU ids) from ``recommend_batch``, ``batch_size`` members per call."""
+    """Member -> shelf (SKU ids) from the array core, ``batch_size`` members per call.
+
+    No reason strings: evaluation reads SKU ids only.
+    """
+    dataset = recommender.dataset_
+    users = dataset.users.to_index(members)
+    store = -1 if store_id is None else dataset.stores.index_of(store_id)
+    names = dataset.items.ids
     shelves: dict[str, list[str]] = {}
     for start in range(0, len(members), batch_size):
-        chunk = members[start : start + batch_size]
-        got = recommender.recommend_batch(
-            chunk, k, store_id=store_id, exclude_purchased=exclude_purchased
+        ids, _ = recommender.recommend_arrays(
+            users[start : start + batch_size], k, store=store, filter_purchased=exclude_purchased
         )
-        shelves.update(zip(chunk, ([r.item_id for r in s] for s in got), strict=True))
+        for member, row in zip(members[start : start + batch_size], ids, strict=True):
+            shelves[member] = names[row[row >= 0]].tolist()
     return shelves
 
 
@@ -136,10 +144,12 @@ def _sample(members: list[str], sample: int | None, seed: int) -> list[str]:
 
 
 def _check_args(recommender: Any, k: Any, sample: Any, batch_size: Any) -> int:
-    if not hasattr(recommender, "dataset_"):
+    try:
+        recommender.dataset_  # noqa: B018 - fitted check
+    except (AttributeError, NotFittedError):
         raise InvalidInputError(
             "evaluation needs a fitted recommender (trained on train): call fit() first"
-        )
+        ) from None
     for name, value in (("k", k), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
             raise InvalidInputError(f"{name} must be a positive int, got {value!r}")
@@ -193,7 +203,7 @@ def evaluate(
 ) -> dict[str, float]:
     """Score a fitted recommender's shelves for the test members with training history.
 
-    Shelves come from ``recommend_batch`` (one call per ``batch_size`` members), without a
+    Shelves come from ``recommend_arrays`` (one call per ``batch_size`` members), without a
     store. A test member is evaluated when they have an event in ``train``, are known to the
     recommender and have at least one relevant SKU; the others (new members) are for
     :func:`evaluate_cold`.
@@ -217,7 +227,7 @@ def evaluate(
     relevant_kinds : "auto", str, list of str or None
         Event kinds that are relevant (see the module docstring).
     batch_size : int
-        Members per ``recommend_batch`` call.
+        Members per ``recommend_arrays`` call.
 
     Returns
     -------
@@ -292,7 +302,7 @@ def evaluate_by_store(
 
     For every store known to the recommender with test events, the warm members (as in
     :func:`evaluate`, the same ``sample``) who have relevant SKUs *bought in that store* get
-    ``recommend_batch(..., store_id=store)`` — a shelf restricted to the store's assortment —
+    a shelf from ``recommend_arrays(..., store=store)`` — restricted to the store's assortment —
     and it is scored against those SKUs only. A member who shops in two stores counts once
     in each.
 

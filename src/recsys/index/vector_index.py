@@ -24,17 +24,22 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import faiss
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from recsys.exceptions import ArtifactError, InvalidInputError, NotFittedError
 from recsys.index.selectors import IdFilter, make_selector, resolve_filter
 
-__all__ = ["EXACT_MAX_IDS", "VectorIndex"]
+__all__ = ["EXACT_MAX_IDS", "ExcludedRows", "VectorIndex"]
+
+#: Per-row exclusions: a CSR matrix, its ``(indptr, indices)``, or one id array per row.
+ExcludedRows = sp.spmatrix | tuple[ArrayLike, ArrayLike] | Sequence[ArrayLike]
 
 #: An exact scan of this many 64-d vectors (~80 µs) is cheaper than an HNSW walk with
 #: ``efSearch=128`` (~200 µs) and has recall 1.0, so approximate kinds route to it.
@@ -105,7 +110,7 @@ class VectorIndex:
     >>> rng = np.random.default_rng(0)
     >>> items = rng.standard_normal((1000, 16)).astype(np.float32)
     >>> index = VectorIndex("exact").build(items)
-    >>> scores, ids = index.search(items[:2], k=3, allowed=np.arange(0, 1000, 2))
+    >>> ids, scores = index.search(items[:2], k=3, allowed=np.arange(0, 1000, 2))
     >>> ids.shape, bool(np.all(ids % 2 == 0))
     ((2, 3), True)
     >>> int(ids[0, 0])
@@ -335,7 +340,7 @@ class VectorIndex:
         k: int,
         allowed: ArrayLike | None = None,
         excluded: ArrayLike | None = None,
-    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """Top-``k`` items for each query among the ids passing one shared filter.
 
         One FAISS call serves all ``m`` queries; the filter is a FAISS ``IDSelector``, so
@@ -355,10 +360,10 @@ class VectorIndex:
 
         Returns
         -------
-        scores : ndarray of float32, shape (m, k)
-            Descending per row; ``-inf`` in padding.
         ids : ndarray of int64, shape (m, k)
             Item ids; ``-1`` in padding when fewer than ``k`` items pass.
+        scores : ndarray of float32, shape (m, k)
+            Descending per row; ``-inf`` in padding.
 
         Raises
         ------
@@ -371,7 +376,7 @@ class VectorIndex:
         --------
         >>> import numpy as np
         >>> index = VectorIndex().build(np.eye(4, dtype=np.float32))
-        >>> scores, ids = index.search([[1.0, 0.5, 0.2, 0.0]], k=3, allowed=[0, 1, 3],
+        >>> ids, scores = index.search([[1.0, 0.5, 0.2, 0.0]], k=3, allowed=[0, 1, 3],
         ...                            excluded=[0])
         >>> ids.tolist(), scores[0, 2]
         ([[1, 3, -1]], np.float32(-inf))
@@ -399,7 +404,7 @@ class VectorIndex:
 
     def _search(
         self, q: NDArray[np.float32], k: int, filt: IdFilter, *, force_exact: bool = False
-    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         m = q.shape[0]
         if filt.count == 0:
             return _padding(m, k)
@@ -423,21 +428,21 @@ class VectorIndex:
         if missing.any():
             scores[missing] = -np.inf  # FAISS fills missing results with -FLT_MAX
         if kk < k:
-            pad_s, pad_i = _padding(m, k)
-            pad_s[:, :kk], pad_i[:, :kk] = scores, ids
-            return pad_s, pad_i
-        return scores, ids
+            pad_i, pad_s = _padding(m, k)
+            pad_i[:, :kk], pad_s[:, :kk] = ids, scores
+            return pad_i, pad_s
+        return ids, scores
 
     def search_each(
         self,
         queries: ArrayLike,
         k: int,
         allowed: ArrayLike | None,
-        excluded_rows: list[NDArray[np.int64]] | list[ArrayLike],
-    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        excluded: ExcludedRows,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """Like :meth:`search`, but every query row has its own exclusions.
 
-        Results equal calling ``search(queries[i:i+1], k, allowed, excluded_rows[i])`` per
+        Results equal calling ``search(queries[i:i+1], k, allowed, excluded row i)`` per
         row (up to ties and float rounding). When those searches are exact (``kind="exact"``,
         or an allow-list small enough to route to the exact index), one dense BLAS product
         of the queries with the allowed rows is computed in blocks, each row's exclusions
@@ -451,45 +456,40 @@ class VectorIndex:
         k : int
         allowed : array-like of int or None
             Shared allow-list, as in :meth:`search`.
-        excluded_rows : list of m arrays of int
-            Ids to exclude, per row (may be empty).
+        excluded : CSR matrix (m, ntotal), ``(indptr, indices)`` or list of m int arrays
+            Ids to exclude, per row (CSR: the column indices of each row; values ignored).
 
         Returns
         -------
-        scores : ndarray of float32, shape (m, k)
         ids : ndarray of int64, shape (m, k)
+        scores : ndarray of float32, shape (m, k)
 
         Examples
         --------
-        >>> import numpy as np
+        >>> import numpy as np, scipy.sparse as sp
         >>> index = VectorIndex().build(np.eye(3, dtype=np.float32))
         >>> q = np.array([[3, 2, 1], [3, 2, 1]], dtype=np.float32)
-        >>> index.search_each(q, 2, None, [np.array([0]), np.array([], dtype=np.int64)])[1]
+        >>> index.search_each(q, 2, None, sp.csr_matrix([[1, 0, 0], [0, 0, 0]]))[0]
         array([[1, 2],
                [0, 1]])
         """
         q = self._as_queries(queries)
         k = _check_positive_int(k, "k")
         m = q.shape[0]
-        if len(excluded_rows) != m:
-            raise InvalidInputError(
-                f"excluded_rows must hold one array per query: got {len(excluded_rows)} "
-                f"for {m} queries"
-            )
         n = self.ntotal
+        offsets, flat_excl = _excluded_rows(excluded, m, n)
         base = resolve_filter(n, allowed, None)
-        offsets, flat_excl = _concat_rows(excluded_rows, n)
         if base.count == 0:
             return _padding(m, k)
         if self.routes_to_exact(base.count):
             return self._dense_topk(q, k, base.allowed, offsets, flat_excl)
-        out_s, out_i = _padding(m, k)
+        out_i, out_s = _padding(m, k)
         for i in range(m):
             row_excl = flat_excl[offsets[i] : offsets[i + 1]]
             filt = resolve_filter(n, base.allowed, row_excl) if row_excl.size else base
-            scores, ids = self._search(q[i : i + 1], k, filt)
-            out_s[i], out_i[i] = scores[0], ids[0]
-        return out_s, out_i
+            ids, scores = self._search(q[i : i + 1], k, filt)
+            out_i[i], out_s[i] = ids[0], scores[0]
+        return out_i, out_s
 
     def _dense_topk(
         self,
@@ -498,7 +498,7 @@ class VectorIndex:
         allowed: NDArray[np.int64] | None,
         offsets: NDArray[np.int64],
         flat_excl: NDArray[np.int64],
-    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """Exact top-k of every row over ``allowed`` minus the row's exclusions, in blocks."""
         m = q.shape[0]
         vecs = self.vectors if allowed is None else self.vectors[allowed]
@@ -511,7 +511,7 @@ class VectorIndex:
             pos = np.minimum(np.searchsorted(allowed, cols), a - 1)
             hit = allowed[pos] == cols
             rows, cols = rows[hit], pos[hit]
-        out_s, out_i = _padding(m, k)
+        out_i, out_s = _padding(m, k)
         block = max(1, _DENSE_BLOCK // a)
         for start in range(0, m, block):
             stop = min(m, start + block)
@@ -529,7 +529,7 @@ class VectorIndex:
             ids = top_cols if allowed is None else allowed[top_cols]
             out_s[start:stop, :kk] = top
             out_i[start:stop, :kk] = np.where(np.isneginf(top), -1, ids)
-        return out_s, out_i
+        return out_i, out_s
 
     # ------------------------------------------------------------------ quality
 
@@ -563,8 +563,8 @@ class VectorIndex:
         if self._kind == "exact":
             return 1.0
         filt = resolve_filter(self.ntotal, allowed, None)
-        _, approx = self._search(q, k, filt)
-        _, truth = self._search(q, k, filt, force_exact=True)
+        approx, _ = self._search(q, k, filt)
+        truth, _ = self._search(q, k, filt, force_exact=True)
         hits = total = 0
         for got, want in zip(approx, truth, strict=True):
             want = want[want >= 0]
@@ -602,7 +602,7 @@ class VectorIndex:
         >>> index = VectorIndex().build(np.eye(4, dtype=np.float32))
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     _ = index.save(tmp)
-        ...     VectorIndex.load(tmp).search(np.eye(4)[:1], 1)[1].tolist()
+        ...     VectorIndex.load(tmp).search(np.eye(4)[:1], 1)[0].tolist()
         [[0]]
         """
         exact = self._require_built()
@@ -698,30 +698,42 @@ class VectorIndex:
         return self
 
 
-def _concat_rows(
-    rows: list[NDArray[np.int64]] | list[ArrayLike], n: int
+def _excluded_rows(
+    excluded: ExcludedRows, m: int, n: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Validate per-row id arrays once, as one concatenated array and row offsets."""
-    arrays = []
-    for i, row in enumerate(rows):
-        arr = np.asarray(row)
-        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+    """Per-row exclusions as CSR structure (row offsets, concatenated ids), validated once."""
+    if sp.issparse(excluded):
+        csr = sp.csr_matrix(excluded)
+        if csr.shape != (m, n):
             raise InvalidInputError(
-                f"excluded_rows[{i}] must be a 1-d array of integer item ids, "
-                f"got shape {arr.shape}, dtype {arr.dtype}"
+                f"excluded must have shape ({m}, {n}) (queries x items), got {csr.shape}"
             )
-        arrays.append(arr.astype(np.int64, copy=False))
-    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
-    np.cumsum([a.size for a in arrays], out=offsets[1:])
-    if offsets[-1] == 0:
-        return offsets, np.empty(0, dtype=np.int64)
-    flat = np.concatenate(arrays)
-    lo, hi = int(flat.min()), int(flat.max())
-    if lo < 0 or hi >= n:
-        bad = lo if lo < 0 else hi
-        raise InvalidInputError(f"excluded_rows holds id {bad}, outside the index range [0, {n})")
+        return csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
+    if isinstance(excluded, tuple):
+        offsets = np.asarray(excluded[0], dtype=np.int64)
+        flat = np.asarray(excluded[1], dtype=np.int64)
+    else:
+        arrays = []
+        for i, row in enumerate(excluded):
+            arr = np.asarray(row)
+            if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+                raise InvalidInputError(
+                    f"excluded row {i} must be a 1-d array of integer item ids, "
+                    f"got shape {arr.shape}, dtype {arr.dtype}"
+                )
+            arrays.append(arr.astype(np.int64, copy=False))
+        offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+        np.cumsum([a.size for a in arrays], out=offsets[1:])
+        flat = np.concatenate(arrays) if offsets[-1] else np.empty(0, dtype=np.int64)
+    if len(offsets) != m + 1 or offsets[-1] != len(flat):
+        raise InvalidInputError(
+            f"excluded must hold one array per query: got {len(offsets) - 1} for {m} queries"
+        )
+    if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= n):
+        bad = int(flat.min()) if flat.min() < 0 else int(flat.max())
+        raise InvalidInputError(f"excluded holds id {bad}, outside the index range [0, {n})")
     return offsets, flat
 
 
-def _padding(m: int, k: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-    return np.full((m, k), -np.inf, dtype=np.float32), np.full((m, k), -1, dtype=np.int64)
+def _padding(m: int, k: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    return np.full((m, k), -1, dtype=np.int64), np.full((m, k), -np.inf, dtype=np.float32)

@@ -1,4 +1,6 @@
-"""Models behind one protocol (:class:`RecModel`), reachable by name with :func:`make_model`.
+"""Models behind one protocol, typed by what they are (:class:`VectorModel`, :class:`ScoreModel`).
+
+Reachable by name with :func:`make_model`.
 
 =========== ======================= ==========================================
 name        class                   kind
@@ -18,7 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 from recsys.exceptions import InvalidInputError
-from recsys.models.base import MODEL_REGISTRY, RecModel, register, training_threads
+from recsys.models.base import (
+    MODEL_REGISTRY,
+    RecModel,
+    ScoreModel,
+    VectorModel,
+    register,
+    training_threads,
+)
 from recsys.models.ease import EASEModel
 from recsys.models.hybrid import HybridModel
 from recsys.models.implicit_models import ALSModel, BPRModel, ItemKNNModel
@@ -71,6 +80,8 @@ __all__ = [
     "PopularityModel",
     "ProfileModel",
     "RecModel",
+    "ScoreModel",
+    "VectorModel",
     "make_model",
     "register",
     "training_threads",

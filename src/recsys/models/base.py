@@ -1,15 +1,14 @@
-"""The one small protocol every model follows.
+"""The one small protocol every model follows, typed by what a model is.
 
-A model learns from :class:`~recsys.data.TrainingMatrices` (internal ids only) and then either
+A model learns from :class:`~recsys.data.TrainingMatrices` (internal ids only) and is either
 
-* exposes **vectors** (``supports_vectors = True``): ``user_factors_``, ``item_factors_`` and
-  ``fold_in`` (a vector for a member from a history row and a profile row), so the
-  recommender can search item vectors with FAISS; or
-* exposes **scores** only (``supports_vectors = False``): ``score`` returns a dense
-  (n_members, n_items) array and the recommender ranks it with the same filters.
+* a :class:`VectorModel`: ``user_factors_``, ``item_factors_`` and ``fold_in`` (a vector for
+  a member from a history row and a profile row), so the recommender searches item vectors;
+* or a :class:`ScoreModel`: ``score`` returns a dense (n_members, n_items) array and the
+  recommender ranks it with the same filters.
 
-Every model also implements ``score`` (vector models score with a dot product), so the
-evaluation code can treat all models alike.
+Both have ``score`` (a vector model scores with a dot product), so evaluation can treat all
+models alike. Hyperparameters come from ``__init__`` (:class:`~recsys.params.Params`).
 
 Public methods are templates (fitted check, shapes, dtype); subclasses implement the
 private hooks ``_fit``, ``_fold_in`` / ``_score`` and the state round trip.
@@ -28,6 +27,7 @@ import scipy.sparse as sp
 
 from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import ArtifactError, InvalidInputError, NotFittedError
+from recsys.params import Params
 
 _M = TypeVar("_M", bound="RecModel")
 
@@ -85,41 +85,26 @@ def check_seed(value: Any) -> int | None:
     return check_int("seed", value, minimum=0)
 
 
-class RecModel(ABC):
+class RecModel(Params, ABC):
     """Base class of recsys models (sklearn habits: params in ``__init__``, state ends in ``_``).
 
-    Subclasses set ``name`` and ``supports_vectors`` and implement ``_fit``, ``get_params``,
-    ``_get_state`` / ``_set_state`` and either ``_fold_in`` (vector models) or ``_score``.
+    Subclasses set ``name``, store every ``__init__`` argument under its own name, and
+    implement ``_fit`` and ``_get_state`` / ``_set_state``; they derive from
+    :class:`VectorModel` or :class:`ScoreModel`, never from this class directly.
     """
 
     name: ClassVar[str] = "base"
-    supports_vectors: ClassVar[bool] = False
 
     # learned state common to all models
     n_users_: int
     n_items_: int
     n_user_features_: int
+    is_fitted_: bool
 
     # ----------------------------------------------------------------- templates
     def fit(self: _M, matrices: TrainingMatrices) -> _M:
         """Learn from ``matrices`` from scratch and return ``self``."""
-        if not isinstance(matrices, TrainingMatrices):
-            raise InvalidInputError(
-                f"fit() takes TrainingMatrices, got {type(matrices).__name__}; "
-                "build them with RetailDataset.build(...).matrices"
-            )
-        if matrices.n_users == 0 or matrices.n_items == 0:
-            raise InvalidInputError("cannot fit on an empty interaction matrix")
-        if matrices.user_features.shape[0] != matrices.n_users:
-            raise InvalidInputError(
-                f"user_features has {matrices.user_features.shape[0]} rows, "
-                f"confidence has {matrices.n_users} members"
-            )
-        if matrices.item_features.shape[0] != matrices.n_items:
-            raise InvalidInputError(
-                f"item_features has {matrices.item_features.shape[0]} rows, "
-                f"confidence has {matrices.n_items} SKUs"
-            )
+        _check_matrices(matrices)
         # a failed refit must not leave the previous fit looking usable
         self.is_fitted_ = False
         self.n_users_ = matrices.n_users
@@ -128,27 +113,6 @@ class RecModel(ABC):
         self._fit(matrices)
         self.is_fitted_ = True
         return self
-
-    def fold_in(self, history: sp.csr_matrix, features: sp.csr_matrix | None = None) -> np.ndarray:
-        """Member vectors from history rows (and profile rows), without retraining.
-
-        Parameters
-        ----------
-        history : csr_matrix, shape (n, n_items)
-            Confidence rows, as in ``TrainingMatrices.confidence``; may be empty rows.
-        features : csr_matrix, shape (n, n_user_features), optional
-            Encoded profile rows; ``None`` means no tags.
-
-        Returns
-        -------
-        ndarray, float32, shape (n, n_factors)
-        """
-        self.check_fitted()
-        if not self.supports_vectors:
-            raise InvalidInputError(f"model {self.name!r} has no member vectors")
-        history, features = self._check_rows(history, features)
-        out = self._fold_in(history, features)
-        return np.ascontiguousarray(out, dtype=np.float32)
 
     def score(
         self,
@@ -174,43 +138,8 @@ class RecModel(ABC):
         -------
         ndarray, float32, shape (n, n_items)
         """
-        self.check_fitted()
-        users = np.asarray(users, dtype=np.int64).reshape(-1)
-        history, features = self._check_rows(history, features)
-        if history.shape[0] != users.shape[0]:
-            raise InvalidInputError("users and history rows differ in length")
-        if users.size and (users.min() < -1 or users.max() >= self.n_users_):
-            raise InvalidInputError(
-                f"internal member ids must be in [-1, {self.n_users_}), "
-                f"got {users.min()}..{users.max()}"
-            )
-        if self.supports_vectors:
-            vecs = self.user_vectors(users, history, features)
-            return vecs @ self.item_factors_.T
-        return np.asarray(self._score(users, history, features, store), dtype=np.float32)
-
-    def user_vectors(
-        self,
-        users: np.ndarray,
-        history: sp.csr_matrix,
-        features: sp.csr_matrix | None = None,
-    ) -> np.ndarray:
-        """Stored vectors for known members, folded-in vectors for unknown ones (``-1``)."""
-        self.check_fitted()
-        if not self.supports_vectors:
-            raise InvalidInputError(f"model {self.name!r} has no member vectors")
-        users = np.asarray(users, dtype=np.int64).reshape(-1)
-        history, features = self._check_rows(history, features)
-        if history.shape[0] != users.shape[0]:
-            raise InvalidInputError("users and history rows differ in length")
-        if users.size and (users.min() < -1 or users.max() >= self.n_users_):
-            raise InvalidInputError(f"internal member ids must be in [-1, {self.n_users_})")
-        out = np.empty((users.shape[0], self.item_factors_.shape[1]), dtype=np.float32)
-        known = users >= 0
-        out[known] = self.user_factors_[users[known]]
-        if (~known).any():
-            out[~known] = self.fold_in(history[~known], features[~known])
-        return out
+        users, history, features = self._check_batch(users, history, features)
+        return np.asarray(self._scores(users, history, features, store), dtype=np.float32)
 
     def check_fitted(self) -> None:
         """Raise :class:`NotFittedError` unless ``fit`` (or a load) has run."""
@@ -233,11 +162,11 @@ class RecModel(ABC):
         allow_pickle=False)``. A missing array raises :class:`ArtifactError`.
         """
         model = cls(**params)
-        state = {k: np.asarray(v) for k, v in state.items()}
+        arrays = {k: np.asarray(v) for k, v in state.items()}
         try:
-            n_users, n_items, n_feat = (int(v) for v in state.pop("_shape"))
+            n_users, n_items, n_feat = (int(v) for v in arrays.pop("_shape"))
             model.n_users_, model.n_items_, model.n_user_features_ = n_users, n_items, n_feat
-            model._set_state(state)
+            model._set_state(arrays)
         except KeyError as exc:
             raise ArtifactError(
                 f"saved state of model {cls.name!r} lacks array {exc.args[0]!r}; "
@@ -245,10 +174,6 @@ class RecModel(ABC):
             ) from exc
         model.is_fitted_ = True
         return model
-
-    @abstractmethod
-    def get_params(self) -> dict[str, Any]:
-        """Hyperparameters as given to ``__init__`` (JSON-serialisable)."""
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -260,40 +185,144 @@ class RecModel(ABC):
     @abstractmethod
     def _set_state(self, state: dict[str, np.ndarray]) -> None: ...
 
-    def _fold_in(self, history: sp.csr_matrix, features: sp.csr_matrix) -> np.ndarray:
-        raise NotImplementedError
-
-    def _score(
+    @abstractmethod
+    def _scores(
         self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
-    ) -> np.ndarray:
-        raise NotImplementedError
+    ) -> np.ndarray: ...
 
     # ---------------------------------------------------------------- helpers
-    def _check_rows(
-        self, history: sp.spmatrix, features: sp.spmatrix | None
-    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    def _check_batch(
+        self, users: Any, history: Any, features: Any
+    ) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
+        self.check_fitted()
+        ids = np.asarray(users, dtype=np.int64).reshape(-1)
+        rows, feats = self._check_rows(history, features)
+        if rows.shape[0] != ids.shape[0]:
+            raise InvalidInputError("users and history rows differ in length")
+        if ids.size and (ids.min() < -1 or ids.max() >= self.n_users_):
+            raise InvalidInputError(
+                f"internal member ids must be in [-1, {self.n_users_}), "
+                f"got {ids.min()}..{ids.max()}"
+            )
+        return ids, rows, feats
+
+    def _check_rows(self, history: Any, features: Any) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         if not (sp.issparse(history) or isinstance(history, np.ndarray)):
             raise InvalidInputError(
                 f"history must be a sparse matrix or an array, got {type(history).__name__}"
             )
-        history = sp.csr_matrix(history, dtype=np.float32)
-        if not history.has_canonical_format:  # implicit's solvers expect summed duplicates
-            history = history.copy()
-            history.sum_duplicates()
-        if history.shape[1] != self.n_items_:
+        rows = sp.csr_matrix(history, dtype=np.float32)
+        if not rows.has_canonical_format:  # implicit's solvers expect summed duplicates
+            rows = rows.copy()
+            rows.sum_duplicates()
+        if rows.shape[1] != self.n_items_:
             raise InvalidInputError(
-                f"history has {history.shape[1]} SKU columns, the model knows {self.n_items_}"
+                f"history has {rows.shape[1]} SKU columns, the model knows {self.n_items_}"
             )
         if features is None:
-            features = sp.csr_matrix((history.shape[0], self.n_user_features_), dtype=np.float32)
-        features = sp.csr_matrix(features, dtype=np.float32)
-        if features.shape != (history.shape[0], self.n_user_features_):
+            features = sp.csr_matrix((rows.shape[0], self.n_user_features_), dtype=np.float32)
+        feats = sp.csr_matrix(features, dtype=np.float32)
+        if feats.shape != (rows.shape[0], self.n_user_features_):
             raise InvalidInputError(
-                f"profile rows have shape {features.shape}, expected "
-                f"({history.shape[0]}, {self.n_user_features_})"
+                f"profile rows have shape {feats.shape}, expected "
+                f"({rows.shape[0]}, {self.n_user_features_})"
             )
-        return history, features
+        return rows, feats
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+class ScoreModel(RecModel):
+    """A model that scores SKUs densely per member (EASE, item-kNN, popularity).
+
+    Subclasses implement ``_score``; the recommender ranks the dense rows with its filters.
+    """
+
+    @abstractmethod
+    def _score(
+        self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
+    ) -> np.ndarray: ...
+
+    def _scores(
+        self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
+    ) -> np.ndarray:
+        return self._score(users, history, features, store)
+
+
+class VectorModel(RecModel):
+    """A model with member and SKU vectors whose dot product ranks SKUs (ALS, BPR, profile...).
+
+    Subclasses set ``user_factors_`` and ``item_factors_`` in ``_fit`` and implement
+    ``_fold_in``; the recommender searches the item vectors (FAISS or a store's block).
+
+    Attributes
+    ----------
+    user_factors_ : ndarray, float32, shape (n_users, n_factors)
+    item_factors_ : ndarray, float32, shape (n_items, n_factors)
+    """
+
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
+
+    def fold_in(self, history: sp.csr_matrix, features: sp.csr_matrix | None = None) -> np.ndarray:
+        """Member vectors from history rows (and profile rows), without retraining.
+
+        Parameters
+        ----------
+        history : csr_matrix, shape (n, n_items)
+            Confidence rows, as in ``TrainingMatrices.confidence``; may be empty rows.
+        features : csr_matrix, shape (n, n_user_features), optional
+            Encoded profile rows; ``None`` means no tags.
+
+        Returns
+        -------
+        ndarray, float32, shape (n, n_factors)
+        """
+        self.check_fitted()
+        rows, feats = self._check_rows(history, features)
+        return np.ascontiguousarray(self._fold_in(rows, feats), dtype=np.float32)
+
+    def user_vectors(
+        self,
+        users: np.ndarray,
+        history: sp.csr_matrix,
+        features: sp.csr_matrix | None = None,
+    ) -> np.ndarray:
+        """Stored vectors for known members, folded-in vectors for unknown ones (``-1``)."""
+        ids, rows, feats = self._check_batch(users, history, features)
+        out = np.empty((ids.shape[0], self.item_factors_.shape[1]), dtype=np.float32)
+        known = ids >= 0
+        out[known] = self.user_factors_[ids[known]]
+        if (~known).any():
+            out[~known] = self._fold_in(rows[~known], feats[~known])
+        return out
+
+    @abstractmethod
+    def _fold_in(self, history: sp.csr_matrix, features: sp.csr_matrix) -> np.ndarray: ...
+
+    def _scores(
+        self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
+    ) -> np.ndarray:
+        return self.user_vectors(users, history, features) @ self.item_factors_.T
+
+
+def _check_matrices(matrices: Any) -> None:
+    if not isinstance(matrices, TrainingMatrices):
+        raise InvalidInputError(
+            f"fit() takes TrainingMatrices, got {type(matrices).__name__}; "
+            "build them with RetailDataset.build(...).matrices"
+        )
+    if matrices.n_users == 0 or matrices.n_items == 0:
+        raise InvalidInputError("cannot fit on an empty interaction matrix")
+    if matrices.user_features.shape[0] != matrices.n_users:
+        raise InvalidInputError(
+            f"user_features has {matrices.user_features.shape[0]} rows, "
+            f"confidence has {matrices.n_users} members"
+        )
+    if matrices.item_features.shape[0] != matrices.n_items:
+        raise InvalidInputError(
+            f"item_features has {matrices.item_features.shape[0]} rows, "
+            f"confidence has {matrices.n_items} SKUs"
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,7 +10,7 @@ from scipy.linalg import lapack
 
 from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import InvalidInputError
-from recsys.models.base import RecModel, check_float, register
+from recsys.models.base import ScoreModel, check_float, register
 
 _BLOCK = 2048  # rows mirrored at a time when symmetrising the inverse
 
@@ -40,7 +40,7 @@ def _spd_inverse_inplace(a: np.ndarray) -> np.ndarray:
 
 
 @register
-class EASEModel(RecModel):
+class EASEModel(ScoreModel):
     """EASE item-item weights ``B = I - P / diag(P)``, ``P = (XᵀX + λI)⁻¹``, zero diagonal.
 
     A score model: a member's scores are ``history @ B``. Training is one dense
@@ -70,15 +70,11 @@ class EASEModel(RecModel):
     """
 
     name: ClassVar[str] = "ease"
-    supports_vectors: ClassVar[bool] = False
 
     weights_: np.ndarray
 
     def __init__(self, regularization: float = 500.0) -> None:
         self.regularization = regularization
-
-    def get_params(self) -> dict[str, Any]:
-        return {"regularization": self.regularization}
 
     def _fit(self, matrices: TrainingMatrices) -> None:
         lam = check_float("regularization", self.regularization)

@@ -9,12 +9,12 @@ import scipy.sparse as sp
 
 from recsys.data.matrices import TrainingMatrices
 from recsys.models._linalg import positive_counts, prefixed, unprefixed
-from recsys.models.base import RecModel, check_float, register
+from recsys.models.base import VectorModel, check_float, register
 from recsys.models.profile import ProfileModel
 
 
 @register
-class HybridModel(RecModel):
+class HybridModel(VectorModel):
     """``w * collaborative + (1 - w) * profile`` with ``w = n / (n + shrink)``.
 
     ``n`` is the number of distinct SKUs in the member's history. One purchase leans on the
@@ -55,7 +55,6 @@ class HybridModel(RecModel):
     """
 
     name: ClassVar[str] = "hybrid"
-    supports_vectors: ClassVar[bool] = True
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -86,20 +85,7 @@ class HybridModel(RecModel):
         self.num_threads = num_threads
 
     def _profile_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "seed": self.seed,
-            "profile_regularization": self.profile_regularization,
-            "item_regularization": self.item_regularization,
-            "use_gpu": self.use_gpu,
-            "num_threads": self.num_threads,
-        }
-
-    def get_params(self) -> dict[str, Any]:
-        return {**self._profile_params(), "shrink": self.shrink}
+        return self.params_for(ProfileModel)
 
     def history_weight(self, history: sp.spmatrix) -> np.ndarray:
         """Weight ``n / (n + shrink)`` of the collaborative vector for each history row."""

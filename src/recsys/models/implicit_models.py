@@ -18,7 +18,8 @@ from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import InvalidInputError
 from recsys.models._linalg import sparse_from_state, sparse_to_state
 from recsys.models.base import (
-    RecModel,
+    ScoreModel,
+    VectorModel,
     check_float,
     check_int,
     check_seed,
@@ -83,7 +84,7 @@ def _recalculate(solver: Any, history: sp.csr_matrix) -> np.ndarray:
     return np.asarray(solver.recalculate_user(np.arange(n), history), dtype=np.float32)
 
 
-class _FactorModel(RecModel):
+class _FactorModel(VectorModel):
     """What ALS and BPR share: train an implicit model, keep its factors, fold in by least squares.
 
     Subclasses validate their parameters in ``_validate``, make the unfitted implicit model
@@ -156,7 +157,6 @@ class ALSModel(_FactorModel):
     """
 
     name: ClassVar[str] = "als"
-    supports_vectors: ClassVar[bool] = True
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -178,17 +178,6 @@ class ALSModel(_FactorModel):
         self.seed = seed
         self.use_gpu = use_gpu
         self.num_threads = num_threads
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "seed": self.seed,
-            "use_gpu": self.use_gpu,
-            "num_threads": self.num_threads,
-        }
 
     def _validate(self) -> None:
         check_int("factors", self.factors)
@@ -277,7 +266,6 @@ class BPRModel(_FactorModel):
     """
 
     name: ClassVar[str] = "bpr"
-    supports_vectors: ClassVar[bool] = True
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -305,20 +293,6 @@ class BPRModel(_FactorModel):
         self.verify_negative_samples = verify_negative_samples
         self.use_gpu = use_gpu
         self.num_threads = num_threads
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "learning_rate": self.learning_rate,
-            "regularization": self.regularization,
-            "iterations": self.iterations,
-            "seed": self.seed,
-            "alpha": self.alpha,
-            "fold_in_regularization": self.fold_in_regularization,
-            "verify_negative_samples": self.verify_negative_samples,
-            "use_gpu": self.use_gpu,
-            "num_threads": self.num_threads,
-        }
 
     def _validate(self) -> None:
         check_int("factors", self.factors)
@@ -368,7 +342,7 @@ _SIMILARITIES = ("cosine", "bm25")
 
 
 @register
-class ItemKNNModel(RecModel):
+class ItemKNNModel(ScoreModel):
     """Item-item nearest neighbours through implicit (cosine or BM25), a score model.
 
     The similarity matrix keeps the ``K`` nearest SKUs of every SKU; a member's scores are
@@ -397,7 +371,6 @@ class ItemKNNModel(RecModel):
     """
 
     name: ClassVar[str] = "itemknn"
-    supports_vectors: ClassVar[bool] = False
 
     similarity_: sp.csr_matrix
 
@@ -414,15 +387,6 @@ class ItemKNNModel(RecModel):
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
         self.num_threads = num_threads
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "K": self.K,
-            "similarity": self.similarity,
-            "bm25_k1": self.bm25_k1,
-            "bm25_b": self.bm25_b,
-            "num_threads": self.num_threads,
-        }
 
     def _validate(self) -> None:
         check_int("K", self.K)

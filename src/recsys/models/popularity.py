@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,13 +10,13 @@ import scipy.sparse as sp
 from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import InvalidInputError
 from recsys.models._linalg import scale_rows_to_max, sparse_from_state, sparse_to_state
-from recsys.models.base import RecModel, check_float, register
+from recsys.models.base import ScoreModel, check_float, register
 
 _BY = ("auto", "global", "store", "segment")
 
 
 @register
-class PopularityModel(RecModel):
+class PopularityModel(ScoreModel):
     """Most-wanted SKUs, optionally per store or per segment of members sharing tags.
 
     Every part is scaled to a maximum of 1 per row before blending:
@@ -51,7 +51,6 @@ class PopularityModel(RecModel):
     """
 
     name: ClassVar[str] = "popular"
-    supports_vectors: ClassVar[bool] = False
 
     global_: np.ndarray
     store_: sp.csr_matrix
@@ -60,9 +59,6 @@ class PopularityModel(RecModel):
     def __init__(self, by: str = "auto", global_weight: float = 0.05) -> None:
         self.by = by
         self.global_weight = global_weight
-
-    def get_params(self) -> dict[str, Any]:
-        return {"by": self.by, "global_weight": self.global_weight}
 
     def _validate(self) -> None:
         if self.by not in _BY:

@@ -10,12 +10,12 @@ import scipy.sparse as sp
 from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import InvalidInputError
 from recsys.models._linalg import positive_counts, prefixed, ridge, unprefixed
-from recsys.models.base import RecModel, check_float, register
+from recsys.models.base import VectorModel, check_float, register
 from recsys.models.implicit_models import ALSModel
 
 
 @register
-class ProfileModel(RecModel):
+class ProfileModel(VectorModel):
     """Places a member's tags (and a new SKU's attributes) in the latent space of ALS.
 
     Design: train ALS on the interactions (held, not inherited), then fit a ridge
@@ -74,7 +74,6 @@ class ProfileModel(RecModel):
     """
 
     name: ClassVar[str] = "profile"
-    supports_vectors: ClassVar[bool] = True
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -107,22 +106,7 @@ class ProfileModel(RecModel):
         self.num_threads = num_threads
 
     def _als_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "seed": self.seed,
-            "use_gpu": self.use_gpu,
-            "num_threads": self.num_threads,
-        }
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            **self._als_params(),
-            "profile_regularization": self.profile_regularization,
-            "item_regularization": self.item_regularization,
-        }
+        return self.params_for(ALSModel)
 
     def _fit(self, matrices: TrainingMatrices) -> None:
         user_lam = check_float("profile_regularization", self.profile_regularization)

@@ -74,8 +74,8 @@ Other settings
 --------------
 ``RECSYS_MODEL_DIR`` (saved model) or ``RECSYS_BENTO_MODEL`` (a tag in the BentoML model
 store, see :func:`~recsys.serving.service.save_to_model_store`); ``RECSYS_EVENT_LOG``
-(default ``<model dir>/events.sqlite``); ``RECSYS_EVENT_SYNC`` (``FULL`` default: fsync
-per append, an acknowledged event survives power loss; ``NORMAL`` survives a crash of the
-process but not of the machine); ``RECSYS_ACCESS_LOG`` (BentoML's per-request log line,
-default on).
+(default ``<model dir>.events.sqlite``, beside the model directory, never inside it);
+``RECSYS_EVENT_SYNC`` (``FULL`` default: fsync per append, an acknowledged event survives
+power loss; ``NORMAL`` survives a crash of the process but not of the machine);
+``RECSYS_ACCESS_LOG`` (BentoML's per-request log line, default on).
 """

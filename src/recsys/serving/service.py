@@ -10,6 +10,7 @@ import gc
 import inspect
 import logging
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 
 from recsys.exceptions import ArtifactError, RecsysError
 from recsys.recommender import Recommendation
+from recsys.recommender.persistence import ARTIFACT_FILES
 from recsys.serving.gatekeeper import Gatekeeper, QuietClientErrors, error_response
 from recsys.serving.runtime import RecsysRuntime
 from recsys.serving.schemas import (
@@ -193,15 +195,13 @@ def save_to_model_store(model_dir: str | Path, name: str = "recsys") -> str:
 
     Serve it with ``RECSYS_BENTO_MODEL=<tag>``.
     """
-    import shutil
-
     source = Path(model_dir)
     if not source.is_dir():
         raise ArtifactError(f"model directory {source} does not exist")
     with bentoml.models.create(name) as ref:
         for entry in source.iterdir():
-            if entry.name.startswith("events.sqlite"):
-                continue  # the event log is live state, not part of the artifact
+            if entry.name not in ARTIFACT_FILES:
+                continue  # e.g. an old event log: live state, not part of the artifact
             target = Path(ref.path) / entry.name
             if entry.is_dir():
                 shutil.copytree(entry, target)

@@ -10,7 +10,7 @@ from typing import Final
 from recsys.exceptions import ArtifactError, InvalidInputError
 from recsys.privacy import Pseudonymizer
 
-__all__ = ["ServiceSettings", "env_flag", "env_int"]
+__all__ = ["ServiceSettings", "default_event_log", "env_flag", "env_int"]
 
 ENV_MODEL_DIR: Final = "RECSYS_MODEL_DIR"
 ENV_BENTO_MODEL: Final = "RECSYS_BENTO_MODEL"
@@ -48,6 +48,12 @@ def env_flag(name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise InvalidInputError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}")
+
+
+def default_event_log(model_dir: Path) -> Path:
+    """``<model dir>.events.sqlite``: beside the model directory, never inside it, so a
+    retrained model can replace the directory without touching acknowledged events."""
+    return model_dir.with_name(f"{model_dir.name}.events.sqlite")
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ class ServiceSettings:
         log = os.environ.get(ENV_EVENT_LOG, "").strip()
         return cls(
             model_dir=path,
-            event_log=Path(log).expanduser().resolve() if log else path / "events.sqlite",
+            event_log=Path(log).expanduser().resolve() if log else default_event_log(path),
             event_sync=os.environ.get(ENV_EVENT_SYNC, "FULL").strip().upper() or "FULL",
             api_key=os.environ.get(ENV_API_KEY) or None,
             pseudonymizer=Pseudonymizer.from_env(),

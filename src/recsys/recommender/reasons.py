@@ -35,6 +35,8 @@ class ReasonBuilder:
         self._codes_list: list[int] = self._codes.tolist()
         self._names_list: list[str] = [str(n) for n in self._names]
         self._new_list: list[bool] = self._new.tolist()
+        names = [str(c) for c in self._category_names]
+        self._category_of: list[str] = [names[c] if c >= 0 else "" for c in self._codes_list]
         self._unit = None
         if item_vectors is not None:
             norms = np.linalg.norm(item_vectors, axis=1, keepdims=True)
@@ -43,7 +45,8 @@ class ReasonBuilder:
             self._unit = np.vstack([unit, np.zeros((1, unit.shape[1]), np.float32)])
 
     def category(self, item: int) -> str:
-        return str(self._category_names[self._codes[item]]) if len(self._category_names) else ""
+        """Category name of a SKU ("" when unknown)."""
+        return self._category_of[item]
 
     def references(self, items: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
         """For each shelf item, the history SKU it is closest to, ``-1`` when none is close.

@@ -19,6 +19,7 @@ import numpy as np
 
 from recsys.data import Assortment, Catalog, IdMap
 from recsys.exceptions import InvalidInputError, UnknownIdError
+from recsys.recommender.ranking import Allowed
 
 FILTER_KEYS = ("category", "min_price", "max_price", "in_season", "include", "exclude")
 
@@ -41,6 +42,10 @@ class ShelfFilter:
     @property
     def has_catalog_part(self) -> bool:
         return any(v is not None for v in self.catalog_key)
+
+
+#: the filter of a request without filters (compared by identity on the hot path)
+NO_FILTER = ShelfFilter()
 
 
 def _as_str_list(name: str, value: Any) -> list[str]:
@@ -86,8 +91,8 @@ def parse_filters(filters: Mapping[str, Any] | None, catalog: Catalog, items: Id
     Unknown keys, wrong types and unknown categories or SKUs raise a
     :class:`~recsys.exceptions.RecsysError` subclass naming the problem.
     """
-    if filters is None:
-        return ShelfFilter()
+    if not filters:
+        return NO_FILTER
     if not isinstance(filters, Mapping):
         raise InvalidInputError(f"filters must be a dict, got {type(filters).__name__}")
     unknown = sorted(set(filters) - set(FILTER_KEYS))
@@ -160,8 +165,11 @@ class AllowedItems:
                 self._cache.popitem(last=False)
         return mask
 
-    def allowed(self, store: int, flt: ShelfFilter) -> np.ndarray | None:
-        """Sorted int64 ids a shelf may hold, or ``None`` when every SKU is allowed."""
+    def allowed(self, store: int, flt: ShelfFilter) -> Allowed:
+        """The sorted int64 ids a shelf may hold (``None``: every SKU), and whether they are
+        exactly the store's assortment."""
+        if store >= 0 and (flt is NO_FILTER or (flt.include is None and not flt.has_catalog_part)):
+            return Allowed(self._assortment.items_of(store), store)
         ids: np.ndarray | None = None
         if store >= 0:
             ids = self._assortment.items_of(store)
@@ -171,4 +179,4 @@ class AllowedItems:
         if flt.has_catalog_part:
             mask = self.catalog_mask(flt)
             ids = np.flatnonzero(mask).astype(np.int64) if ids is None else ids[mask[ids]]
-        return ids
+        return Allowed(ids)

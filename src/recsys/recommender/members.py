@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from recsys.data import IdMap
 from recsys.exceptions import UnknownIdError
+from recsys.recommender.ranking import Rows
 
 
 class MemberState:
@@ -33,15 +34,20 @@ class MemberState:
         self.n_items = int(confidence.shape[1])
         self._conf = confidence
         self._bought = purchased
-        self._features = features
+        # canonical profile rows (sorted, no stored zeros): a member's tags are a slice
+        self._features = sp.csr_matrix(features, dtype=np.float32, copy=True)
+        self._features.eliminate_zeros()
+        self._features.sort_indices()
         self._new_ids: list[str] = []
         self._new_index: dict[str, int] = {}
         self._rows: dict[int, sp.csr_matrix] = {}
         self._bought_rows: dict[int, np.ndarray] = {}
         self._feature_rows: dict[int, sp.csr_matrix] = {}
         self._vectors = None if vectors is None else np.array(vectors, dtype=np.float32, order="C")
-        self._n_vectors = 0 if vectors is None else len(vectors)
+        self._buyers = purchased.tocsc()
         self.lock = RLock()
+        #: bumped by every write, so caches built from the members (audiences) know they are stale
+        self.version = 0
 
     # ------------------------------------------------------------------ ids
     def __len__(self) -> int:
@@ -106,8 +112,7 @@ class MemberState:
             return np.sort(row.indices[row.data != 0])
         if 0 <= u < self.n_trained:
             f = self._features
-            lo, hi = f.indptr[u], f.indptr[u + 1]
-            return np.sort(f.indices[lo:hi][f.data[lo:hi] != 0])
+            return f.indices[f.indptr[u] : f.indptr[u + 1]]
         return np.empty(0, dtype=np.int32)
 
     def bought(self, u: int) -> np.ndarray:
@@ -119,6 +124,26 @@ class MemberState:
             b = self._bought
             return b.indices[b.indptr[u] : b.indptr[u + 1]].astype(np.int64)
         return np.empty(0, dtype=np.int64)
+
+    def purchased(self, users: np.ndarray) -> Rows:
+        """SKU ids each member bought, as CSR structure (``-1`` gives an empty row)."""
+        users = np.asarray(users, dtype=np.int64)
+        if not self._bought_rows and (users >= 0).all() and (users < self.n_trained).all():
+            return Rows.from_csr(self._bought[users])
+        return Rows.from_lists([self.bought(u) for u in users.tolist()])
+
+    def buyers_of(self, item: int) -> np.ndarray:
+        """Sorted internal ids of the members who bought ``item`` (training and live events)."""
+        col = self._buyers
+        buyers = set(col.indices[col.indptr[item] : col.indptr[item + 1]].tolist())
+        with self.lock:
+            changed = list(self._bought_rows.items())
+        for u, row in changed:
+            if len(row) and row[min(np.searchsorted(row, item), len(row) - 1)] == item:
+                buyers.add(u)
+            else:
+                buyers.discard(u)
+        return np.array(sorted(buyers), dtype=np.int64)
 
     def features(self, users: np.ndarray) -> sp.csr_matrix:
         users = np.asarray(users, dtype=np.int64)
@@ -156,6 +181,7 @@ class MemberState:
                 )
                 grown[: len(self._vectors)] = self._vectors
                 self._vectors = grown
+            self.version += 1
             return np.arange(start, len(self), dtype=np.int64)
 
     def set_rows(
@@ -172,31 +198,56 @@ class MemberState:
                 self._bought_rows[u] = bought[j]
             if vectors is not None and self._vectors is not None:
                 self._vectors[users] = vectors
+            self.version += 1
 
-    def set_vectors(self, vectors: np.ndarray) -> None:
-        with self.lock:
-            self._vectors = np.array(vectors, dtype=np.float32, order="C")
+    # ------------------------------------------------------------ persistence
+    def changes(self) -> dict[str, np.ndarray]:
+        """What live events changed since training, as plain arrays (for saving).
 
-    # ------------------------------------------------------------ snapshot
-    def snapshot(self) -> dict[str, sp.csr_matrix | np.ndarray]:
-        """Full current matrices of every member (for saving)."""
+        ``new_ids`` (members first seen in events), ``new_features`` (their profile rows),
+        ``changed`` (sorted internal ids with a new history row), their ``rows`` and
+        ``bought`` (CSR parts) and, for vector models, their ``vectors``.
+        """
         with self.lock:
-            n = len(self)
-            users = np.arange(n, dtype=np.int64)
-            conf = self.history(users)
-            bought_rows = [self.bought(u) for u in range(n)]
-            indptr = np.zeros(n + 1, dtype=np.int64)
-            indptr[1:] = np.cumsum([len(b) for b in bought_rows])
-            indices = np.concatenate(bought_rows) if n else np.empty(0, np.int64)
-            bought = sp.csr_matrix(
-                (np.ones(len(indices), np.float32), indices, indptr), shape=(n, self.n_items)
-            )
-            out: dict[str, sp.csr_matrix | np.ndarray] = {
-                "confidence": conf,
-                "purchased": bought,
-                "features": self.features(users),
+            changed = np.array(sorted(self._rows), dtype=np.int64)
+            rows = self.history(changed) if len(changed) else sp.csr_matrix((0, self.n_items))
+            bought = Rows.from_lists([self.bought(u) for u in changed.tolist()])
+            new = np.arange(self.n_trained, len(self), dtype=np.int64)
+            out = {
                 "new_ids": np.asarray(self._new_ids, dtype=str),
+                "changed": changed,
+                "bought.indptr": bought.indptr,
+                "bought.indices": bought.indices,
+                **_csr_arrays("rows", sp.csr_matrix(rows, dtype=np.float32)),
+                **_csr_arrays("new_features", self.features(new)),
             }
             if self._vectors is not None:
-                out["vectors"] = self._vectors[:n].copy()
+                out["vectors"] = self._vectors[changed].copy()
             return out
+
+    def replay_changes(self, arrays: dict[str, np.ndarray]) -> None:
+        """Re-apply :meth:`changes` saved from a member state over the same training data."""
+        new_ids = [str(m) for m in arrays["new_ids"].tolist()]
+        if new_ids:
+            self.add_members(new_ids, _csr_from("new_features", arrays))
+        changed = np.asarray(arrays["changed"], dtype=np.int64)
+        if len(changed):
+            ptr, idx = arrays["bought.indptr"], arrays["bought.indices"]
+            bought = [idx[ptr[j] : ptr[j + 1]].astype(np.int64) for j in range(len(changed))]
+            rows = _csr_from("rows", arrays)
+            self.set_rows(changed, rows, bought, arrays.get("vectors"))
+
+
+def _csr_arrays(name: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:
+    return {
+        f"{name}.data": m.data,
+        f"{name}.indices": m.indices,
+        f"{name}.indptr": m.indptr,
+        f"{name}.shape": np.asarray(m.shape, dtype=np.int64),
+    }
+
+
+def _csr_from(name: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
+    shape = tuple(int(v) for v in arrays[f"{name}.shape"])
+    parts = (arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"])
+    return sp.csr_matrix(parts, shape=shape, dtype=np.float32)

@@ -1,24 +1,24 @@
 """Validate real-time events and turn them into new history rows, before anything changes.
 
 :meth:`Recommender.update` is all-or-nothing: :func:`prepare_events` checks every event and
-computes every affected member's new row; only then does the recommender write them.
+computes every affected member's new row; only then does :func:`apply_events` write them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from recsys.columns import Columns, EventKind
-from recsys.exceptions import InvalidInputError, UnknownIdError
-
-if TYPE_CHECKING:
-    from recsys.recommender import Recommender
+from recsys.data import RetailDataset
+from recsys.exceptions import InvalidInputError
+from recsys.models import RecModel, VectorModel
+from recsys.recommender.members import MemberState
 
 C = Columns
 
@@ -79,11 +79,15 @@ def _strings(cols: dict[str, np.ndarray], column: str, required: bool) -> np.nda
 
 
 def prepare_events(
-    rec: Recommender, events: Any, profiles: Mapping[str, Mapping[str, Any]] | None = None
+    events: Any,
+    profiles: Mapping[str, Mapping[str, Any]] | None,
+    *,
+    data: RetailDataset,
+    members: MemberState,
+    live_boost: float,
 ) -> EventBatch:
-    """Check events against the fitted recommender and compute the rows they produce."""
+    """Check events against the fitted data and compute the rows they produce."""
     n_events, cols = _columns(events)
-    data = rec.dataset_
     users = _strings(cols, C.USER, True)
     item_ids = _strings(cols, C.ITEM, True)
     kinds = _strings(cols, C.KIND, True)
@@ -122,11 +126,10 @@ def prepare_events(
     # events since training weigh live_boost times their usual weight: what a member does
     # today says more about today's shelf than last year's history does
     weights = np.asarray(data.weights.weights(kinds, values), dtype=np.float32) * np.float32(
-        rec.live_boost
+        live_boost
     )
 
     codes, uniques = pd.factorize(pd.Series(users, dtype=object))
-    members = rec.members_
     internal = np.array([members.index_of(m) for m in uniques], dtype=np.int64)
     new_slot = np.full(len(uniques), -1, dtype=np.int64)
     new_mask = internal < 0
@@ -171,4 +174,18 @@ def prepare_events(
     )
 
 
-__all__ = ["EventBatch", "UnknownIdError", "prepare_events"]
+def apply_events(batch: EventBatch, members: MemberState, model: RecModel) -> None:
+    """Write a prepared batch into the member state (new members, rows, vectors), locked."""
+    with members.lock:
+        users = batch.users.copy()
+        if batch.new_members:
+            new_ids = members.add_members(batch.new_members, batch.new_features)
+            fresh = users < 0
+            users[fresh] = new_ids[batch.new_slot[fresh]]
+        vectors = None
+        if isinstance(model, VectorModel):
+            vectors = model.fold_in(batch.rows, members.features(users))
+        members.set_rows(users, batch.rows, batch.bought, vectors)
+
+
+__all__ = ["EventBatch", "apply_events", "prepare_events"]

@@ -1,0 +1,160 @@
+"""The array core under the string-id facade: internal ids in, ``(ids, scores)`` out.
+
+:func:`rank_members` ranks SKUs for a batch of members (one member is a batch of one) and
+:func:`rank_audience` ranks members for one SKU. Shelves, batches, audiences and evaluation
+all come through here; no reason string is built in this module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.models import VectorModel
+from recsys.recommender.ranking import Allowed, Rows, top_k
+from recsys.recommender.state import ShelfState
+
+__all__ = ["rank_audience", "rank_members"]
+
+_SCORE_CHUNK = 2048  # members scored at once by a score model's audience (memory bound)
+
+
+def rank_members(
+    state: ShelfState,
+    users: np.ndarray,
+    k: int,
+    *,
+    store: int,
+    allowed: Allowed,
+    exclude: Rows | None,
+    profiles: sp.csr_matrix | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` SKU ids and scores per member, padded with ``-1`` / ``-inf``.
+
+    Parameters
+    ----------
+    state : ShelfState
+    users : ndarray of int64, shape (n,)
+        Internal member ids; ``-1`` is a member nothing is known about.
+    k : int
+    store : int
+        Internal store id of the shelf (``-1``: none); per-store popularity uses it.
+    allowed : Allowed
+        The SKUs the shelves may hold.
+    exclude : Rows, optional
+        SKUs each member's shelf must not hold.
+    profiles : csr_matrix, shape (n, n_features), optional
+        Encoded profile rows given with the request; an empty row means "use the stored
+        profile". A ``-1`` member without a profile row gets the popularity fallback.
+    """
+    n = len(users)
+    if profiles is None and n == 1 and users[0] >= 0:  # one known member: the common shelf
+        return _rank_model(state, users, k, store, allowed, exclude, None, None)
+    has_profile = np.zeros(n, bool) if profiles is None else np.diff(profiles.indptr) > 0
+    fallback = (users < 0) & ~has_profile
+    if not fallback.any():
+        return _rank_model(state, users, k, store, allowed, exclude, profiles, has_profile)
+    if fallback.all():
+        return _rank_fallback(state, n, k, store, allowed, exclude)
+    ids = np.full((n, k), -1, dtype=np.int64)
+    vals = np.full((n, k), -np.inf, dtype=np.float32)
+    back, rest = np.flatnonzero(fallback), np.flatnonzero(~fallback)
+    part = None if exclude is None else exclude.take(back)
+    ids[back], vals[back] = _rank_fallback(state, len(back), k, store, allowed, part)
+    part = None if exclude is None else exclude.take(rest)
+    rows = None if profiles is None else profiles[rest]
+    ids[rest], vals[rest] = _rank_model(
+        state, users[rest], k, store, allowed, part, rows, has_profile[rest]
+    )
+    return ids, vals
+
+
+def _rank_model(
+    state: ShelfState,
+    users: np.ndarray,
+    k: int,
+    store: int,
+    allowed: Allowed,
+    exclude: Rows | None,
+    profiles: sp.csr_matrix | None,
+    has_profile: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    model, members = state.model, state.members
+    if isinstance(model, VectorModel) and state.items is not None:
+        if has_profile is None or (users >= 0).all():
+            queries = members.vectors(users)
+        else:
+            queries = np.empty((len(users), model.item_factors_.shape[1]), dtype=np.float32)
+            known = users >= 0
+            queries[known] = members.vectors(users[known])
+            cold = np.flatnonzero(~known)
+            empty = sp.csr_matrix((len(cold), model.n_items_), dtype=np.float32)
+            assert profiles is not None  # a cold row without a profile is a fallback row
+            queries[cold] = model.fold_in(empty, profiles[cold])
+        return state.items.search(queries, k, allowed, exclude)
+    features = members.features(users)
+    if profiles is not None and has_profile is not None and has_profile.any():
+        keep = sp.diags((~has_profile).astype(np.float32))
+        features = sp.csr_matrix(
+            keep @ features + sp.diags(has_profile.astype(np.float32)) @ profiles
+        )
+    # members first seen in live events are unknown to the model: it scores their live rows
+    known = np.where(users < model.n_users_, users, -1)
+    scores = model.score(known, members.history(users), features, store)
+    columns = allowed.ids
+    sub = scores if columns is None else scores[:, columns]
+    return top_k(sub, k, columns, exclude)
+
+
+def _rank_fallback(
+    state: ShelfState,
+    n: int,
+    k: int,
+    store: int,
+    allowed: Allowed,
+    exclude: Rows | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    n_items = state.fallback.n_items_
+    row = state.fallback.score(
+        np.array([-1]), sp.csr_matrix((1, n_items), dtype=np.float32), None, store
+    )
+    columns = allowed.ids
+    sub = row if columns is None else row[:, columns]
+    return top_k(np.repeat(sub, n, axis=0), k, columns, exclude)
+
+
+def rank_audience(
+    state: ShelfState,
+    item: int,
+    k: int,
+    *,
+    allowed: np.ndarray | None,
+    exclude: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` member ids and scores for one SKU (shape ``(k,)`` each, padded).
+
+    ``allowed`` (sorted member ids, ``None``: all) and ``exclude`` limit who may be chosen.
+    """
+    model = state.model
+    if isinstance(model, VectorModel):
+        query = model.item_factors_[item : item + 1]
+        ids, vals = state.audiences.index().search(query, k, allowed=allowed, excluded=exclude)
+        return ids[0], vals[0]
+    scores = _item_column(state, item)[None, :]
+    sub = scores if allowed is None else scores[:, allowed]
+    rows = None if exclude is None else Rows.one(exclude)
+    ids, vals = top_k(sub, k, allowed, rows)
+    return ids[0], vals[0]
+
+
+def _item_column(state: ShelfState, item: int) -> np.ndarray:
+    """Every member's score of one SKU, from a score model, in chunks of members."""
+    members, model = state.members, state.model
+    n = len(members)
+    out = np.empty(n, dtype=np.float32)
+    for start in range(0, n, _SCORE_CHUNK):
+        users = np.arange(start, min(n, start + _SCORE_CHUNK), dtype=np.int64)
+        known = np.where(users < model.n_users_, users, -1)
+        scores = model.score(known, members.history(users), members.features(users))
+        out[start : start + len(users)] = scores[:, item]
+    return out

@@ -1,0 +1,121 @@
+"""Everything a fitted recommender answers from, built once by ``fit`` or ``load``.
+
+The facade holds one :class:`ShelfState` and passes it (or the pieces a helper needs) to the
+helpers of this package; no helper reads another object's private attributes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.data import RetailDataset
+from recsys.index import VectorIndex
+from recsys.models import PopularityModel, RecModel, VectorModel
+from recsys.recommender.audience import AudienceIndex
+from recsys.recommender.filters import AllowedItems
+from recsys.recommender.members import MemberState
+from recsys.recommender.ranking import ItemRanker
+from recsys.recommender.reasons import ReasonBuilder
+
+__all__ = ["ShelfState", "build_state", "model_version"]
+
+
+@dataclass(frozen=True, eq=False)
+class ShelfState:
+    """The fitted pieces: data (ids, catalog, matrices), model, indexes and member state.
+
+    Attributes
+    ----------
+    dataset : RetailDataset
+        Ids, catalog, assortment, profile encoder and training matrices (no event table).
+    model : RecModel
+        The fitted model.
+    fallback : PopularityModel
+        Popular-in-store (or in the member's segment) for members nothing is known about.
+    members : MemberState
+        Every member's current history, purchases, profile row and vector.
+    allowed : AllowedItems
+        Store and catalog filters turned into allowed SKU ids.
+    items : ItemRanker or None
+        Item vectors, store blocks and the FAISS index (vector models only).
+    similar : VectorIndex or None
+        Unit item vectors for ``similar_items`` (vector models only).
+    reasons : ReasonBuilder
+        Reasons for the shelves people read.
+    audiences : AudienceIndex
+        Members by vector, for ``audience``.
+    regulars : scipy.sparse.csc_matrix, shape (n_members, n_stores)
+        Members with events in each store at training time.
+    item_names : list of str
+        External SKU ids in internal order.
+    model_version : str
+        Content hash of the fitted model.
+    """
+
+    dataset: RetailDataset
+    model: RecModel
+    fallback: PopularityModel
+    members: MemberState
+    allowed: AllowedItems
+    items: ItemRanker | None
+    similar: VectorIndex | None
+    reasons: ReasonBuilder
+    audiences: AudienceIndex
+    regulars: sp.csc_matrix
+    item_names: list[str]
+    model_version: str
+
+
+def build_state(
+    dataset: RetailDataset,
+    model: RecModel,
+    *,
+    index_kind: str,
+    seed: int,
+    item_index: VectorIndex | None = None,
+    version: str | None = None,
+) -> ShelfState:
+    """Assemble the state of a model fitted on ``dataset`` (indexes built unless given)."""
+    m = dataset.matrices
+    vectors = model.user_factors_ if isinstance(model, VectorModel) else None
+    members = MemberState(dataset.users, m.confidence, m.purchased, m.user_features, vectors)
+    items = similar = None
+    item_vectors = None
+    if isinstance(model, VectorModel):
+        item_vectors = model.item_factors_
+        index = item_index or VectorIndex(kind=index_kind, seed=seed).build(item_vectors)
+        items = ItemRanker(item_vectors, index, dataset.assortment)
+        norms = np.linalg.norm(item_vectors, axis=1, keepdims=True)
+        similar = VectorIndex(kind=index_kind, seed=seed).build(
+            item_vectors / np.maximum(norms, 1e-12)
+        )
+    sold = np.diff(m.confidence.tocsc().indptr)
+    return ShelfState(
+        dataset=dataset,
+        model=model,
+        fallback=PopularityModel(by="auto").fit(m),
+        members=members,
+        allowed=AllowedItems(dataset.catalog, dataset.assortment, m.n_items),
+        items=items,
+        similar=similar,
+        reasons=ReasonBuilder(dataset.catalog, item_vectors, sold),
+        audiences=AudienceIndex(members),
+        regulars=m.user_stores.tocsc(),
+        item_names=[str(i) for i in dataset.items.ids],
+        model_version=version or model_version(model),
+    )
+
+
+def model_version(model: RecModel) -> str:
+    """Short content hash of a fitted model's parameters and learned arrays."""
+    params = json.dumps({"name": model.name, **model.get_params()}, sort_keys=True, default=str)
+    h = hashlib.sha256(params.encode())
+    for key, arr in sorted(model.get_state().items()):
+        h.update(key.encode())
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:12]
