@@ -10,11 +10,13 @@ argument; their keys are listed beside the named parameters and set the same way
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, TypeVar
 
 from recsys.exceptions import InvalidInputError
 
 __all__ = ["Params"]
+
+_P = TypeVar("_P", bound="Params")
 
 
 class Params:
@@ -79,6 +81,11 @@ class Params:
                     f"{type(self).__name__} has no parameter {name!r}; it has {named}"
                 )
         return self
+
+    def clone(self: _P) -> _P:
+        """A new, unfitted object with the same parameters (``sklearn.base.clone`` without
+        scikit-learn)."""
+        return type(self)(**self.get_params())
 
     def params_for(self, cls: type[Params]) -> dict[str, Any]:
         """This object's parameters that ``cls.__init__`` also takes (for a nested model)."""

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from implicit.als import AlternatingLeastSquares
 
 from recsys.data import RetailDataset
 from recsys.exceptions import InvalidInputError, NotFittedError
@@ -62,8 +63,6 @@ class ImplicitALSBaseline:
         profiles: pd.DataFrame | None = None,
     ) -> ImplicitALSBaseline:
         """Build the dataset and train implicit's ALS on its confidence matrix; returns self."""
-        from implicit.als import AlternatingLeastSquares
-
         self.dataset_ = RetailDataset.build(interactions, catalog, stores, profiles)
         self.purchased_ = self.dataset_.matrices.purchased.tocsr()
         self.model_ = AlternatingLeastSquares(random_state=self.random_state, **self.params)

@@ -13,6 +13,7 @@ from recsys.columns import Columns
 from recsys.evaluation.cold import evaluate_cold
 from recsys.evaluation.evaluate import METRICS, evaluate
 from recsys.exceptions import InvalidInputError, RecsysError
+from recsys.recommender import Recommender
 
 __all__ = ["compare_models"]
 
@@ -20,8 +21,6 @@ _KEYS: tuple[str, ...] = (*METRICS, "n_members")
 
 
 def _models(models: Any, seed: int) -> list[tuple[str, Any]]:
-    from recsys.recommender import Recommender
-
     if isinstance(models, Mapping):
         items = [(str(name), model) for name, model in models.items()]
     elif isinstance(models, str) or not isinstance(models, Sequence):

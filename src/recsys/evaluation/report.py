@@ -36,12 +36,19 @@ from typing import Any
 import pandas as pd
 
 from recsys.columns import Columns
+from recsys.datasets import (
+    load_complete_journey,
+    load_online_retail,
+    shared_data_dir,
+    synthetic_retail,
+)
 from recsys.evaluation import _report_output as output
 from recsys.evaluation.baselines import ImplicitALSBaseline
 from recsys.evaluation.compare import compare_models
 from recsys.evaluation.splitters import cold_user_split, temporal_split
 from recsys.evaluation.tuning import SEARCH_SPACES, tune
 from recsys.exceptions import InvalidInputError
+from recsys.recommender import Recommender
 
 __all__ = [
     "CJ_TOP_ITEMS",
@@ -81,8 +88,6 @@ class _Setup:
 
 
 def _synthetic(quick: bool, seed: int) -> _Setup:
-    from recsys.datasets import synthetic_retail
-
     if quick:
         data = synthetic_retail(
             n_users=1500, n_items=500, n_stores=5, items_per_store=(200, 300), seed=seed
@@ -98,8 +103,6 @@ def _synthetic(quick: bool, seed: int) -> _Setup:
 
 
 def _complete_journey(folder: Path, top_items: int) -> _Setup:
-    from recsys.datasets import load_complete_journey
-
     data = load_complete_journey(folder)
     counts = data.interactions[Columns.ITEM].value_counts()
     keep = set(counts.index[:top_items])
@@ -123,8 +126,6 @@ def _complete_journey(folder: Path, top_items: int) -> _Setup:
 
 
 def _online_retail(folder: Path) -> _Setup:
-    from recsys.datasets import load_online_retail
-
     data = load_online_retail(folder)
     note = f"{len(data.catalog):,} SKUs; the only profile tag is the country"
     return _Setup("online_retail", data, [note])
@@ -179,8 +180,6 @@ def _tuned(
     log: Callable[[str], None],
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Tuned models (unfitted) and what tuning found, per ``<model>-tuned`` row."""
-    from recsys.recommender import Recommender
-
     models: dict[str, Any] = {}
     info: dict[str, dict[str, Any]] = {}
     if trials == 0:
@@ -217,8 +216,6 @@ def _tuned(
 def _run(
     setup: _Setup, k: int, sample: int, seed: int, trials: int | None, log: Callable[[str], None]
 ) -> dict[str, Any]:
-    from recsys.recommender import Recommender
-
     data = setup.data
     train, test, cold_test, cold_profiles, fit_profiles = _splits(setup, seed)
     split = {
@@ -318,8 +315,6 @@ def quality_report(
     ... # doctest: +SKIP
     True
     """
-    from recsys.datasets import shared_data_dir
-
     datasets = list(datasets)
     unknown = [d for d in datasets if d not in DATASETS]
     if unknown or not datasets:

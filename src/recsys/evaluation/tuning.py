@@ -24,6 +24,8 @@ from recsys.columns import Columns
 from recsys.evaluation.evaluate import METRICS, evaluate
 from recsys.evaluation.splitters import temporal_split
 from recsys.exceptions import InvalidInputError
+from recsys.models import make_model
+from recsys.recommender import Recommender
 
 __all__ = ["SEARCH_SPACES", "STRATEGIES", "TuningResult", "tune"]
 
@@ -53,8 +55,6 @@ SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
     "itemknn": {"K": [20, 50, 100, 200], "similarity": ["cosine", "bm25"]},
     "popular": {"by": ["auto", "global", "store", "segment"], "global_weight": [0.0, 0.05, 0.2]},
 }
-
-_FACADE_FACTORS = 64  # Recommender's default ``factors`` (the model classes agree)
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,9 @@ class TuningResult:
 
 
 def _defaults(model: str, space: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
-    """Where the search starts: the model's own setting of each parameter when the grid has
-    it (the facade's ``factors=64`` for ``factors``), else the grid's first value."""
-    from recsys.models import make_model
-
-    params = {**make_model(model).get_params(), "factors": _FACADE_FACTORS}
+    """Where the search starts: the default of each parameter (the facade's over the model's,
+    as ``Recommender(model)`` would fit) when the grid has it, else the grid's first value."""
+    params = {**make_model(model).get_params(), **Recommender(model=model).get_params()}
     out = {}
     for name, values in space.items():
         default = params.get(name, values[0])
@@ -270,8 +268,6 @@ def tune(
     >>> bool(result.best_score == result.trials[result.metric].max())
     True
     """
-    from recsys.recommender import Recommender
-
     space = _check_space(model, space)
     if strategy not in STRATEGIES:
         raise InvalidInputError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -288,6 +284,7 @@ def tune(
     fit_part, valid = temporal_split(interactions, test_fraction=validation_fraction)
     cutoff = pd.Timestamp(pd.to_datetime(valid[Columns.TIMESTAMP]).min())
     budget = n_trials if n_trials is not None else (8 if strategy == "random" else None)
+    template = Recommender(model=model, seed=seed, **fixed)
     rows: list[dict[str, Any]] = []
     done: dict[tuple, float] = {}
 
@@ -297,7 +294,7 @@ def tune(
             return done[key]
         if budget is not None and len(rows) >= budget:
             raise _Budget
-        rec = Recommender(model=model, seed=seed, **fixed, **point)
+        rec = template.clone().set_params(**point)
         start = time.perf_counter()
         rec.fit(fit_part, catalog=catalog, stores=stores, profiles=profiles)
         seconds = time.perf_counter() - start

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import ArtifactError, InvalidInputError, NotFittedError
@@ -49,14 +50,7 @@ def training_threads() -> Any:
     BLAS-heavy code elsewhere (EASE, FAISS, NumPy) keeps its threads.
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    try:
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(1, "blas")
-    except ImportError:  # pragma: no cover - threadpoolctl ships with implicit
-        import contextlib
-
-        return contextlib.nullcontext()
+    return threadpool_limits(1, "blas")
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:

@@ -11,8 +11,14 @@ from __future__ import annotations
 import warnings
 from typing import Any, ClassVar
 
+import implicit.gpu
 import numpy as np
 import scipy.sparse as sp
+from implicit.als import AlternatingLeastSquares
+from implicit.bpr import BayesianPersonalizedRanking
+from implicit.cpu.als import AlternatingLeastSquares as CPUAlternatingLeastSquares
+from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
+from implicit.utils import ParameterWarning
 
 from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import InvalidInputError
@@ -44,8 +50,6 @@ def _check_gpu(use_gpu: Any) -> bool:
     if not isinstance(use_gpu, bool):
         raise InvalidInputError(f"use_gpu must be True or False, got {use_gpu!r}")
     if use_gpu:
-        import implicit.gpu
-
         if not implicit.gpu.HAS_CUDA:
             raise InvalidInputError(
                 "use_gpu=True but implicit was built without CUDA (or no GPU is visible); "
@@ -63,10 +67,8 @@ def _least_squares_solver(
     convention: an observed entry of confidence ``r`` has weight ``alpha * r`` and target 1,
     every other SKU weight 1 and target 0. It runs compiled and multi-threaded, batch-wise.
     """
-    from implicit.cpu.als import AlternatingLeastSquares
-
     with training_threads():
-        solver = AlternatingLeastSquares(
+        solver = CPUAlternatingLeastSquares(
             factors=item_factors.shape[1],
             regularization=regularization,
             alpha=alpha,
@@ -189,8 +191,6 @@ class ALSModel(_FactorModel):
         _check_gpu(self.use_gpu)
 
     def _implicit_model(self) -> Any:
-        from implicit.als import AlternatingLeastSquares
-
         return AlternatingLeastSquares(
             factors=int(self.factors),
             regularization=float(self.regularization),
@@ -308,8 +308,6 @@ class BPRModel(_FactorModel):
         _check_gpu(self.use_gpu)
 
     def _implicit_model(self) -> Any:
-        from implicit.bpr import BayesianPersonalizedRanking
-
         return BayesianPersonalizedRanking(
             factors=int(self.factors),
             learning_rate=float(self.learning_rate),
@@ -402,9 +400,6 @@ class ItemKNNModel(ScoreModel):
 
     def _fit(self, matrices: TrainingMatrices) -> None:
         self._validate()
-        from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
-        from implicit.utils import ParameterWarning
-
         with training_threads(), warnings.catch_warnings():
             # implicit weights the matrix as COO and converts it itself: nothing to act on
             warnings.filterwarnings("ignore", "Method expects CSR", ParameterWarning)

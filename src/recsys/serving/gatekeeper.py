@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from recsys.exceptions import PayloadTooLargeError, RecsysError
@@ -135,8 +136,6 @@ class QuietClientErrors(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from pydantic import ValidationError
-
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, ValidationError):
             fields = ", ".join(

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from recsys.serving.settings import ENV_MODEL_DIR
 
@@ -14,8 +22,6 @@ __all__ = ["LocalServer", "free_port"]
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free on ``host`` right now."""
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
@@ -68,11 +74,6 @@ class LocalServer:
 
     def start(self, timeout: float = 90.0) -> LocalServer:
         """Start the server and wait until ``/readyz`` answers 200."""
-        import subprocess
-        import sys
-        import time
-        import urllib.request
-
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", ENV_MODEL_DIR: str(self.model_dir)}
         env.update(self.env)
         cmd = [
@@ -123,10 +124,6 @@ class LocalServer:
         would leave them orphaned (still holding the port and the event log): the tree is
         collected first, and whatever outlives the signal is killed.
         """
-        import signal
-
-        import psutil
-
         if self.process is None or self.process.poll() is not None:
             return
         try:
@@ -150,14 +147,10 @@ class LocalServer:
 
     def kill(self) -> None:
         """Crash the server: SIGKILL to it and all its workers at once (no clean shutdown)."""
-        import signal
-
         self._signal(signal.SIGKILL)
 
     def stop(self) -> None:
         """Stop the server cleanly (SIGTERM; workers left after 30 s are killed)."""
-        import signal
-
         self._signal(signal.SIGTERM)
 
     def __enter__(self) -> LocalServer:
