@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
@@ -26,6 +25,7 @@ import pandas as pd
 
 from recsys.columns import Columns
 from recsys.exceptions import ArtifactError, InvalidInputError
+from recsys.settings import read_settings
 
 __all__ = ["PSEUDONYM_ENV", "PSEUDONYM_MARKER", "Pseudonymizer"]
 
@@ -80,19 +80,14 @@ class Pseudonymizer:
         self.length = length
 
     @classmethod
-    def from_env(cls, name: str = PSEUDONYM_ENV) -> Pseudonymizer | None:
-        """The pseudonymizer configured by the environment, or None when it is unset or empty.
-
-        Parameters
-        ----------
-        name : str, default "RECSYS_PSEUDONYM_KEY"
-            Environment variable holding the secret.
+    def from_env(cls) -> Pseudonymizer | None:
+        """The pseudonymizer of ``RECSYS_PSEUDONYM_KEY``, or None when it is unset or empty.
 
         Returns
         -------
         Pseudonymizer or None
         """
-        secret = os.environ.get(name, "")
+        secret = read_settings().secret("pseudonym_key")
         return cls(secret) if secret else None
 
     def __repr__(self) -> str:  # never show the key

@@ -18,7 +18,6 @@ Errors print one line to stderr and exit with status 2; no traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +27,7 @@ from recsys.cli.data import load_data
 from recsys.cli.serve import cmd_demo, cmd_recommend, cmd_serve
 from recsys.cli.train import cmd_evaluate, cmd_train
 from recsys.exceptions import InvalidInputError, RecsysError
+from recsys.settings import read_settings
 
 __all__ = ["CLIError", "build_parser", "load_data", "main"]
 
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug, not a user error: still one line unless debugging
-        if os.environ.get("RECSYS_DEBUG"):
+        if _debug():
             raise
         done_pending()
         print(
@@ -169,3 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _debug() -> bool:
+    try:
+        return read_settings().debug
+    except RecsysError:
+        return False

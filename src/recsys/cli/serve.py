@@ -14,6 +14,7 @@ from recsys.cli._common import CLIError, step, table
 from recsys.cli.data import load_data, mark_pseudonyms
 from recsys.cli.train import fit
 from recsys.columns import Columns
+from recsys.settings import ENV_MODEL_DIR
 
 __all__ = ["SERVICE_IMPORT", "cmd_demo", "cmd_recommend", "cmd_serve"]
 
@@ -23,7 +24,7 @@ SERVICE_IMPORT = "recsys.serving.service:RecsysService"
 def _serve(model_dir: Path, host: str, port: int) -> int:
     if not model_dir.is_dir():
         raise CLIError(f"{model_dir}: no saved model here (train one with `recsys train`)")
-    env = {**os.environ, "RECSYS_MODEL_DIR": str(model_dir.resolve())}
+    env = {**os.environ, ENV_MODEL_DIR: str(model_dir.resolve())}
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     cmd = [
         sys.executable,

@@ -12,10 +12,11 @@ import scipy.sparse as sp
 from recsys.columns import Columns, EventKind
 from recsys.data.assortment import Assortment
 from recsys.data.catalog import Catalog
+from recsys.data.events import EventColumns, events_frame, validate_events
 from recsys.data.idmap import IdMap, normalize_ids
 from recsys.data.matrices import TrainingMatrices
 from recsys.data.profiles import ProfileEncoder
-from recsys.data.weighting import EventWeights, confidence_matrix, to_datetime_index
+from recsys.data.weighting import EventWeights, confidence_matrix
 from recsys.exceptions import InvalidInputError, SchemaError, UnknownIdError
 
 _KIND_NAMES = np.asarray(EventKind.ALL, dtype=object)
@@ -54,6 +55,194 @@ def _unknown_items(ids: list[str], known: int, n_rows: int, where: str) -> Unkno
         "fix the catalog or pass unknown_items='drop'",
     )
     return err
+
+
+# ------------------------------------------------------------------ build stages
+def _parse_events(interactions: Any) -> EventColumns:
+    """Validate the interactions frame against the one event schema."""
+    df = _frame(interactions, "interactions", Columns.INTERACTIONS_REQUIRED)
+    if len(df) == 0:
+        raise SchemaError("interactions is empty: nothing to learn from")
+    return validate_events(events_frame(df), frame="interactions")
+
+
+def _member_map(events: EventColumns, profiles: Any) -> tuple[IdMap, pd.DataFrame | None]:
+    """Members of the interactions (first seen), then profile-only members."""
+    users = IdMap.from_values(events.ids[Columns.USER][1], kind="member")
+    if profiles is None:
+        return users, None
+    prof = _frame(profiles, "profiles", Columns.PROFILES_REQUIRED)
+    p_codes, p_ids = _ids(prof[Columns.USER], Columns.USER)
+    _no_missing(p_codes, "profiles", Columns.USER)
+    dup = pd.Series(p_ids[p_codes]).duplicated(keep=False).to_numpy()
+    if dup.any():
+        examples = pd.unique(p_ids[p_codes][dup])[:5].tolist()
+        raise SchemaError(
+            f"profiles have {int(dup.sum())} rows for repeated members "
+            f"(e.g. {examples}): one row per {Columns.USER!r}"
+        )
+    return users.add(p_ids), prof
+
+
+def _item_map(events: EventColumns, catalog: Any) -> tuple[IdMap, pd.DataFrame | None]:
+    """The catalog's SKUs when there is a catalog, else the SKUs of the interactions."""
+    if catalog is None:
+        return IdMap.from_values(events.ids[Columns.ITEM][1], kind="item"), None
+    cat = _frame(catalog, "catalog", Columns.CATALOG_REQUIRED)
+    c_codes, c_ids = _ids(cat[Columns.ITEM], Columns.ITEM)
+    _no_missing(c_codes, "catalog", Columns.ITEM)
+    all_ids = c_ids[c_codes]
+    dup = pd.Series(all_ids).duplicated(keep=False).to_numpy()
+    if dup.any():
+        examples = pd.unique(all_ids[dup])
+        raise SchemaError(
+            f"catalog has {examples.size} duplicate SKUs in {Columns.ITEM!r} "
+            f"(e.g. {examples[:5].tolist()}): one row per SKU"
+        )
+    return IdMap(all_ids, kind="item"), cat
+
+
+def _event_items(
+    events: EventColumns, items: IdMap, policy: str, report: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Internal SKU per event and the mask of events on known SKUs (policy for the rest)."""
+    codes, ids = events.ids[Columns.ITEM]
+    of_unique = items.to_index(ids, strict=False)
+    item_idx = of_unique[codes]
+    keep = item_idx >= 0
+    if not keep.all():
+        unknown = pd.unique(ids[of_unique < 0]).tolist()
+        n_unknown = int((~keep).sum())
+        if policy == "raise":
+            raise _unknown_items(unknown, len(items), n_unknown, "interactions")
+        report["unknown_items"] = n_unknown
+        if not keep.any():
+            raise SchemaError(
+                f"all {events.n} interactions are on SKUs missing from the catalog "
+                f"(e.g. {unknown[:5]}): nothing left"
+            )
+    return item_idx, keep
+
+
+def _store_map(events: EventColumns, stores: Any) -> tuple[IdMap, np.ndarray, Any]:
+    """Stores (the assortment frame's first, so their ids do not depend on the events),
+    the internal store per event (``-1``: none) and the checked assortment frame."""
+    s_codes, s_ids = events.ids.get(Columns.STORE, (np.full(events.n, -1), np.array([], object)))
+    stores_map = IdMap.from_values(s_ids, kind="store")
+    frame = None
+    if stores is not None:
+        frame = _frame(stores, "stores", Columns.STORES_REQUIRED)
+        a_codes, a_ids = _ids(frame[Columns.STORE], Columns.STORE)
+        _no_missing(a_codes, "stores", Columns.STORE)
+        stores_map = IdMap.from_values(a_ids, kind="store").add(s_ids)
+    # events without a store have code -1, which picks the trailing -1
+    store_idx = np.append(stores_map.to_index(s_ids), -1)[s_codes]
+    return stores_map, store_idx, frame
+
+
+def _assortment(
+    frame: pd.DataFrame | None,
+    stores: IdMap,
+    items: IdMap,
+    seen: tuple[np.ndarray, np.ndarray],
+    policy: str,
+    report: dict[str, int],
+) -> Assortment:
+    """Each store's SKUs: the stores frame's, else where SKUs were seen in the events."""
+    if frame is None:
+        return Assortment.from_indices(seen[0], seen[1], len(stores), len(items))
+    ai_codes, ai_ids = _ids(frame[Columns.ITEM], Columns.ITEM)
+    _no_missing(ai_codes, "stores", Columns.ITEM)
+    a_codes, a_ids = _ids(frame[Columns.STORE], Columns.STORE)
+    of_unique = items.to_index(ai_ids, strict=False)
+    a_items = of_unique[ai_codes]
+    keep = a_items >= 0
+    if not keep.all():
+        unknown = pd.unique(ai_ids[of_unique < 0]).tolist()
+        if policy == "raise":
+            raise _unknown_items(unknown, len(items), int((~keep).sum()), "stores")
+        report["unknown_assortment_items"] = int((~keep).sum())
+    a_stores = stores.to_index(a_ids)[a_codes]
+    return Assortment.from_indices(a_stores[keep], a_items[keep], len(stores), len(items))
+
+
+def _history_counts(
+    confidence: sp.csr_matrix, w: np.ndarray, user_idx: np.ndarray, item_idx: np.ndarray
+) -> np.ndarray:
+    """Distinct SKUs per member; zero-weight events (views with no dwell) still count."""
+    if (w > 0).all():
+        counts = np.diff(confidence.indptr).astype(np.int64)
+    else:
+        touched = sp.csr_matrix(
+            (np.ones(user_idx.shape[0], dtype=np.int32), (user_idx, item_idx)),
+            shape=confidence.shape,
+        )
+        touched.sum_duplicates()  # one stored entry per distinct (member, SKU)
+        counts = np.diff(touched.indptr).astype(np.int64)
+    counts.flags.writeable = False
+    return counts
+
+
+def _binary(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """0/1 matrix of (row, col) pairs, duplicates collapsed, indices sorted."""
+    m = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    m.sort_indices()
+    return m
+
+
+def _event_matrices(
+    idx: tuple[np.ndarray, np.ndarray, np.ndarray],
+    kinds: np.ndarray,
+    w: np.ndarray,
+    shape: tuple[int, int, int],
+) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+    """Confidence, purchased, store x SKU popularity and member x store matrices."""
+    user_idx, item_idx, store_idx = idx
+    n_users, n_items, n_stores = shape
+    confidence = confidence_matrix(user_idx, item_idx, w, n_users, n_items)
+    buy = kinds == _PURCHASE
+    purchased = _binary(user_idx[buy], item_idx[buy], (n_users, n_items))
+    at = store_idx >= 0
+    store_items = confidence_matrix(store_idx[at], item_idx[at], w[at], n_stores, n_items)
+    user_stores = sp.csr_matrix(
+        (np.ones(int(at.sum()), dtype=np.float32), (user_idx[at], store_idx[at])),
+        shape=(n_users, n_stores),
+    )
+    user_stores.sum_duplicates()
+    user_stores.sort_indices()
+    return confidence, purchased, store_items, user_stores
+
+
+def _profiles(prof: pd.DataFrame | None, users: IdMap) -> tuple[ProfileEncoder, sp.csr_matrix]:
+    if prof is None:
+        empty = pd.DataFrame({Columns.USER: pd.Series([], dtype=object)})
+        return ProfileEncoder().fit(empty), sp.csr_matrix((len(users), 0), dtype=np.float32)
+    encoder = ProfileEncoder().fit(prof)
+    return encoder, encoder.transform(prof, users=users)
+
+
+def _clean_frame(events: EventColumns, keep: np.ndarray) -> pd.DataFrame:
+    """The validated events as a frame (ids gathered from the distinct values, no per-row
+    string work)."""
+
+    def id_column(name: str) -> Any:
+        codes, ids = events.ids.get(name, (np.full(events.n, -1), np.array([], dtype=object)))
+        return pd.array(ids.astype(str) if len(ids) else ids, dtype="str").take(
+            codes[keep], allow_fill=True
+        )
+
+    return pd.DataFrame(
+        {
+            Columns.USER: id_column(Columns.USER),
+            Columns.ITEM: id_column(Columns.ITEM),
+            Columns.KIND: pd.array(_KIND_NAMES[events.kinds[keep]].astype(str), dtype="str"),
+            Columns.VALUE: events.values[keep],
+            Columns.TIMESTAMP: pd.DatetimeIndex(events.timestamps[keep]),
+            Columns.STORE: id_column(Columns.STORE),
+        }
+    )
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -164,243 +353,48 @@ class RetailDataset:
             raise InvalidInputError(f"weights must be EventWeights, got {type(weights).__name__}")
         if unknown_items not in ("raise", "drop"):
             raise InvalidInputError(f"unknown_items={unknown_items!r}: use 'raise' or 'drop'")
-        df = _frame(interactions, "interactions", Columns.INTERACTIONS_REQUIRED)
-        if len(df) == 0:
-            raise SchemaError("interactions is empty: nothing to learn from")
         report = {"unknown_items": 0, "unknown_assortment_items": 0}
-        n_rows = len(df)
-
-        # ids: factorize once, convert only the distinct values to str
-        u_codes, u_ids = _ids(df[Columns.USER], Columns.USER)
-        _no_missing(u_codes, "interactions", Columns.USER)
-        i_codes, i_ids = _ids(df[Columns.ITEM], Columns.ITEM)
-        _no_missing(i_codes, "interactions", Columns.ITEM)
-
-        k_codes, k_uniques = pd.factorize(df[Columns.KIND], use_na_sentinel=True)
-        _no_missing(k_codes, "interactions", Columns.KIND)
-        k_norm = [str(k).strip().lower() for k in k_uniques]
-        k_map = np.array([EventKind.ALL.index(k) if k in EventKind.ALL else -1 for k in k_norm])
-        if (k_map < 0).any():
-            bad = [k for k, c in zip(k_uniques, k_map, strict=True) if c < 0]
-            n_bad = int(np.isin(k_codes, np.flatnonzero(k_map < 0)).sum())
-            raise SchemaError(
-                f"interactions column {Columns.KIND!r} has {n_bad} rows with unknown kinds "
-                f"{[str(b) for b in bad[:5]]}; expected one of {list(EventKind.ALL)}"
-            )
-        kinds = k_map[k_codes].astype(np.int8)
-
-        if Columns.VALUE in df.columns:
-            raw_val = df[Columns.VALUE]
-            value = pd.to_numeric(raw_val, errors="coerce").to_numpy(
-                dtype=np.float64, na_value=np.nan
-            )
-            bad = np.isnan(value) & raw_val.notna().to_numpy()
-            if bad.any():
-                rows = np.flatnonzero(bad)
-                raise SchemaError(
-                    f"interactions column {Columns.VALUE!r} has {rows.size} non-numeric values, "
-                    f"e.g. rows {rows[:5].tolist()}"
-                )
-            value = np.where(np.isnan(value), 1.0, value)
-            neg = value < 0
-            if neg.any():
-                rows = np.flatnonzero(neg)
-                neg_kinds = pd.unique(_KIND_NAMES[kinds[neg]]).tolist()
-                raise SchemaError(
-                    f"interactions column {Columns.VALUE!r} has {rows.size} negative values "
-                    f"(dwell seconds / quantity must be >= 0), kinds {neg_kinds}, "
-                    f"e.g. rows {rows[:5].tolist()}"
-                )
-        else:
-            value = np.ones(n_rows)
-
-        if Columns.TIMESTAMP in df.columns:
-            ts = to_datetime_index(df[Columns.TIMESTAMP], Columns.TIMESTAMP).as_unit("ns")
-        else:
-            ts = pd.DatetimeIndex(np.full(n_rows, np.datetime64("NaT", "ns")))
-
-        if Columns.STORE in df.columns:
-            s_codes, s_ids = _ids(df[Columns.STORE], Columns.STORE)
-        else:
-            s_codes, s_ids = np.full(n_rows, -1, dtype=np.int64), np.array([], dtype=object)
-
-        # members: interactions (first seen) then profile-only members
-        users = IdMap.from_values(u_ids, kind="member")
-        prof_df = None
-        if profiles is not None:
-            prof_df = _frame(profiles, "profiles", Columns.PROFILES_REQUIRED)
-            p_codes, p_ids = _ids(prof_df[Columns.USER], Columns.USER)
-            _no_missing(p_codes, "profiles", Columns.USER)
-            dup = pd.Series(p_ids[p_codes]).duplicated(keep=False).to_numpy()
-            if dup.any():
-                examples = pd.unique(p_ids[p_codes][dup])[:5].tolist()
-                raise SchemaError(
-                    f"profiles have {int(dup.sum())} rows for repeated members "
-                    f"(e.g. {examples}): one row per {Columns.USER!r}"
-                )
-            users = users.add(p_ids)
-
-        # items: the catalog's SKUs when there is a catalog
-        cat_df = None
-        if catalog is not None:
-            cat_df = _frame(catalog, "catalog", Columns.CATALOG_REQUIRED)
-            c_codes, c_ids = _ids(cat_df[Columns.ITEM], Columns.ITEM)
-            _no_missing(c_codes, "catalog", Columns.ITEM)
-            all_ids = c_ids[c_codes]
-            dup = pd.Series(all_ids).duplicated(keep=False).to_numpy()
-            if dup.any():
-                examples = pd.unique(all_ids[dup])
-                raise SchemaError(
-                    f"catalog has {examples.size} duplicate SKUs in {Columns.ITEM!r} "
-                    f"(e.g. {examples[:5].tolist()}): one row per SKU"
-                )
-            items = IdMap(all_ids, kind="item")
-        else:
-            items = IdMap.from_values(i_ids, kind="item")
-
-        item_of_unique = items.to_index(i_ids, strict=False)
-        item_idx = item_of_unique[i_codes]
-        keep = item_idx >= 0
-        if not keep.all():
-            unknown = pd.unique(i_ids[item_of_unique < 0]).tolist()
-            n_unknown = int((~keep).sum())
-            if unknown_items == "raise":
-                raise _unknown_items(unknown, len(items), n_unknown, "interactions")
-            report["unknown_items"] = n_unknown
-            if not keep.any():
-                raise SchemaError(
-                    f"all {n_rows} interactions are on SKUs missing from the catalog "
-                    f"(e.g. {unknown[:5]}): nothing left"
-                )
-
-        user_idx = users.to_index(u_ids)[u_codes]
-        stores_map = IdMap.from_values(s_ids, kind="store")
-        if stores is not None:
-            st_df = _frame(stores, "stores", Columns.STORES_REQUIRED)
-            a_codes, a_ids = _ids(st_df[Columns.STORE], Columns.STORE)
-            _no_missing(a_codes, "stores", Columns.STORE)
-            ai_codes, ai_ids = _ids(st_df[Columns.ITEM], Columns.ITEM)
-            _no_missing(ai_codes, "stores", Columns.ITEM)
-            # stores of the assortment first, so their ints do not depend on the events
-            stores_map = IdMap.from_values(a_ids, kind="store").add(s_ids)
-        # events without a store have code -1, which picks the trailing -1
-        store_idx = np.append(stores_map.to_index(s_ids), -1)[s_codes]
-        if stores is not None:
-            a_item_of_unique = items.to_index(ai_ids, strict=False)
-            a_items = a_item_of_unique[ai_codes]
-            a_keep = a_items >= 0
-            if not a_keep.all():
-                unknown = pd.unique(ai_ids[a_item_of_unique < 0]).tolist()
-                if unknown_items == "raise":
-                    raise _unknown_items(unknown, len(items), int((~a_keep).sum()), "stores")
-                report["unknown_assortment_items"] = int((~a_keep).sum())
-            a_stores = stores_map.to_index(a_ids)[a_codes]
-            assortment = Assortment.from_indices(
-                a_stores[a_keep], a_items[a_keep], len(stores_map), len(items)
-            )
-        else:
-            # no assortment given: a store stocks what was seen there
-            seen = keep & (store_idx >= 0)
-            assortment = Assortment.from_indices(
-                store_idx[seen], item_idx[seen], len(stores_map), len(items)
-            )
-
-        # drop rows on unknown SKUs from here on
-        if not keep.all():
-            u_codes, i_codes, s_codes = u_codes[keep], i_codes[keep], s_codes[keep]
-            user_idx, item_idx, store_idx = user_idx[keep], item_idx[keep], store_idx[keep]
-            kinds, value, ts = kinds[keep], value[keep], ts[keep]
-
-        cutoff = ts.max()
-        cutoff = None if pd.isna(cutoff) else pd.Timestamp(cutoff)
-        decay_now = now if now is not None else cutoff
-        w = weights._weigh(
-            kinds, value, ts if weights.half_life_days is not None else None, decay_now
+        events = _parse_events(interactions)
+        users, prof = _member_map(events, profiles)
+        items, cat = _item_map(events, catalog)
+        item_idx, keep = _event_items(events, items, unknown_items, report)
+        stores_map, store_idx, store_frame = _store_map(events, stores)
+        seen = keep & (store_idx >= 0)
+        assortment = _assortment(
+            store_frame, stores_map, items, (store_idx[seen], item_idx[seen]), unknown_items, report
         )
-
-        n_users, n_items, n_stores = len(users), len(items), len(stores_map)
-        confidence = confidence_matrix(user_idx, item_idx, w, n_users, n_items)
-        buy = kinds == _PURCHASE
-        purchased = sp.csr_matrix(
-            (np.ones(int(buy.sum()), dtype=np.float32), (user_idx[buy], item_idx[buy])),
-            shape=(n_users, n_items),
-        )
-        purchased.sum_duplicates()
-        purchased.data[:] = 1.0
-        purchased.sort_indices()
-        if (w > 0).all():
-            history_counts = np.diff(confidence.indptr).astype(np.int64)
-        else:  # zero-weight events (views with no dwell) still count as history
-            touched = sp.csr_matrix(
-                (np.ones(user_idx.shape[0], dtype=np.int32), (user_idx, item_idx)),
-                shape=(n_users, n_items),
-            )
-            touched.sum_duplicates()  # one stored entry per distinct (member, SKU)
-            history_counts = np.diff(touched.indptr).astype(np.int64)
-        history_counts.flags.writeable = False
-
-        at_store = store_idx >= 0
-        store_items = confidence_matrix(
-            store_idx[at_store], item_idx[at_store], w[at_store], n_stores, n_items
-        )
-        user_stores = sp.csr_matrix(
-            (
-                np.ones(int(at_store.sum()), dtype=np.float32),
-                (user_idx[at_store], store_idx[at_store]),
-            ),
-            shape=(n_users, n_stores),
-        )
-        user_stores.sum_duplicates()
-        user_stores.sort_indices()
-
-        cat = Catalog.from_frame(cat_df, items)
-        if prof_df is not None:
-            encoder = ProfileEncoder().fit(prof_df)
-            user_features = encoder.transform(prof_df, users=users)
-        else:
-            encoder = ProfileEncoder().fit(
-                pd.DataFrame({Columns.USER: pd.Series([], dtype=object)})
-            )
-            user_features = sp.csr_matrix((n_users, 0), dtype=np.float32)
-
+        user_idx = users.to_index(events.ids[Columns.USER][1])[events.ids[Columns.USER][0]]
+        idx = (user_idx[keep], item_idx[keep], store_idx[keep])
+        kinds, ts = events.kinds[keep], pd.DatetimeIndex(events.timestamps[keep])
+        cutoff = None if ts.isna().all() else pd.Timestamp(ts.max())
+        decay = ts if weights.half_life_days is not None else None
+        w = weights._weigh(kinds, events.values[keep], decay, now if now is not None else cutoff)
+        shape = (len(users), len(items), len(stores_map))
+        confidence, purchased, store_items, user_stores = _event_matrices(idx, kinds, w, shape)
+        catalog_ = Catalog.from_frame(cat, items)
+        encoder, user_features = _profiles(prof, users)
         matrices = TrainingMatrices(
             confidence=confidence,
             purchased=purchased,
             user_features=user_features,
-            item_features=cat.item_features(),
+            item_features=catalog_.item_features(),
             store_items=store_items,
             user_stores=user_stores,
         )
-
-        # clean frame: gather str arrays from the distinct ids (arrow take, no per-row str work)
-        def id_column(codes: np.ndarray, ids: np.ndarray) -> Any:
-            return pd.array(ids, dtype="str").take(codes, allow_fill=True)
-
-        clean = pd.DataFrame(
-            {
-                Columns.USER: id_column(u_codes, u_ids),
-                Columns.ITEM: id_column(i_codes, i_ids),
-                Columns.KIND: id_column(kinds.astype(np.int64), _KIND_NAMES),
-                Columns.VALUE: value,
-                Columns.TIMESTAMP: ts,
-                Columns.STORE: id_column(s_codes, s_ids),
-            }
-        )
-
         return cls(
             users=users,
             items=items,
             stores=stores_map,
-            catalog=cat,
+            catalog=catalog_,
             assortment=assortment,
             profile_encoder=encoder,
             matrices=matrices,
-            interactions=clean,
+            interactions=_clean_frame(events, keep),
             weights=weights,
             cutoff=cutoff,
             report=report,
-            history_counts=history_counts,
-            profiles=prof_df,
+            history_counts=_history_counts(confidence, w, idx[0], idx[1]),
+            profiles=prof,
             now=now,
         )
 

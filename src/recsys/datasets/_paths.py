@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from recsys.settings import read_settings
+
 #: Environment variable that points at the shared data folder (overrides the search).
 SHARED_DATA_ENV = "RECSYS_SHARED_DATA"
 
@@ -29,9 +31,9 @@ def shared_data_dir() -> Path | None:
     >>> folder is None or folder.is_dir()
     True
     """
-    env = os.environ.get(SHARED_DATA_ENV)
-    if env:
-        path = Path(env).expanduser()
+    env = read_settings().shared_data
+    if env is not None:
+        path = env.expanduser()
         return path.resolve() if path.is_dir() else None
     repo = Path(__file__).resolve().parents[3]  # src/recsys/datasets/_paths.py -> repo
     for base in (repo, Path.cwd()):

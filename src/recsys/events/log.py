@@ -8,14 +8,12 @@ past one machine the same role is played by a shared store (PostgreSQL, Redis).
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from numbers import Real
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal
@@ -23,7 +21,8 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
-from recsys.columns import Columns, EventKind
+from recsys.columns import Columns
+from recsys.data.events import events_frame, parse_timestamp, validate_events
 from recsys.exceptions import InvalidInputError, RecsysError
 
 __all__ = ["SEQ", "AppendResult", "EventLog", "SynchronousLevel"]
@@ -34,7 +33,6 @@ SEQ: Final = "seq"
 SynchronousLevel = Literal["NORMAL", "FULL", "EXTRA"]
 
 _TS_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%f"  # fixed width, so text order == time order
-_DEFAULT_VALUE: Final = 1.0
 _BUSY_TIMEOUT_MS: Final = 30_000
 
 _SCHEMA: Final = f"""
@@ -231,13 +229,10 @@ class EventLog:
         Parameters
         ----------
         events : list of dict or pandas.DataFrame
-            Fields (column names of :class:`~recsys.columns.Columns`):
-            ``user_id``, ``item_id`` (non-empty str, required), ``kind`` (one of
-            ``purchase``, ``cart``, ``view``, ``coupon``; required), ``value`` (finite
-            number >= 0: quantity, dwell seconds...; default 1.0), ``timestamp`` (see the
-            class notes; default now), ``store_id`` (non-empty str or missing),
-            ``event_id`` (non-empty str or missing; makes retries idempotent). Other keys
-            are ignored.
+            Events of the one schema (:mod:`recsys.data.events`): ``user_id``, ``item_id``,
+            ``kind`` (required), ``value`` (default 1.0), ``timestamp`` (default now; 1900 to
+            2199), ``store_id``, ``event_id`` (makes retries idempotent). Any other field is
+            refused, except the ``seq`` column of a frame read back with :meth:`since`.
 
         Returns
         -------
@@ -249,9 +244,7 @@ class EventLog:
         InvalidInputError
             If ``events`` is not a list of mappings / DataFrame, or an event is invalid.
         """
-        records = _as_records(events)
-        received_at = _now_text()
-        rows = [_validate(i, record, received_at) for i, record in enumerate(records)]
+        rows = _rows(events, _now_text())
         with self._lock:
             conn = self._connection()
             if not rows:
@@ -393,94 +386,43 @@ def _drop_duplicates(
     return fresh
 
 
-def _as_records(events: Any) -> list[Mapping[str, Any]]:
+def _rows(events: Any, received_at: str) -> list[tuple[Any, ...]]:
+    """Events checked against the one schema, as rows of the events table."""
+    if isinstance(events, Sequence) and not isinstance(events, str | bytes) and not events:
+        return []
     if isinstance(events, pd.DataFrame):
-        return events.to_dict("records")
-    if isinstance(events, Mapping):
-        raise InvalidInputError("events must be a list of events, got a single mapping")
-    if isinstance(events, (str, bytes)) or not isinstance(events, Iterable):
-        raise InvalidInputError(
-            f"events must be a list of dicts or a DataFrame, got {type(events).__name__}"
+        if events.empty:
+            return []
+        # a frame read back with since() carries the log's own cursor: not an event field
+        events = events.drop(columns=[SEQ], errors="ignore")
+        cols = validate_events(events_frame(events, "events"), frame="events")
+    else:
+        cols = validate_events(events)
+    times = pd.DatetimeIndex(cols.timestamps)
+    text = np.where(times.isna(), received_at, times.strftime(_TS_FORMAT).to_numpy(dtype=object))
+    return list(
+        zip(
+            cols.column(Columns.EVENT_ID).tolist(),
+            cols.column(Columns.USER).tolist(),
+            cols.column(Columns.ITEM).tolist(),
+            cols.kind_names.tolist(),
+            cols.values.tolist(),
+            text.tolist(),
+            cols.column(Columns.STORE).tolist(),
+            [received_at] * cols.n,
+            strict=True,
         )
-    records = list(events)
-    for i, record in enumerate(records):
-        if not isinstance(record, Mapping):
-            raise InvalidInputError(f"event {i}: must be a mapping, got {type(record).__name__}")
-    return records
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    try:
-        return bool(isinstance(value, (float, np.floating)) and math.isnan(value))
-    except TypeError:  # pragma: no cover - defensive
-        return False
-
-
-def _validate(i: int, record: Mapping[str, Any], received_at: str) -> tuple[Any, ...]:
-    def fail(field: str, message: str) -> InvalidInputError:
-        return InvalidInputError(f"event {i}: field {field!r} {message}")
-
-    def text(field: str, *, required: bool) -> str | None:
-        value = record.get(field)
-        if _is_missing(value):
-            if required:
-                raise fail(field, "is required")
-            return None
-        if not isinstance(value, str):
-            raise fail(field, f"must be a string, got {type(value).__name__} {value!r}")
-        if not value.strip():
-            raise fail(field, "must be a non-empty string")
-        return value
-
-    user = text(Columns.USER, required=True)
-    item = text(Columns.ITEM, required=True)
-    kind = text(Columns.KIND, required=True)
-    if kind not in EventKind.ALL:
-        raise fail(Columns.KIND, f"must be one of {', '.join(EventKind.ALL)}, got {kind!r}")
-    raw = record.get(Columns.VALUE)
-    if _is_missing(raw):
-        value = _DEFAULT_VALUE
-    else:
-        if isinstance(raw, (bool, np.bool_)) or not isinstance(raw, Real):
-            raise fail(Columns.VALUE, f"must be a number, got {type(raw).__name__} {raw!r}")
-        value = float(raw)
-        if not math.isfinite(value) or value < 0:
-            raise fail(Columns.VALUE, f"must be a finite number >= 0, got {raw!r}")
-    raw_ts = record.get(Columns.TIMESTAMP)
-    if _is_missing(raw_ts):
-        timestamp = received_at
-    else:
-        try:
-            timestamp = _timestamp_text(raw_ts)
-        except InvalidInputError as err:
-            raise fail(Columns.TIMESTAMP, str(err)) from None
-    store = text(Columns.STORE, required=False)
-    event_id = text(Columns.EVENT_ID, required=False)
-    return (event_id, user, item, kind, value, timestamp, store, received_at)
+    )
 
 
 def _timestamp_text(value: Any) -> str:
-    """Normalise a timestamp to naive-UTC fixed-width ISO text."""
+    """Normalise a timestamp to naive-UTC fixed-width ISO text (the schema's rules)."""
     try:
-        if isinstance(value, (bool, np.bool_)):
-            raise TypeError
-        if isinstance(value, (Real, np.number)):
-            seconds = float(value)
-            if not math.isfinite(seconds):
-                raise ValueError
-            ts = pd.Timestamp(seconds, unit="s")
-        else:
-            ts = pd.Timestamp(value)
+        ts = parse_timestamp(value)
     except (TypeError, ValueError, OverflowError):
         raise InvalidInputError(
             f"must be an ISO 8601 string, a datetime or epoch seconds, got {value!r}"
         ) from None
-    if ts is pd.NaT:
-        raise InvalidInputError("must not be missing (NaT)")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
     return ts.strftime(_TS_FORMAT)
 
 

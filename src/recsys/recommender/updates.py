@@ -16,11 +16,13 @@ import scipy.sparse as sp
 
 from recsys.columns import Columns, EventKind
 from recsys.data import RetailDataset
+from recsys.data.events import EventColumns, events_frame, validate_events
 from recsys.exceptions import InvalidInputError
 from recsys.models import RecModel, VectorModel
 from recsys.recommender.members import MemberState
 
 C = Columns
+_PURCHASE = EventKind.ALL.index(EventKind.PURCHASE)
 
 
 @dataclass(frozen=True)
@@ -36,46 +38,30 @@ class EventBatch:
     bought: list[np.ndarray]  # full sorted purchases per affected member
 
 
-def _columns(events: Any) -> tuple[int, dict[str, np.ndarray]]:
-    """Events as object columns: the count and a dict of field -> array (missing = None).
-
-    Plain arrays rather than a DataFrame: a till sends one event at a time, and building a
-    DataFrame would cost more than the fold-in itself.
-    """
+def _events(events: Any) -> EventColumns:
+    """The events checked against the one schema (frames: numeric id columns to text)."""
     if isinstance(events, pd.DataFrame):
-        n = len(events)
-        cols = {str(c): events[c].to_numpy(dtype=object) for c in events.columns}
-    elif isinstance(events, list | tuple) and all(isinstance(e, Mapping) for e in events):
-        n = len(events)
-        names = list(dict.fromkeys(str(k) for e in events for k in e))
-        cols = {}
-        for name in names:
-            column = np.empty(n, dtype=object)
-            column[:] = [e.get(name) for e in events]
-            cols[name] = column
-    else:
-        raise InvalidInputError("events must be a list of dicts or a DataFrame")
-    if n == 0:
-        raise InvalidInputError("no events given")
-    missing = [c for c in C.INTERACTIONS_REQUIRED if c not in cols]
-    if missing:
-        raise InvalidInputError(f"events miss required field(s) {missing}")
-    return n, cols
+        return validate_events(events_frame(events, "events"), frame="events")
+    return validate_events(events)
 
 
-def _strings(cols: dict[str, np.ndarray], column: str, required: bool) -> np.ndarray:
-    values = cols[column]
-    bad = [
-        i
-        for i, v in enumerate(values)
-        if not (isinstance(v, str) and v) and (required or (v is not None and v == v))
+def _new_member_rows(
+    new_members: list[str], profiles: Mapping[str, Mapping[str, Any]] | None, data: RetailDataset
+) -> sp.csr_matrix:
+    """Encoded profile rows of members first seen in these events (empty without a profile)."""
+    profiles = profiles or {}
+    if not isinstance(profiles, Mapping):
+        raise InvalidInputError("profiles must be a dict of member id -> tags")
+    n_feat = data.matrices.user_features.shape[1]
+    rows = [
+        data.profile_encoder.transform_one(dict(profiles[m]))
+        if m in profiles
+        else sp.csr_matrix((1, n_feat), dtype=np.float32)
+        for m in new_members
     ]
-    if bad:
-        raise InvalidInputError(
-            f"event {bad[0]}: {column!r} must be a non-empty string, got {values[bad[0]]!r}"
-            + (f" ({len(bad)} bad events)" if len(bad) > 1 else "")
-        )
-    return values
+    if not rows:
+        return sp.csr_matrix((0, n_feat), dtype=np.float32)
+    return sp.csr_matrix(sp.vstack(rows, format="csr", dtype=np.float32))
 
 
 def prepare_events(
@@ -87,84 +73,34 @@ def prepare_events(
     live_boost: float,
 ) -> EventBatch:
     """Check events against the fitted data and compute the rows they produce."""
-    n_events, cols = _columns(events)
-    users = _strings(cols, C.USER, True)
-    item_ids = _strings(cols, C.ITEM, True)
-    kinds = _strings(cols, C.KIND, True)
-    bad_kind = ~np.isin(kinds, EventKind.ALL)
-    if bad_kind.any():
-        i = int(np.flatnonzero(bad_kind)[0])
-        raise InvalidInputError(
-            f"event {i}: unknown kind {kinds[i]!r}; valid kinds: {list(EventKind.ALL)}"
-        )
-    if C.VALUE in cols:
-        raw = cols[C.VALUE].copy()
-        for i, v in enumerate(raw):
-            if v is None or (isinstance(v, float) and np.isnan(v)):
-                raw[i] = 1.0
-            elif isinstance(v, bool) or not isinstance(v, int | float | np.number):
-                raise InvalidInputError(f"event {i}: 'value' must be a number, got {v!r}")
-        values = raw.astype(np.float64)
-        if not np.isfinite(values).all() or (values < 0).any():
-            i = int(np.flatnonzero(~np.isfinite(values) | (values < 0))[0])
-            raise InvalidInputError(
-                f"event {i}: 'value' must be a finite number >= 0, got {values[i]!r}"
-            )
-    else:
-        values = np.ones(n_events)
-    if C.STORE in cols:
-        stores = _strings(cols, C.STORE, False)
-        given = [s for s in stores if isinstance(s, str)]
-        if given:
-            data.stores.to_index(given)  # raises UnknownIdError naming the store
-    if C.TIMESTAMP in cols:
-        try:
-            pd.to_datetime(pd.Series(cols[C.TIMESTAMP]), errors="raise", format="mixed")
-        except (ValueError, TypeError) as exc:
-            raise InvalidInputError(f"bad event timestamp: {exc}") from exc
-    items = data.items.to_index(list(item_ids))
+    cols = _events(events)
+    if C.STORE in cols.ids:
+        data.stores.to_index(cols.ids[C.STORE][1])  # raises UnknownIdError naming the store
+    item_codes, item_ids = cols.ids[C.ITEM]
+    items = data.items.to_index(item_ids)[item_codes]
     # events since training weigh live_boost times their usual weight: what a member does
     # today says more about today's shelf than last year's history does
-    weights = np.asarray(data.weights.weights(kinds, values), dtype=np.float32) * np.float32(
-        live_boost
-    )
-
-    codes, uniques = pd.factorize(pd.Series(users, dtype=object))
-    internal = np.array([members.index_of(m) for m in uniques], dtype=np.int64)
-    new_slot = np.full(len(uniques), -1, dtype=np.int64)
+    weights = data.weights._weigh(cols.kinds, cols.values, None, None) * np.float32(live_boost)
+    codes, uniques = cols.ids[C.USER]
+    internal = np.array([members.index_of(m) for m in uniques.tolist()], dtype=np.int64)
     new_mask = internal < 0
+    new_slot = np.full(len(uniques), -1, dtype=np.int64)
     new_slot[new_mask] = np.arange(int(new_mask.sum()))
-    new_members = [str(m) for m in np.asarray(uniques, dtype=object)[new_mask]]
-    profiles = profiles or {}
-    if not isinstance(profiles, Mapping):
-        raise InvalidInputError("profiles must be a dict of member id -> tags")
-    encoder = data.profile_encoder
-    n_feat = data.matrices.user_features.shape[1]
-    feature_rows = [
-        encoder.transform_one(dict(profiles[m]))
-        if m in profiles
-        else sp.csr_matrix((1, n_feat), dtype=np.float32)
-        for m in new_members
-    ]
-    new_features = (
-        sp.vstack(feature_rows, format="csr", dtype=np.float32)
-        if feature_rows
-        else sp.csr_matrix((0, n_feat), dtype=np.float32)
-    )
-    n_items = len(data.items)
+    new_members = [str(m) for m in uniques[new_mask]]
+    new_features = _new_member_rows(new_members, profiles, data)
     delta = sp.csr_matrix(
-        (weights, (codes, items)), shape=(len(uniques), n_items), dtype=np.float32
+        (weights, (codes, items)), shape=(len(uniques), len(data.items)), dtype=np.float32
     )
     delta.sum_duplicates()
-    rows = (members.history(internal) + delta).tocsr().astype(np.float32)
-    is_purchase = kinds == EventKind.PURCHASE
+    rows = sp.csr_matrix(members.history(internal) + delta, dtype=np.float32)
+    is_purchase = cols.kinds == _PURCHASE
     bought = []
     for j, u in enumerate(internal.tolist()):
         new = items[is_purchase & (codes == j)]
         old = members.bought(u)
         bought.append(np.union1d(old, new).astype(np.int64) if len(new) else old)
     return EventBatch(
-        n_events=n_events,
+        n_events=cols.n,
         users=internal,
         new_slot=new_slot,
         new_members=new_members,

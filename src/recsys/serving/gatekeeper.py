@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -12,7 +11,7 @@ from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from recsys.exceptions import PayloadTooLargeError, RecsysError
-from recsys.serving.settings import ENV_API_KEY, ENV_MAX_BODY, env_int
+from recsys.settings import read_settings
 
 __all__ = ["OPEN_PATHS", "Gatekeeper", "QuietClientErrors", "error_response"]
 
@@ -42,9 +41,10 @@ class Gatekeeper:
         self, app: Any, api_key: str | None = None, max_body_bytes: int | None = None
     ) -> None:
         self.app = app
-        key = api_key if api_key is not None else os.environ.get(ENV_API_KEY, "")
+        env = read_settings()
+        key = api_key if api_key is not None else env.secret("api_key")
         self._key = key.encode("utf-8") if key else None
-        self.max_body_bytes = max_body_bytes or env_int(ENV_MAX_BODY, 8 * 1024 * 1024)
+        self.max_body_bytes = max_body_bytes or env.max_body_bytes
 
     def _authorized(self, scope: Mapping[str, Any]) -> bool:
         assert self._key is not None

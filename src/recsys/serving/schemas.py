@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from recsys.columns import EventKind
+from recsys.data.events import EVENT_FIELDS, EventField, validate_events
 
 __all__ = [
     "AudienceRequest",
@@ -118,43 +121,46 @@ class AudienceRequest(_Request):
     exclude_purchased: bool = Field(True, description="Leave out members who bought the SKU.")
 
 
-class EventIn(_Request):
-    """One member event."""
+def _event_field(field: EventField) -> tuple[Any, Any]:
+    """The pydantic type and ``Field`` of one schema field (types and docs only: the rules
+    are checked by :func:`recsys.data.events.validate_events`, as everywhere else)."""
+    default = ... if field.required else None
+    extra: dict[str, Any] = {"description": field.description, "examples": [field.example]}
+    if field.kind == "id":
+        kind: Any = str if field.required else str | None
+        extra.update(min_length=1, max_length=field.max_length)
+    elif field.kind == "kind":
+        kind = str
+        extra["json_schema_extra"] = {"enum": list(EventKind.ALL)}
+    elif field.kind == "value":
+        kind = float | None  # >= 0 and finite, NaN meaning "missing": the schema's rules
+    else:
+        kind = str | float | None
+    return kind, Field(default, **extra)
 
-    user_id: str = Field(
-        ..., min_length=1, max_length=256, description="The member's id.", examples=["u42"]
-    )
-    item_id: str = Field(..., min_length=1, description="The SKU id.", examples=["sku9"])
-    kind: Literal["purchase", "cart", "view", "coupon"] = Field(
-        ..., description="Event kind; a view carries dwell seconds in value.", examples=["view"]
-    )
-    value: float | None = Field(
-        None,
-        ge=0,
-        description="Quantity, or dwell seconds for a view (default 1).",
-        examples=[35.0],
-    )
-    timestamp: str | float | None = Field(
-        None,
-        description="ISO 8601 time or epoch seconds (default: now).",
-        examples=["2026-11-22T10:15:00"],
-    )
-    store_id: str | None = Field(
-        None, min_length=1, description="Where it happened.", examples=["s3"]
-    )
-    event_id: str | None = Field(
-        None,
-        min_length=1,
-        max_length=128,
-        description="Client-chosen unique id: a retried POST with it counts once.",
-        examples=["till-7-2026-11-22-000123"],
-    )
+
+#: One member event, derived from :data:`recsys.data.events.EVENT_FIELDS`.
+EventIn = create_model(
+    "EventIn",
+    __base__=_Request,
+    __doc__="One member event.",
+    **{f.name: _event_field(f) for f in EVENT_FIELDS},
+)
 
 
 class EventsRequest(_Request):
     """A batch of member events (at most 10,000 per call)."""
 
-    events: list[EventIn] = Field(..., description="The events, at most 10,000 (413 beyond).")
+    events: list[EventIn] = Field(  # type: ignore[valid-type]
+        ..., description="The events, at most 10,000 (413 beyond)."
+    )
+
+    @model_validator(mode="after")
+    def _schema(self) -> EventsRequest:
+        # the rules every other entry point applies (kinds, bounds, lengths): one schema
+        if self.events:
+            validate_events([e.model_dump(exclude_none=True) for e in self.events])
+        return self
 
 
 class ShelfItem(BaseModel):

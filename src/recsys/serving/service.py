@@ -9,7 +9,6 @@ import functools
 import gc
 import inspect
 import logging
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -35,14 +34,8 @@ from recsys.serving.schemas import (
     SimilarRequest,
     SimilarResponse,
 )
-from recsys.serving.settings import (
-    ENV_ACCESS_LOG,
-    ENV_THREADS,
-    ENV_WORKERS,
-    ServiceSettings,
-    env_flag,
-    env_int,
-)
+from recsys.serving.settings import ServiceSettings
+from recsys.settings import read_settings
 
 __all__ = ["RecsysService", "save_to_model_store"]
 
@@ -80,10 +73,10 @@ def _items(shelf: list[Recommendation]) -> list[dict[str, Any]]:
 
 @bentoml.service(
     name="recsys",
-    workers=env_int(ENV_WORKERS, min(2, os.cpu_count() or 1)),
-    threads=env_int(ENV_THREADS, 4),
+    workers=read_settings().workers,
+    threads=read_settings().threads,
     traffic={"timeout": 30},
-    logging={"access": {"enabled": env_flag(ENV_ACCESS_LOG, default=True)}},
+    logging={"access": {"enabled": read_settings().access_log}},
 )
 class RecsysService:
     """Personal shelves over HTTP: recommend, batch, similar SKUs, audiences, live events.
