@@ -41,7 +41,8 @@ def test_recommend_arrays_is_the_core_of_recommend_batch(fitted, small_data):
     users = rec.dataset_.users.to_index(members)
     ids, scores = rec.recommend_arrays(users, 5, store=rec.dataset_.stores.index_of(store))
     names = rec.dataset_.items.ids
-    assert [[r.item_id for r in s] for s in shelves] == [names[row[row >= 0]].tolist() for row in ids]
+    want = [names[row[row >= 0]].tolist() for row in ids]
+    assert [[r.item_id for r in s] for s in shelves] == want
     np.testing.assert_allclose(scores[:, 0], [s[0].score for s in shelves], rtol=1e-6)
 
 
