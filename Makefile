@@ -22,7 +22,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.serve-installed  ## train the hybrid on synthetic data and serve it on 127.0.0.1
 	$(BIN)/recsys demo
 
-test: $(VENV)/.dev-installed  ## unit + integration tests, benchmarks in quick mode
+test: lint  ## lint and type check, then unit + integration tests, benchmarks in quick mode
 	RECSYS_BENCH_QUICK=1 $(BIN)/python -m pytest -q \
 		--benchmark-min-rounds=3 --benchmark-max-time=0.05 --benchmark-warmup=off \
 		--benchmark-columns=min,median,max,rounds
@@ -35,9 +35,10 @@ bench: $(VENV)/.dev-installed  ## full benchmark suites, JSON in benchmarks/resu
 quality: $(VENV)/.dev-installed  ## model comparison tables on synthetic and real data
 	$(BIN)/python -m benchmarks.quality
 
-lint: $(VENV)/.dev-installed
+lint: $(VENV)/.dev-installed  ## ruff (lint and format) and mypy over src
 	$(BIN)/ruff check src tests benchmarks serving notebooks
 	$(BIN)/ruff format --check src tests benchmarks serving notebooks
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks build src/*.egg-info

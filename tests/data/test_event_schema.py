@@ -92,3 +92,11 @@ def test_errors_name_the_event_and_the_field():
         validate_events([BASE, BASE, {**BASE, "timestamp": "2300-01-01"}])
     with pytest.raises(recsys.SchemaError, match=r"interactions column 'value' has 1 .*rows \[1\]"):
         validate_events(pd.DataFrame([BASE, {**BASE, "value": -2.0}]), frame="interactions")
+
+
+def test_the_http_model_has_exactly_the_schema_fields():
+    pytest.importorskip("pydantic")
+    from recsys.data.events import FIELD_NAMES
+    from recsys.serving.schemas import EventIn
+
+    assert tuple(EventIn.model_fields) == FIELD_NAMES

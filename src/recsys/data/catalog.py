@@ -362,8 +362,9 @@ class Catalog:
         >>> cat.category_of([0, 1]).tolist()
         ['tops', None]
         """
-        lookup = np.append(self.categories, None).astype(object)  # code -1 -> None
-        if np.isscalar(idx):
+        lookup = np.empty(len(self.categories) + 1, dtype=object)  # code -1 -> None
+        lookup[:-1] = self.categories
+        if isinstance(idx, int | np.integer):
             return lookup[self.category_codes[int(idx)]]
         return lookup[self.category_codes[np.asarray(idx, dtype=np.int64)]]
 

@@ -129,7 +129,9 @@ class EventColumns:
         if name not in self.ids:
             return np.full(self.n, None, dtype=object)
         codes, uniques = self.ids[name]
-        return np.append(uniques, None).astype(object)[codes]
+        lookup = np.empty(len(uniques) + 1, dtype=object)  # the trailing None: code -1
+        lookup[:-1] = uniques
+        return lookup[codes]
 
     @property
     def kind_names(self) -> np.ndarray:
@@ -335,8 +337,7 @@ def _timestamps(col: Any, src: _Source) -> np.ndarray:
     series = col if isinstance(col, pd.Series) else pd.Series(np.asarray(col, dtype=object))
     if pd.api.types.is_datetime64_any_dtype(series):
         return _datetime_column(series, src)
-    codes, uniques = pd.factorize(series.reset_index(drop=True), use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
+    codes, uniques = _factorize(series)
     is_number = any(isinstance(u, int | float | np.number) for u in uniques.tolist())
     parsed = None if is_number else _fast_uniques(uniques)
     if parsed is None:

@@ -301,7 +301,7 @@ class ProfileEncoder:
             if _is_missing(value):
                 continue
             try:
-                x = (float(value) - self.means_[j]) / self.scales_[j]
+                x = (float(value) - self.means_[j]) / self.scales_[j]  # type: ignore[arg-type]
             except (TypeError, ValueError) as exc:
                 raise InvalidInputError(
                     f"profile field {col!r} must be a number, got {value!r}"

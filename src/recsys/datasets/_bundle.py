@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pandas as pd
 from recsys.columns import Columns
 
 #: dtype of every timestamp column the dataset functions produce (naive local time).
-TIMESTAMP_DTYPE = "datetime64[ns]"
+TIMESTAMP_DTYPE: Final = "datetime64[ns]"
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -54,7 +54,7 @@ __all__ = [
 
 Ranked: TypeAlias = Sequence[Hashable] | np.ndarray
 """One member's recommended ids, best first."""
-Lists: TypeAlias = Mapping[Hashable, Ranked] | Sequence[Ranked] | np.ndarray
+Lists: TypeAlias = Mapping[Any, Ranked] | Sequence[Ranked] | np.ndarray
 """Several members' lists: a dict member -> list, a list of lists, or a 2-D array."""
 
 RANKING_METRICS: tuple[str, ...] = ("precision", "recall", "ndcg", "map", "hit_rate", "mrr")
@@ -210,8 +210,8 @@ def reciprocal_rank_at_k(recommended: Ranked, relevant: Collection[Hashable], k:
 
 # ---------------------------------------------------------------------- aggregate
 def ranking_metrics(
-    recommendations: Mapping[Hashable, Ranked],
-    relevant: Mapping[Hashable, Collection[Hashable]],
+    recommendations: Mapping[Any, Ranked],
+    relevant: Mapping[Any, Collection[Hashable]],
     k: int,
 ) -> dict[str, float]:
     """Mean of every ranking metric over the members with at least one relevant id.
@@ -274,8 +274,8 @@ def ranking_metrics(
 
 
 def mean_precision_at_k(
-    recommendations: Mapping[Hashable, Ranked],
-    relevant: Mapping[Hashable, Collection[Hashable]],
+    recommendations: Mapping[Any, Ranked],
+    relevant: Mapping[Any, Collection[Hashable]],
     k: int,
 ) -> float:
     """Mean :func:`precision_at_k` over members with a relevant id (see :func:`ranking_metrics`).
@@ -289,8 +289,8 @@ def mean_precision_at_k(
 
 
 def mean_recall_at_k(
-    recommendations: Mapping[Hashable, Ranked],
-    relevant: Mapping[Hashable, Collection[Hashable]],
+    recommendations: Mapping[Any, Ranked],
+    relevant: Mapping[Any, Collection[Hashable]],
     k: int,
 ) -> float:
     """Mean :func:`recall_at_k` over members with a relevant id (see :func:`ranking_metrics`).
@@ -304,8 +304,8 @@ def mean_recall_at_k(
 
 
 def mean_ndcg_at_k(
-    recommendations: Mapping[Hashable, Ranked],
-    relevant: Mapping[Hashable, Collection[Hashable]],
+    recommendations: Mapping[Any, Ranked],
+    relevant: Mapping[Any, Collection[Hashable]],
     k: int,
 ) -> float:
     """Mean :func:`ndcg_at_k` over members with a relevant id (see :func:`ranking_metrics`).
@@ -319,8 +319,8 @@ def mean_ndcg_at_k(
 
 
 def map_at_k(
-    recommendations: Mapping[Hashable, Ranked],
-    relevant: Mapping[Hashable, Collection[Hashable]],
+    recommendations: Mapping[Any, Ranked],
+    relevant: Mapping[Any, Collection[Hashable]],
     k: int,
 ) -> float:
     """MAP@k: mean :func:`average_precision_at_k` over members with a relevant id.
@@ -334,8 +334,8 @@ def map_at_k(
 
 
 def mean_hit_rate_at_k(
-    recommendations: Mapping[Hashable, Ranked],
-    relevant: Mapping[Hashable, Collection[Hashable]],
+    recommendations: Mapping[Any, Ranked],
+    relevant: Mapping[Any, Collection[Hashable]],
     k: int,
 ) -> float:
     """Share of members (with a relevant id) who got at least one hit in their top ``k``.
@@ -349,8 +349,8 @@ def mean_hit_rate_at_k(
 
 
 def mrr_at_k(
-    recommendations: Mapping[Hashable, Ranked],
-    relevant: Mapping[Hashable, Collection[Hashable]],
+    recommendations: Mapping[Any, Ranked],
+    relevant: Mapping[Any, Collection[Hashable]],
     k: int,
 ) -> float:
     """Mean :func:`reciprocal_rank_at_k` over members with a relevant id.
@@ -423,7 +423,7 @@ def catalog_coverage(lists: Lists, n_items: int) -> float:
 
 def novelty(
     lists: Lists,
-    item_popularity: Mapping[Hashable, float] | Sequence[float] | np.ndarray,
+    item_popularity: Mapping[Any, float] | Sequence[float] | np.ndarray,
     n_users: int,
 ) -> float:
     """Mean self-information of the recommended items, in bits.
@@ -546,7 +546,9 @@ def personalization(lists: Lists, sample: int | None = None, seed: int = 0) -> f
 
 def _is_index(item: Any, n: int) -> bool:
     """Whether ``item`` is an integer id in ``range(n)``."""
-    return not isinstance(item, bool) and isinstance(item, (int, np.integer)) and 0 <= item < n
+    return bool(
+        not isinstance(item, bool) and isinstance(item, (int, np.integer)) and 0 <= item < n
+    )
 
 
 def _binary_matrix(members: list[list[Hashable]]) -> sp.csr_matrix:
@@ -565,7 +567,7 @@ def _binary_matrix(members: list[list[Hashable]]) -> sp.csr_matrix:
 
 def intra_list_diversity(
     lists: Lists,
-    category_of: Mapping[Hashable, Hashable] | Sequence[Hashable] | np.ndarray | Callable[..., Any],
+    category_of: Mapping[Any, Hashable] | Sequence[Hashable] | np.ndarray | Callable[..., Any],
 ) -> float:
     """Mean share of item pairs within a list that belong to different categories.
 
@@ -646,7 +648,7 @@ def _category_lookup(category_of: Any) -> Callable[[Hashable], Hashable]:
     def by_index(item: Hashable) -> Hashable:
         if not _is_index(item, n):
             raise KeyError(item)
-        value = table[item]
+        value: Any = table[int(item)]  # type: ignore[call-overload]  # _is_index checked it
         return value.item() if isinstance(value, np.generic) else value
 
     return by_index

@@ -148,7 +148,7 @@ def _load(name: str, quick: bool, seed: int, data_dir: Path | None) -> _Setup | 
 
 
 # ---------------------------------------------------------------------- running
-def _splits(setup: _Setup, seed: int) -> tuple[pd.DataFrame, ...]:
+def _splits(setup: _Setup, seed: int) -> tuple[Any, ...]:
     """(train, test, cold_test, cold_profiles, fit_profiles) of a dataset."""
     interactions, profiles = setup.data.interactions, setup.data.profiles
     if setup.cold_profiled_only and profiles is not None:

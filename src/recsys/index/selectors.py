@@ -221,11 +221,11 @@ def make_selector(filt: IdFilter, *, membership_tests: bool) -> Selector:
     if filt.allowed is not None:
         ids = filt.allowed
         if not membership_tests:
-            sel = faiss.IDSelectorArray(ids.size, faiss.swig_ptr(ids))
-            return Selector(sel, "array", (ids,))
+            array = faiss.IDSelectorArray(ids.size, faiss.swig_ptr(ids))
+            return Selector(array, "array", (ids,))
         bits = bitmap_of(ids, filt.n)
-        sel = faiss.IDSelectorBitmap(filt.n, faiss.swig_ptr(bits))
-        return Selector(sel, "bitmap", (bits,))
+        bitmap = faiss.IDSelectorBitmap(filt.n, faiss.swig_ptr(bits))
+        return Selector(bitmap, "bitmap", (bits,))
     if filt.excluded is not None:
         excl = filt.excluded
         inner = faiss.IDSelectorBatch(excl.size, faiss.swig_ptr(excl))

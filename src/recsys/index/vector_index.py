@@ -26,7 +26,7 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import faiss
 import numpy as np
@@ -39,7 +39,10 @@ from recsys.index.selectors import IdFilter, make_selector, resolve_filter
 __all__ = ["EXACT_MAX_IDS", "ExcludedRows", "VectorIndex"]
 
 #: Per-row exclusions: a CSR matrix, its ``(indptr, indices)``, or one id array per row.
-ExcludedRows = sp.spmatrix | tuple[ArrayLike, ArrayLike] | Sequence[ArrayLike]
+ExcludedRows: TypeAlias = sp.spmatrix | tuple[ArrayLike, ArrayLike] | Sequence[ArrayLike]
+
+#: faiss with the attributes its SWIG stubs leave out (SearchParametersHNSW, RandomGenerator)
+_faiss: Any = faiss
 
 #: An exact scan of this many 64-d vectors (~80 µs) is cheaper than an HNSW walk with
 #: ``efSearch=128`` (~200 µs) and has recall 1.0, so approximate kinds route to it.
@@ -150,8 +153,8 @@ class VectorIndex:
         self.seed = seed
         self.exact_fraction = exact_fraction
         self.ef_construction = ef_construction
-        self.index_: faiss.Index | None = None
-        self.exact_index_: faiss.IndexFlat | None = None
+        self.index_: Any = None  # faiss.Index (its SWIG stubs are partial: typed as Any)
+        self.exact_index_: Any = None  # faiss.IndexFlat
         self._vectors: NDArray[np.float32] | None = None
         self._validate_params()
 
@@ -261,14 +264,14 @@ class VectorIndex:
         if self.metric == "cosine":
             x = self._normalized(x)
         if self._kind == "exact":
-            index: faiss.Index = faiss.IndexFlatIP(d)
+            index: Any = faiss.IndexFlatIP(d)
             index.add(x)
             exact = index
         elif self._kind == "hnsw":
             index = faiss.IndexHNSWFlat(d, int(self.hnsw_m), faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = int(self.ef_construction)
             index.hnsw.efSearch = int(self.ef_search)
-            index.hnsw.rng = faiss.RandomGenerator(int(self.seed))  # level draws
+            index.hnsw.rng = _faiss.RandomGenerator(int(self.seed))  # level draws
             index.add(x)
             exact = faiss.downcast_index(index.storage)  # shares the vectors, no copy
         else:
@@ -289,7 +292,7 @@ class VectorIndex:
             return max(1, min(int(self.ivf_nlist), n))
         return max(1, min(round(4 * math.sqrt(n)), n // 39))
 
-    def _install(self, index: faiss.Index, exact: faiss.IndexFlat) -> None:
+    def _install(self, index: Any, exact: Any) -> None:
         n, d = int(exact.ntotal), int(exact.d)
         raw = faiss.rev_swig_ptr(exact.get_xb(), n * d)
         # `index` owns the flat storage for HNSW; the buffer keeps it alive with the view.
@@ -411,15 +414,17 @@ class VectorIndex:
         kk = min(k, filt.count)  # FAISS keeps a k-heap: never larger than what can pass
         exact = force_exact or self.routes_to_exact(filt.count)
         selector = make_selector(filt, membership_tests=not exact)
+        index: Any
+        params: Any
         if exact:
             index = self.exact_index_
             params = faiss.SearchParameters() if selector.sel is not None else None
         elif self._kind == "hnsw":
             index = self.index_
-            params = faiss.SearchParametersHNSW(efSearch=max(int(self.ef_search), kk))
+            params = _faiss.SearchParametersHNSW(efSearch=max(int(self.ef_search), kk))
         else:
             index = self.index_
-            params = faiss.SearchParametersIVF(nprobe=min(int(self.nprobe), index.nlist))
+            params = _faiss.SearchParametersIVF(nprobe=min(int(self.nprobe), index.nlist))
         if selector.sel is not None:
             params.sel = selector.sel
         scores, ids = index.search(q, kk, params=params)
@@ -670,7 +675,7 @@ class VectorIndex:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArtifactError(f"corrupt index manifest {manifest_path}: {exc}") from None
-        indexes: dict[str, faiss.Index] = {}
+        indexes: dict[str, Any] = {}
         for role, name in self._files().items():
             file = path / name
             if not file.is_file():
@@ -680,7 +685,8 @@ class VectorIndex:
             except RuntimeError as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 raise ArtifactError(f"cannot read FAISS index {file}: {first}") from None
-        index = indexes.get("index", indexes.get("exact"))
+        index: Any = indexes["index"] if "index" in indexes else indexes["exact"]
+        exact: Any
         if self._kind == "hnsw":
             exact = faiss.downcast_index(index.storage)
         else:

@@ -103,6 +103,9 @@ class _FactorModel(VectorModel):
     def _implicit_model(self) -> Any:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
+    def _validate(self) -> None:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
     def _fit(self, matrices: TrainingMatrices) -> None:
         self._validate()
         # one BLAS-threads context for making and fitting: implicit reads the limits when

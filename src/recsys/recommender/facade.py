@@ -174,8 +174,11 @@ class Recommender(Params):
             catalog = bundle.catalog if catalog is None else catalog
             stores = bundle.stores if stores is None else stores
             profiles = getattr(bundle, "profiles", None) if profiles is None else profiles
+        events = as_pandas(interactions, "interactions")
+        if events is None:
+            raise InvalidInputError("fit() needs interactions: a frame of member events")
         return RetailDataset.build(
-            as_pandas(interactions, "interactions"),
+            events,
             catalog=as_pandas(catalog, "catalog"),
             stores=as_pandas(stores, "stores"),
             profiles=as_pandas(profiles, "profiles"),
@@ -273,7 +276,7 @@ class Recommender(Params):
             row = self._profile_row(profile)
             return -1, row, encoder.describe(row)
         if self.on_unknown == "raise":
-            raise UnknownIdError("member", [member_id], known=len(members))
+            raise UnknownIdError("member", [str(member_id)], known=len(members))
         return -1, None, []
 
     def _filter(self, filters: Any) -> ShelfFilter:

@@ -139,7 +139,8 @@ class MemberState:
         with self.lock:
             changed = list(self._bought_rows.items())
         for u, row in changed:
-            if len(row) and row[min(np.searchsorted(row, item), len(row) - 1)] == item:
+            pos = min(int(np.searchsorted(row, item)), len(row) - 1)
+            if len(row) and row[pos] == item:
                 buyers.add(u)
             else:
                 buyers.discard(u)

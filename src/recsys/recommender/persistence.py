@@ -84,11 +84,11 @@ def _write_artifact(tmp: Path, state: ShelfState, params: dict[str, Any], event_
     ds, model = state.dataset, state.model
     tmp.mkdir(parents=True)
     ids = {"members": ds.users.ids, "items": ds.items.ids, "stores": ds.stores.ids}
-    np.savez(tmp / "ids.npz", **{k: np.asarray(v, dtype=str) for k, v in ids.items()})
-    np.savez(tmp / "data.npz", **_data_arrays(ds))
+    _savez(tmp / "ids.npz", {k: np.asarray(v, dtype=str) for k, v in ids.items()})
+    _savez(tmp / "data.npz", _data_arrays(ds))
     (tmp / "profiles.json").write_text(json.dumps(ds.profile_encoder.to_dict()))
-    np.savez(tmp / "model.npz", **model.get_state())
-    np.savez(tmp / "members.npz", **state.members.changes())
+    _savez(tmp / "model.npz", model.get_state())
+    _savez(tmp / "members.npz", state.members.changes())
     if state.items is not None:
         state.items.index.save(tmp / "index")
     manifest = {
@@ -107,6 +107,11 @@ def _write_artifact(tmp: Path, state: ShelfState, params: dict[str, Any], event_
         "n_items": len(ds.items),
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+
+
+def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Arrays by name into one ``.npz`` (plain arrays only: loaded without pickles)."""
+    np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy's stub types ``**kwds`` badly
 
 
 def _check_target(path: Path) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from recsys.columns import EventKind
-from recsys.data.events import EVENT_FIELDS, EventField, validate_events
+from recsys.columns import Columns, EventKind
+from recsys.data.events import EVENT_FIELDS, validate_events
 
 __all__ = [
     "AudienceRequest",
@@ -121,39 +121,38 @@ class AudienceRequest(_Request):
     exclude_purchased: bool = Field(True, description="Leave out members who bought the SKU.")
 
 
-def _event_field(field: EventField) -> tuple[Any, Any]:
-    """The pydantic type and ``Field`` of one schema field (types and docs only: the rules
-    are checked by :func:`recsys.data.events.validate_events`, as everywhere else)."""
-    default = ... if field.required else None
+_FIELDS = {f.name: f for f in EVENT_FIELDS}
+
+
+def _event_field(name: str) -> Any:
+    """The ``Field`` of one schema field: default, docs and length from
+    :data:`recsys.data.events.EVENT_FIELDS`. The rules themselves are checked by
+    :func:`recsys.data.events.validate_events`, as at every other entry point."""
+    field = _FIELDS[name]
     extra: dict[str, Any] = {"description": field.description, "examples": [field.example]}
     if field.kind == "id":
-        kind: Any = str if field.required else str | None
         extra.update(min_length=1, max_length=field.max_length)
-    elif field.kind == "kind":
-        kind = str
+    if field.kind == "kind":
         extra["json_schema_extra"] = {"enum": list(EventKind.ALL)}
-    elif field.kind == "value":
-        kind = float | None  # >= 0 and finite, NaN meaning "missing": the schema's rules
-    else:
-        kind = str | float | None
-    return kind, Field(default, **extra)
+    return Field(... if field.required else None, **extra)
 
 
-#: One member event, derived from :data:`recsys.data.events.EVENT_FIELDS`.
-EventIn = create_model(
-    "EventIn",
-    __base__=_Request,
-    __doc__="One member event.",
-    **{f.name: _event_field(f) for f in EVENT_FIELDS},
-)
+class EventIn(_Request):
+    """One member event (the fields of :data:`recsys.data.events.EVENT_FIELDS`)."""
+
+    user_id: str = _event_field(Columns.USER)
+    item_id: str = _event_field(Columns.ITEM)
+    kind: str = _event_field(Columns.KIND)
+    value: float | None = _event_field(Columns.VALUE)
+    timestamp: str | float | None = _event_field(Columns.TIMESTAMP)
+    store_id: str | None = _event_field(Columns.STORE)
+    event_id: str | None = _event_field(Columns.EVENT_ID)
 
 
 class EventsRequest(_Request):
     """A batch of member events (at most 10,000 per call)."""
 
-    events: list[EventIn] = Field(  # type: ignore[valid-type]
-        ..., description="The events, at most 10,000 (413 beyond)."
-    )
+    events: list[EventIn] = Field(..., description="The events, at most 10,000 (413 beyond).")
 
     @model_validator(mode="after")
     def _schema(self) -> EventsRequest:

@@ -178,7 +178,7 @@ class RecsysService:
         )
 
 
-RecsysService.add_asgi_middleware(Gatekeeper)
+RecsysService.add_asgi_middleware(Gatekeeper)  # type: ignore[attr-defined]  # by @service
 # BentoML's logger of failed requests (see QuietClientErrors): no raw input in the log
 logging.getLogger("bentoml._internal.server.http_app").addFilter(QuietClientErrors())
 
