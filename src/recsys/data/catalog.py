@@ -145,6 +145,79 @@ def _dates(col: pd.Series | None, n: int, name: str) -> np.ndarray:
     return parsed.to_numpy().astype("datetime64[D]")
 
 
+def _catalog_rows(df: Any, items: IdMap) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The checked frame, its SKU ids, and each row's internal item id."""
+    if df is None:
+        df = pd.DataFrame({Columns.ITEM: pd.Series([], dtype=object)})
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidInputError(f"catalog must be a pandas DataFrame, got {type(df).__name__}")
+    if Columns.ITEM not in df.columns:
+        raise SchemaError(
+            f"catalog misses required column {Columns.ITEM!r} (has {list(df.columns)})"
+        )
+    df = df.reset_index(drop=True)
+    if df[Columns.ITEM].isna().any():
+        rows = np.flatnonzero(df[Columns.ITEM].isna().to_numpy())
+        raise SchemaError(
+            f"catalog column {Columns.ITEM!r} has {rows.size} missing ids "
+            f"(rows {rows[:5].tolist()})"
+        )
+    ids = normalize_ids(df[Columns.ITEM], what=Columns.ITEM)
+    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+    if dup.any():
+        examples = pd.unique(ids[dup])
+        raise SchemaError(
+            f"catalog has {examples.size} duplicate SKUs in {Columns.ITEM!r} "
+            f"(e.g. {examples[:5].tolist()}): one row per SKU"
+        )
+    row = items.to_index(ids, strict=False)
+    if (row < 0).any():
+        err = UnknownIdError("item", pd.unique(ids[row < 0]).tolist(), known=len(items))
+        err.args = (f"{err.args[0]}: catalog rows for SKUs outside the item map",)
+        raise err
+    return df, ids, row
+
+
+def _categories(col: pd.Series | None, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted category names and each row's code (-1: none): stable whatever the order."""
+    codes = np.full(n_rows, -1, dtype=np.int32)
+    if col is None or not col.notna().any():
+        return np.array([], dtype=object), codes
+    present = col.notna().to_numpy()
+    text = np.full(n_rows, None, dtype=object)
+    text[present] = normalize_ids(col[present], what=Columns.CATEGORY)
+    categories = np.array(sorted(set(text[present].tolist())), dtype=object)
+    codes[present] = np.searchsorted(categories, text[present]).astype(np.int32)
+    return categories, codes
+
+
+def _prices(col: pd.Series | None, ids: np.ndarray) -> np.ndarray:
+    if col is None:
+        return np.full(len(ids), np.nan)
+    price = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(price) & col.notna().to_numpy()
+    if bad.any():
+        raise SchemaError(
+            f"catalog column {Columns.PRICE!r} has {int(bad.sum())} non-numeric values "
+            f"(SKUs {ids[bad][:5].tolist()})"
+        )
+    if (price < 0).any():
+        raise SchemaError(
+            f"catalog column {Columns.PRICE!r} has {int((price < 0).sum())} negative "
+            f"prices (SKUs {ids[price < 0][:5].tolist()})"
+        )
+    return price
+
+
+def _seasons(col: pd.Series | None, n_rows: int) -> np.ndarray:
+    if col is None:
+        return np.full(n_rows, ALL_YEAR, dtype=np.uint16)
+    # few distinct labels: parse each once
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    masks = np.array([parse_season(u) for u in uniques] + [ALL_YEAR], dtype=np.uint16)
+    return masks[codes]  # -1 (missing) picks the trailing ALL_YEAR
+
+
 @dataclass(frozen=True, eq=False)
 class Catalog:
     """SKU attributes as arrays in internal item order (row ``i`` = item ``i`` of ``items``).
@@ -230,114 +303,43 @@ class Catalog:
             If the frame lists SKUs that are not in ``items``.
         """
         n = len(items)
-        if df is None:
-            df = pd.DataFrame({Columns.ITEM: pd.Series([], dtype=object)})
-        if not isinstance(df, pd.DataFrame):
-            raise InvalidInputError(f"catalog must be a pandas DataFrame, got {type(df).__name__}")
-        if Columns.ITEM not in df.columns:
-            raise SchemaError(
-                f"catalog misses required column {Columns.ITEM!r} (has {list(df.columns)})"
-            )
-        df = df.reset_index(drop=True)
-        if df[Columns.ITEM].isna().any():
-            rows = np.flatnonzero(df[Columns.ITEM].isna().to_numpy())
-            raise SchemaError(
-                f"catalog column {Columns.ITEM!r} has {rows.size} missing ids "
-                f"(rows {rows[:5].tolist()})"
-            )
-        ids = normalize_ids(df[Columns.ITEM], what=Columns.ITEM)
-        dup = pd.Series(ids).duplicated(keep=False).to_numpy()
-        if dup.any():
-            examples = pd.unique(ids[dup])
-            raise SchemaError(
-                f"catalog has {examples.size} duplicate SKUs in {Columns.ITEM!r} "
-                f"(e.g. {examples[:5].tolist()}): one row per SKU"
-            )
-        row = items.to_index(ids, strict=False)
-        if (row < 0).any():
-            err = UnknownIdError("item", pd.unique(ids[row < 0]).tolist(), known=n)
-            err.args = (f"{err.args[0]}: catalog rows for SKUs outside the item map",)
-            raise err
+        df, ids, row = _catalog_rows(df, items)
 
         def place(values: np.ndarray, fill: Any, dtype: Any) -> np.ndarray:
             out = np.full(n, fill, dtype=dtype)
             out[row] = values
             return out
 
-        # category codes against a sorted vocabulary: stable whatever the row order
-        cat_col = _column(df, Columns.CATEGORY)
-        if cat_col is not None and cat_col.notna().any():
-            present = cat_col.notna().to_numpy()
-            cat_str = np.full(len(df), None, dtype=object)
-            cat_str[present] = normalize_ids(cat_col[present], what=Columns.CATEGORY)
-            categories = np.array(sorted(set(cat_str[present].tolist())), dtype=object)
-            codes = np.full(len(df), -1, dtype=np.int32)
-            codes[present] = np.searchsorted(categories, cat_str[present]).astype(np.int32)
-        else:
-            categories = np.array([], dtype=object)
-            codes = np.full(len(df), -1, dtype=np.int32)
-
-        price_col = _column(df, Columns.PRICE)
-        if price_col is not None:
-            price = pd.to_numeric(price_col, errors="coerce").to_numpy(dtype=np.float64)
-            bad = np.isnan(price) & price_col.notna().to_numpy()
-            if bad.any():
-                raise SchemaError(
-                    f"catalog column {Columns.PRICE!r} has {int(bad.sum())} non-numeric values "
-                    f"(SKUs {ids[bad][:5].tolist()})"
-                )
-            if (price < 0).any():
-                raise SchemaError(
-                    f"catalog column {Columns.PRICE!r} has {int((price < 0).sum())} negative "
-                    f"prices (SKUs {ids[price < 0][:5].tolist()})"
-                )
-        else:
-            price = np.full(len(df), np.nan)
-
-        season_col = _column(df, Columns.SEASON)
-        if season_col is not None:
-            # few distinct labels: parse each once
-            codes_s, uniques = pd.factorize(season_col, use_na_sentinel=True)
-            masks = np.array([parse_season(u) for u in uniques] + [ALL_YEAR], dtype=np.uint16)
-            season = masks[codes_s]  # -1 (missing) picks the trailing ALL_YEAR
-        else:
-            season = np.full(len(df), ALL_YEAR, dtype=np.uint16)
-
-        name_col = _column(df, Columns.NAME)
+        categories, codes = _categories(_column(df, Columns.CATEGORY), len(df))
+        prices = place(_prices(_column(df, Columns.PRICE), ids), np.nan, np.float32)
+        known = prices[~np.isnan(prices)].astype(np.float64)
+        edges = np.quantile(known, [0.25, 0.5, 0.75]) if known.size else np.full(3, np.nan)
         names = np.array(items.ids, dtype=object)  # SKUs without a name show their id
+        name_col = _column(df, Columns.NAME)
         if name_col is not None:
             has = name_col.notna().to_numpy()
             names[row[has]] = name_col[has].astype(str).to_numpy(dtype=object)
-
-        tag_col = _column(df, Columns.TAGS)
         tag_rows: list[tuple[str, ...]] = [()] * n
+        tag_col = _column(df, Columns.TAGS)
         if tag_col is not None:
             for r, v in zip(row.tolist(), tag_col.tolist(), strict=True):
                 tag_rows[r] = _split_tags(v)
-
-        prices = place(price, np.nan, np.float32)
-        known = prices[~np.isnan(prices)]
-        edges = (
-            np.quantile(known.astype(np.float64), [0.25, 0.5, 0.75])
-            if known.size
-            else np.full(3, np.nan)
-        )
+        dates = {
+            name: place(
+                _dates(_column(df, name), len(df), name), np.datetime64("NaT"), "datetime64[D]"
+            )
+            for name in (Columns.AVAILABLE_FROM, Columns.AVAILABLE_TO)
+        }
         return cls(
             items=items,
             categories=categories,
             category_codes=place(codes, -1, np.int32),
             prices=prices,
-            season_months=place(season, ALL_YEAR, np.uint16),
-            available_from=place(
-                _dates(_column(df, Columns.AVAILABLE_FROM), len(df), Columns.AVAILABLE_FROM),
-                np.datetime64("NaT"),
-                "datetime64[D]",
+            season_months=place(
+                _seasons(_column(df, Columns.SEASON), len(df)), ALL_YEAR, np.uint16
             ),
-            available_to=place(
-                _dates(_column(df, Columns.AVAILABLE_TO), len(df), Columns.AVAILABLE_TO),
-                np.datetime64("NaT"),
-                "datetime64[D]",
-            ),
+            available_from=dates[Columns.AVAILABLE_FROM],
+            available_to=dates[Columns.AVAILABLE_TO],
             names=names,
             tags=tuple(tag_rows),
             price_edges=edges,

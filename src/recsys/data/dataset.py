@@ -192,13 +192,25 @@ def _binary(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.cs
     return m
 
 
-def _event_matrices(
+def _check_build_args(weights: Any, unknown_items: Any) -> EventWeights:
+    weights = EventWeights() if weights is None else weights
+    if not isinstance(weights, EventWeights):
+        raise InvalidInputError(f"weights must be EventWeights, got {type(weights).__name__}")
+    if unknown_items not in ("raise", "drop"):
+        raise InvalidInputError(f"unknown_items={unknown_items!r}: use 'raise' or 'drop'")
+    return weights
+
+
+def _training_matrices(
     idx: tuple[np.ndarray, np.ndarray, np.ndarray],
     kinds: np.ndarray,
     w: np.ndarray,
     shape: tuple[int, int, int],
-) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
-    """Confidence, purchased, store x SKU popularity and member x store matrices."""
+    user_features: sp.csr_matrix,
+    catalog: Catalog,
+) -> TrainingMatrices:
+    """Confidence, purchased, store x SKU popularity and member x store matrices, with the
+    encoded profiles and SKU attributes."""
     user_idx, item_idx, store_idx = idx
     n_users, n_items, n_stores = shape
     confidence = confidence_matrix(user_idx, item_idx, w, n_users, n_items)
@@ -212,7 +224,14 @@ def _event_matrices(
     )
     user_stores.sum_duplicates()
     user_stores.sort_indices()
-    return confidence, purchased, store_items, user_stores
+    return TrainingMatrices(
+        confidence=confidence,
+        purchased=purchased,
+        user_features=user_features,
+        item_features=catalog.item_features(),
+        store_items=store_items,
+        user_stores=user_stores,
+    )
 
 
 def _profiles(prof: pd.DataFrame | None, users: IdMap) -> tuple[ProfileEncoder, sp.csr_matrix]:
@@ -322,8 +341,7 @@ class RetailDataset:
         Parameters
         ----------
         interactions : DataFrame
-            ``user_id, item_id, kind`` and optionally ``value`` (default 1.0; dwell seconds
-            for views, quantity for purchases), ``timestamp`` (default NaT), ``store_id``.
+            Events of the one schema (:mod:`recsys.data.events`); no timestamp means NaT.
         catalog : DataFrame, optional
             ``item_id`` and optional SKU attributes (see :meth:`Catalog.from_frame`).
         stores : DataFrame, optional
@@ -341,18 +359,13 @@ class RetailDataset:
         Raises
         ------
         SchemaError
-            Missing columns, missing ids, unknown kinds, negative or non-numeric values,
-            unparsable timestamps, duplicate SKUs in the catalog, duplicate profile rows.
+            Events breaking the schema; duplicate SKUs in the catalog or profile rows.
         UnknownIdError
             Events on SKUs missing from the catalog with ``unknown_items="raise"``.
         InvalidInputError
             Bad arguments (not DataFrames, unknown policy).
         """
-        weights = EventWeights() if weights is None else weights
-        if not isinstance(weights, EventWeights):
-            raise InvalidInputError(f"weights must be EventWeights, got {type(weights).__name__}")
-        if unknown_items not in ("raise", "drop"):
-            raise InvalidInputError(f"unknown_items={unknown_items!r}: use 'raise' or 'drop'")
+        weights = _check_build_args(weights, unknown_items)
         report = {"unknown_items": 0, "unknown_assortment_items": 0}
         events = _parse_events(interactions)
         users, prof = _member_map(events, profiles)
@@ -365,22 +378,16 @@ class RetailDataset:
         )
         user_idx = users.to_index(events.ids[Columns.USER][1])[events.ids[Columns.USER][0]]
         idx = (user_idx[keep], item_idx[keep], store_idx[keep])
-        kinds, ts = events.kinds[keep], pd.DatetimeIndex(events.timestamps[keep])
+        ts = pd.DatetimeIndex(events.timestamps[keep])
         cutoff = None if ts.isna().all() else pd.Timestamp(ts.max())
         decay = ts if weights.half_life_days is not None else None
-        w = weights._weigh(kinds, events.values[keep], decay, now if now is not None else cutoff)
-        shape = (len(users), len(items), len(stores_map))
-        confidence, purchased, store_items, user_stores = _event_matrices(idx, kinds, w, shape)
+        w = weights._weigh(
+            events.kinds[keep], events.values[keep], decay, now if now is not None else cutoff
+        )
         catalog_ = Catalog.from_frame(cat, items)
         encoder, user_features = _profiles(prof, users)
-        matrices = TrainingMatrices(
-            confidence=confidence,
-            purchased=purchased,
-            user_features=user_features,
-            item_features=catalog_.item_features(),
-            store_items=store_items,
-            user_stores=user_stores,
-        )
+        shape = (len(users), len(items), len(stores_map))
+        matrices = _training_matrices(idx, events.kinds[keep], w, shape, user_features, catalog_)
         return cls(
             users=users,
             items=items,
@@ -393,7 +400,7 @@ class RetailDataset:
             weights=weights,
             cutoff=cutoff,
             report=report,
-            history_counts=_history_counts(confidence, w, idx[0], idx[1]),
+            history_counts=_history_counts(matrices.confidence, w, idx[0], idx[1]),
             profiles=prof,
             now=now,
         )

@@ -19,19 +19,22 @@ Everything is vectorized over blocks of members; the same seed gives the same fr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from recsys.columns import Columns, EventKind
 from recsys.datasets._bundle import TIMESTAMP_DTYPE, RetailData, counts_report
+from recsys.datasets._shopping import (
+    SEASONS,
+    Chain,
+    Items,
+    Members,
+    Tastes,
+    simulate_events,
+    store_in_area,
+)
 from recsys.exceptions import InvalidInputError
-
-#: Season labels used in the catalog's ``season`` column (``all`` = all year).
-SEASONS: tuple[str, ...] = ("spring", "summer", "autumn", "winter", "all")
-# Meteorological seasons (northern hemisphere): month 1..12 -> index into SEASONS.
-_MONTH_SEASON = np.array([3, 3, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3])
 
 # category: (catalog weight, base price, P(women, men, unisex), P(season) over SEASONS, noun)
 _CATEGORIES: dict[str, tuple[float, float, tuple[float, ...], tuple[float, ...], str]] = {
@@ -77,9 +80,6 @@ PROFILE_TAGS: tuple[str, ...] = ("age_band", "gender", "family", "tier", "home_a
 _GENDER_EFFECT = 1.5  # female x women's SKU: +1.5, male x women's SKU: -1.5
 _KIDS_EFFECT = 2.0  # family=kids x kids SKU: +2.0, other families: -1.0
 _TIER_PRICE_EFFECT = (-0.6, 0.0, 0.6)  # x standardized log price
-_SEASON_BONUS = (0.8, -1.5)  # in season, out of season ("all" = 0)
-_MAX_ITEMS_PER_VISIT = 8
-_USER_BLOCK = 1024
 
 
 def synthetic_retail(
@@ -154,11 +154,7 @@ def synthetic_retail(
     np.True_
     """
     lo, hi = _validate(n_users, n_items, n_stores, items_per_store, n_days, n_factors)
-    for name, value in (("visits_per_member", visits_per_member), ("taste_noise", taste_noise)):
-        if not value >= 0:
-            raise InvalidInputError(f"{name} must be >= 0, got {value!r}")
-    if not items_per_visit >= 1:
-        raise InvalidInputError(f"items_per_visit must be >= 1, got {items_per_visit!r}")
+    _validate_rates(visits_per_member, taste_noise, items_per_visit)
     start_ts = pd.Timestamp(start).normalize()
     rng = np.random.default_rng(seed)
 
@@ -174,22 +170,34 @@ def synthetic_retail(
     assortment = _assortment(
         rng, items, tastes.area_emb, store_area, lo, hi, popularity_exponent, regional_bias
     )
-    events = _events(
-        rng,
-        members,
-        items,
-        tastes,
-        assortment,
-        store_area,
-        n_areas,
-        n_days,
-        start_ts,
-        visits_per_member,
-        items_per_visit,
-        popularity_exponent,
+    chain = Chain(
+        assortment=assortment,
+        store_area=store_area,
+        n_areas=n_areas,
+        n_days=n_days,
+        start=start_ts,
+        visits_per_member=visits_per_member,
+        items_per_visit=items_per_visit,
+        popularity_exponent=popularity_exponent,
     )
+    events = simulate_events(rng, members, items, tastes, chain)
 
-    user_ids = _labels("u", n_users)
+    return _bundle(events, items, members, chain, area_names)
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _bundle(
+    events: dict[str, np.ndarray],
+    items: Items,
+    members: Members,
+    chain: Chain,
+    area_names: list[str],
+) -> RetailData:
+    """The generated arrays as the four frames of a :class:`RetailData`, plus counts."""
+    n_stores, n_items = chain.assortment.shape
+    user_ids = _labels("u", len(members.age))
     item_ids = _labels("sku", n_items)
     store_ids = _labels("s", n_stores)
     interactions = pd.DataFrame(
@@ -202,7 +210,26 @@ def synthetic_retail(
             Columns.STORE: _str_series(store_ids[events["store"]]),
         }
     )
-    catalog = pd.DataFrame(
+    store_of_row, item_of_row = chain.assortment.nonzero()
+    areas = np.asarray(area_names, dtype=object)
+    stores = pd.DataFrame(
+        {
+            Columns.STORE: _str_series(store_ids[store_of_row]),
+            Columns.ITEM: _str_series(item_ids[item_of_row]),
+            "area": _str_series(areas[chain.store_area[store_of_row]]),
+        }
+    )
+    catalog = _catalog(items, item_ids)
+    profiles = _profiles(members, user_ids, area_names)
+    report = {"rows_read": len(interactions)}
+    report.update(counts_report(interactions, catalog, stores, profiles))
+    kind_counts = np.bincount(events["kind"], minlength=len(EventKind.ALL))
+    report.update({f"n_{kind}": int(c) for kind, c in zip(EventKind.ALL, kind_counts, strict=True)})
+    return RetailData(interactions, catalog, stores, profiles, report, name="synthetic")
+
+
+def _catalog(items: Items, item_ids: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             Columns.ITEM: _str_series(item_ids),
             Columns.CATEGORY: _str_series(items.category_names[items.category]),
@@ -214,14 +241,9 @@ def synthetic_retail(
             "line": _str_series(np.asarray(_LINES, dtype=object)[items.line]),
         }
     )
-    store_of_row, item_of_row = assortment.nonzero()
-    stores = pd.DataFrame(
-        {
-            Columns.STORE: _str_series(store_ids[store_of_row]),
-            Columns.ITEM: _str_series(item_ids[item_of_row]),
-            "area": _str_series(np.asarray(area_names, dtype=object)[store_area[store_of_row]]),
-        }
-    )
+
+
+def _profiles(members: Members, user_ids: np.ndarray, area_names: list[str]) -> pd.DataFrame:
     profiles = pd.DataFrame({Columns.USER: _str_series(user_ids)})
     for column, values, codes in (
         ("age_band", AGE_BANDS, members.age),
@@ -231,53 +253,18 @@ def synthetic_retail(
         ("home_area", area_names, members.area),
     ):
         profiles[column] = _str_series(np.asarray(values, dtype=object)[codes])
-
-    report = {"rows_read": len(interactions)}
-    report.update(counts_report(interactions, catalog, stores, profiles))
-    kind_counts = np.bincount(events["kind"], minlength=len(EventKind.ALL))
-    report.update({f"n_{kind}": int(c) for kind, c in zip(EventKind.ALL, kind_counts, strict=True)})
-    return RetailData(interactions, catalog, stores, profiles, report, name="synthetic")
+    return profiles
 
 
 # --------------------------------------------------------------------------- building blocks
 
 
-@dataclass(frozen=True)
-class _Items:
-    """SKU attributes and latent vectors, in item index order."""
-
-    category: np.ndarray
-    category_names: np.ndarray
-    audience: np.ndarray
-    season: np.ndarray
-    line: np.ndarray
-    price: np.ndarray
-    price_z: np.ndarray
-    log_pop: np.ndarray
-    vectors: np.ndarray
-    names: np.ndarray
-    tags: np.ndarray
-
-
-@dataclass(frozen=True)
-class _Members:
-    """Member tag codes (indices into the tag value tuples) and home store."""
-
-    age: np.ndarray
-    gender: np.ndarray
-    family: np.ndarray
-    tier: np.ndarray
-    area: np.ndarray
-    primary_store: np.ndarray
-
-
-@dataclass(frozen=True)
-class _Tastes:
-    """Vectors whose dot product is a member's utility for a SKU (before season/popularity)."""
-
-    users: np.ndarray  # (n_users, n_factors + 3): latent taste + explicit effect weights
-    items: np.ndarray  # (n_items, n_factors + 3): latent vector + explicit attributes
-    area_emb: np.ndarray  # (n_areas, n_factors)
+def _validate_rates(visits_per_member: float, taste_noise: float, items_per_visit: float) -> None:
+    for name, value in (("visits_per_member", visits_per_member), ("taste_noise", taste_noise)):
+        if not value >= 0:
+            raise InvalidInputError(f"{name} must be >= 0, got {value!r}")
+    if not items_per_visit >= 1:
+        raise InvalidInputError(f"items_per_visit must be >= 1, got {items_per_visit!r}")
 
 
 def _validate(
@@ -315,7 +302,7 @@ def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     return np.minimum((r >= cum).sum(axis=1), probs.shape[1] - 1)
 
 
-def _items(rng: np.random.Generator, n_items: int, n_factors: int) -> _Items:
+def _items(rng: np.random.Generator, n_items: int, n_factors: int) -> Items:
     names = list(_CATEGORIES)
     spec = [_CATEGORIES[c] for c in names]
     weights = np.array([s[0] for s in spec], dtype=float)
@@ -355,7 +342,7 @@ def _items(rng: np.random.Generator, n_items: int, n_factors: int) -> _Items:
         + "|"
         + np.asarray(_LINES, dtype=object)[line]
     )
-    return _Items(
+    return Items(
         category=category,
         category_names=np.asarray(names, dtype=object),
         audience=audience,
@@ -372,7 +359,7 @@ def _items(rng: np.random.Generator, n_items: int, n_factors: int) -> _Items:
 
 def _member_tags(
     rng: np.random.Generator, n_users: int, store_area: np.ndarray, n_areas: int
-) -> _Members:
+) -> Members:
     age = rng.choice(len(AGE_BANDS), size=n_users, p=_AGE_P)
     gender = rng.choice(len(GENDERS), size=n_users, p=_GENDER_P)
     p_kids = _P_KIDS_BY_AGE[age]
@@ -381,31 +368,20 @@ def _member_tags(
     tier = rng.choice(len(TIERS), size=n_users, p=_TIER_P)
     stores_per_area = np.bincount(store_area, minlength=n_areas)
     area = rng.choice(n_areas, size=n_users, p=stores_per_area / stores_per_area.sum())
-    primary_store = _store_in_area(rng, area, store_area, n_areas)
-    return _Members(
+    primary_store = store_in_area(rng, area, store_area, n_areas)
+    return Members(
         age=age, gender=gender, family=family, tier=tier, area=area, primary_store=primary_store
     )
 
 
-def _store_in_area(
-    rng: np.random.Generator, area: np.ndarray, store_area: np.ndarray, n_areas: int
-) -> np.ndarray:
-    """A uniformly random store of each given area."""
-    order = np.argsort(store_area, kind="stable")
-    counts = np.bincount(store_area, minlength=n_areas)
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pick = (rng.random(len(area)) * counts[area]).astype(np.int64)
-    return order[offsets[area] + pick]
-
-
 def _tastes(
     rng: np.random.Generator,
-    members: _Members,
-    items: _Items,
+    members: Members,
+    items: Items,
     n_areas: int,
     n_factors: int,
     taste_noise: float,
-) -> _Tastes:
+) -> Tastes:
     # taste = sum of one embedding per tag value + personal noise (then scaled)
     area_emb = rng.normal(0.0, 1.0, (n_areas, n_factors))
     taste = (
@@ -431,7 +407,7 @@ def _tastes(
     tier_weight = np.asarray(_TIER_PRICE_EFFECT)[members.tier]
     users = np.column_stack([taste, _GENDER_EFFECT * gender_sign, kids_weight, tier_weight])
     item_vecs = np.column_stack([items.vectors, audience_sign, is_kids, items.price_z])
-    return _Tastes(
+    return Tastes(
         users=users.astype(np.float32),
         items=item_vecs.astype(np.float32),
         area_emb=area_emb,
@@ -440,7 +416,7 @@ def _tastes(
 
 def _assortment(
     rng: np.random.Generator,
-    items: _Items,
+    items: Items,
     area_emb: np.ndarray,
     store_area: np.ndarray,
     lo: int,
@@ -460,146 +436,6 @@ def _assortment(
     )
     rank = np.argsort(np.argsort(-key, axis=1), axis=1)
     return rank < sizes[:, None]
-
-
-def _events(
-    rng: np.random.Generator,
-    members: _Members,
-    items: _Items,
-    tastes: _Tastes,
-    assortment: np.ndarray,
-    store_area: np.ndarray,
-    n_areas: int,
-    n_days: int,
-    start: pd.Timestamp,
-    visits_per_member: float,
-    items_per_visit: float,
-    popularity_exponent: float,
-) -> dict[str, np.ndarray]:
-    n_users = len(members.age)
-    n_stores = assortment.shape[0]
-
-    # store assortments as padded index rows
-    stock_size = assortment.sum(axis=1)
-    width = int(stock_size.max())
-    stock = np.zeros((n_stores, width), dtype=np.int64)
-    stock_valid = np.arange(width)[None, :] < stock_size[:, None]
-    stock[stock_valid] = np.nonzero(assortment)[1]
-
-    # visits: Gamma-distributed activity, Poisson count per member (sorted by member)
-    shape = 1.2
-    activity = rng.gamma(shape, visits_per_member / shape, n_users)
-    n_visits = rng.poisson(activity)
-    visit_user = np.repeat(np.arange(n_users), n_visits)
-    n_v = len(visit_user)
-
-    # where: primary store, another store of the home area, or anywhere
-    r = rng.random(n_v)
-    other_home = _store_in_area(rng, members.area[visit_user], store_area, n_areas)
-    anywhere = rng.integers(0, n_stores, n_v)
-    visit_store = np.where(
-        r < 0.65, members.primary_store[visit_user], np.where(r < 0.9, other_home, anywhere)
-    )
-
-    # when: weekends busier, a December peak; 09:00-20:00 opening hours
-    days = start + pd.to_timedelta(np.arange(n_days), unit="D")
-    weekday = days.day_of_week.to_numpy()
-    day_weight = np.where(weekday == 5, 1.6, np.where(weekday == 6, 1.2, 1.0))
-    doy = days.day_of_year.to_numpy()
-    day_weight = day_weight * (1.0 + 0.5 * np.exp(-(((doy - 352) / 10.0) ** 2)))
-    visit_day = rng.choice(n_days, size=n_v, p=day_weight / day_weight.sum())
-    visit_month = days.month.to_numpy()[visit_day] - 1
-    visit_start = start.to_datetime64().astype("datetime64[s]") + (
-        visit_day * 86_400 + rng.integers(9 * 3600, 20 * 3600, n_v)
-    ).astype("timedelta64[s]")
-
-    # how many SKUs each visit engages with (1..8, never more than the store stocks)
-    k_visit = 1 + rng.poisson(items_per_visit - 1.0, n_v)
-    k_visit = np.minimum(k_visit, np.minimum(_MAX_ITEMS_PER_VISIT, stock_size[visit_store]))
-    k_max = int(min(_MAX_ITEMS_PER_VISIT, width))
-
-    # season bonus per month and item
-    season_of_month = _MONTH_SEASON[:, None]
-    in_season = items.season[None, :] == season_of_month
-    all_year = (items.season == SEASONS.index("all"))[None, :]
-    season_bonus = np.where(
-        all_year, 0.0, np.where(in_season, _SEASON_BONUS[0], _SEASON_BONUS[1])
-    ).astype(np.float32)
-    base = (popularity_exponent * items.log_pop).astype(np.float32)
-
-    # browse: Gumbel top-k over the store's assortment, one block of members at a time
-    chosen = np.empty((n_v, k_max), dtype=np.int64)
-    affinity_z = np.empty((n_v, k_max), dtype=np.float32)
-    visit_bounds = np.concatenate([[0], np.cumsum(n_visits)])
-    for b0 in range(0, n_users, _USER_BLOCK):
-        b1 = min(b0 + _USER_BLOCK, n_users)
-        v0, v1 = visit_bounds[b0], visit_bounds[b1]
-        if v0 == v1:
-            continue
-        utility = tastes.users[b0:b1] @ tastes.items.T  # (block users, n_items)
-        cand = stock[visit_store[v0:v1]]  # (visits, width)
-        util = np.take_along_axis(utility[visit_user[v0:v1] - b0], cand, axis=1)
-        valid = stock_valid[visit_store[v0:v1]]
-        logit = util + base[cand] + season_bonus[visit_month[v0:v1, None], cand]
-        u = rng.random(logit.shape, dtype=np.float32)
-        key = np.where(valid, logit - np.log(-np.log(np.maximum(u, 1e-12))), -np.inf)
-        top = np.argpartition(-key, k_max - 1, axis=1)[:, :k_max]
-        order = np.argsort(-np.take_along_axis(key, top, axis=1), axis=1)
-        top = np.take_along_axis(top, order, axis=1)
-        chosen[v0:v1] = np.take_along_axis(cand, top, axis=1)
-        # how much the member likes the SKU compared with the rest of the store
-        mean = np.where(valid, util, 0.0).sum(axis=1) / valid.sum(axis=1)
-        affinity_z[v0:v1] = np.take_along_axis(util, top, axis=1) - mean[:, None]
-
-    keep = np.arange(k_max)[None, :] < k_visit[:, None]
-    visit_of = np.nonzero(keep)[0]
-    slot = np.nonzero(keep)[1]
-    item = chosen[keep]
-    z = affinity_z[keep].astype(np.float64)
-    z = (z - z.mean()) / (z.std() or 1.0) if len(z) else z
-    n_b = len(item)
-
-    # the funnel: every browsed SKU is viewed; some go to the cart; some are bought
-    dwell = np.clip(np.round(np.exp(rng.normal(2.6 + 0.35 * z, 0.6)), 1), 2.0, 600.0)
-    carted = rng.random(n_b) < _sigmoid(-1.2 + 0.8 * z)
-    bought = np.where(carted, rng.random(n_b) < 0.6, rng.random(n_b) < _sigmoid(-2.8 + 0.8 * z))
-    quantity = 1.0 + (rng.random(n_b) < 0.12)
-    coupon = bought & (rng.random(n_b) < 0.04)
-
-    view_t = visit_start[visit_of] + (slot * 90 + rng.integers(0, 60, n_b)).astype("timedelta64[s]")
-    cart_t = view_t + (np.ceil(dwell).astype(np.int64) + rng.integers(5, 60, n_b)).astype(
-        "timedelta64[s]"
-    )
-    till_t = visit_start[visit_of] + (
-        k_max * 90 + 600 + rng.integers(0, 600, n_v)[visit_of]
-    ).astype("timedelta64[s]")
-
-    kind_code = {kind: i for i, kind in enumerate(EventKind.ALL)}
-    parts = [
-        (np.ones(n_b, bool), kind_code[EventKind.VIEW], dwell, view_t),
-        (carted, kind_code[EventKind.CART], np.ones(n_b), cart_t),
-        (bought, kind_code[EventKind.PURCHASE], quantity, till_t),
-        (coupon, kind_code[EventKind.COUPON], np.ones(n_b), till_t),
-    ]
-    user = np.concatenate([visit_user[visit_of][m] for m, *_ in parts])
-    store = np.concatenate([visit_store[visit_of][m] for m, *_ in parts])
-    item_all = np.concatenate([item[m] for m, *_ in parts])
-    kind = np.concatenate([np.full(int(m.sum()), k, dtype=np.int64) for m, k, *_ in parts])
-    value = np.concatenate([v[m] for m, _, v, _ in parts]).astype(np.float64)
-    timestamp = np.concatenate([t[m] for m, _, _, t in parts])
-    order = np.lexsort((kind, item_all, user, timestamp))
-    return {
-        "user": user[order],
-        "store": store[order],
-        "item": item_all[order],
-        "kind": kind[order],
-        "value": value[order],
-        "timestamp": timestamp[order],
-    }
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def _labels(prefix: str, n: int) -> np.ndarray:

@@ -571,10 +571,11 @@ class Recommender(Params):
         in_store: bool,
         references: np.ndarray | None = None,
     ) -> list[Recommendation]:
-        keep = ids >= 0
-        ids, vals = ids[keep], vals[keep]
-        if references is not None:
-            references = references[keep]
+        if len(ids) and ids[-1] < 0:  # padding (-1) only ever trails a short shelf
+            keep = ids >= 0
+            ids, vals = ids[keep], vals[keep]
+            if references is not None:
+                references = references[keep]
         reasons = self.state_.reasons.reasons(ids, history, bought, tags, in_store, references)
         names = self.state_.item_names
         return [

@@ -129,7 +129,7 @@ class MemberState:
         """SKU ids each member bought, as CSR structure (``-1`` gives an empty row)."""
         users = np.asarray(users, dtype=np.int64)
         if not self._bought_rows and (users >= 0).all() and (users < self.n_trained).all():
-            return Rows.from_csr(self._bought[users])
+            return Rows.gather(self._bought.indptr, self._bought.indices, users)
         return Rows.from_lists([self.bought(u) for u in users.tolist()])
 
     def buyers_of(self, item: int) -> np.ndarray:

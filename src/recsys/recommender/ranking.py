@@ -70,14 +70,20 @@ class Rows(NamedTuple):
         return cls(m.indptr.astype(np.int64), m.indices.astype(np.int64))
 
     def take(self, rows: np.ndarray) -> Rows:
-        """The rows ``rows`` (an int array), in that order."""
-        starts, stops = self.indptr[rows], self.indptr[rows + 1]
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(stops - starts, out=indptr[1:])
-        if not indptr[-1]:
-            return Rows(indptr, _EMPTY)
-        parts = [self.indices[a:b] for a, b in zip(starts.tolist(), stops.tolist(), strict=True)]
-        return Rows(indptr, np.concatenate(parts))
+        """The rows ``rows`` (an int array), in that order (vectorized, no Python loop)."""
+        return Rows.gather(self.indptr, self.indices, rows)
+
+    @staticmethod
+    def gather(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> Rows:
+        """Rows ``rows`` of any CSR structure (a scipy matrix's ``indptr`` / ``indices``)."""
+        starts = indptr[rows].astype(np.int64)
+        lens = indptr[rows + 1].astype(np.int64) - starts
+        out = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lens, out=out[1:])
+        if not out[-1]:
+            return Rows(out, _EMPTY)
+        positions = np.repeat(starts - out[:-1], lens) + np.arange(out[-1])
+        return Rows(out, indices[positions].astype(np.int64))
 
     def plus(self, extra: np.ndarray) -> Rows:
         """Every row with ``extra`` ids added (duplicates are harmless)."""
@@ -214,22 +220,26 @@ class ItemRanker:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.index = index
         self.assortment = assortment
-        self._blocks: dict[int, np.ndarray] = {}
+        self._blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._block_bytes = 0
         self._lock = threading.Lock()
 
-    def block(self, store: int) -> np.ndarray:
-        """The store's item vectors, contiguous, in the order of ``items_of(store)``."""
-        block = self._blocks.get(store)
-        if block is not None:
-            return block
-        block = np.ascontiguousarray(self.vectors[self.assortment.items_of(store)])
-        block.flags.writeable = False
+    def block(self, store: int) -> tuple[np.ndarray, np.ndarray]:
+        """The store's item vectors, contiguous, in the order of ``items_of(store)``, and
+        each SKU's row in that block (``-1``: not stocked)."""
+        cached = self._blocks.get(store)
+        if cached is not None:
+            return cached
+        stocked = self.assortment.items_of(store)
+        block = np.ascontiguousarray(self.vectors[stocked])
+        where = np.full(len(self.vectors), -1, dtype=np.int32)
+        where[stocked] = np.arange(len(stocked), dtype=np.int32)
+        block.flags.writeable = where.flags.writeable = False
         with self._lock:
-            if self._block_bytes + block.nbytes <= _BLOCK_BYTES:
-                self._blocks[store] = block
-                self._block_bytes += block.nbytes
-        return block
+            if self._block_bytes + block.nbytes + where.nbytes <= _BLOCK_BYTES:
+                self._blocks[store] = (block, where)
+                self._block_bytes += block.nbytes + where.nbytes
+        return block, where
 
     def search(
         self, queries: np.ndarray, k: int, allowed: Allowed, exclude: Rows | None
@@ -237,8 +247,17 @@ class ItemRanker:
         """Top ``k`` item ids and scores of each query row among ``allowed`` minus exclusions."""
         ids = allowed.ids
         if allowed.store >= 0:
-            scores = queries @ self.block(allowed.store).T
-            return top_k(scores, k, ids, exclude)
+            block, where = self.block(allowed.store)
+            scores = queries @ block.T
+            if exclude is not None and len(exclude.indices):
+                pos = where[exclude.indices]
+                hit = pos >= 0
+                if len(scores) == 1:
+                    scores[0, pos[hit]] = -np.inf
+                else:
+                    row_of = np.repeat(np.arange(exclude.n_rows), np.diff(exclude.indptr))
+                    scores[row_of[hit], pos[hit]] = -np.inf
+            return top_k(scores, k, ids)
         if ids is not None and len(ids) <= EXACT_MAX_IDS:
             return top_k(queries @ self.vectors[ids].T, k, ids, exclude)
         rows = exclude if exclude is not None else Rows.empty(len(queries))

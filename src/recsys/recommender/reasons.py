@@ -98,10 +98,9 @@ class ReasonBuilder:
         if self._unit is None or not len(items) or not len(history):
             return np.full(len(items), -1, dtype=np.int64)
         sims = self._unit[items] @ self._unit[history].T
-        sims[items[:, None] == history[None, :]] = -1.0
+        sims[items[:, None] == history] = -1.0  # a SKU never "goes with" itself
         arg = sims.argmax(axis=1)
-        top = sims[np.arange(len(items)), arg]
-        return np.where(top >= SIMILARITY_FOR_REASON, history[arg], -1)
+        return np.where(sims.max(axis=1) >= SIMILARITY_FOR_REASON, history[arg], -1)
 
     def reasons(
         self,
