@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -18,7 +20,7 @@ def test_rows_take_gather_and_plus_by_hand():
     assert gathered.indptr.tolist() == [0, 0, 1] and gathered.indices.tolist() == [7]
     plus = rows.plus(np.array([3]))
     bounds = plus.indptr.tolist()
-    got = [plus.indices[a:b].tolist() for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    got = [plus.indices[a:b].tolist() for a, b in itertools.pairwise(bounds)]
     assert got == [[4, 1, 3], [3], [7, 3]]
 
 
