@@ -7,7 +7,7 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -145,17 +145,14 @@ def _dates(col: pd.Series | None, n: int, name: str) -> np.ndarray:
     return parsed.to_numpy().astype("datetime64[D]")
 
 
-def _catalog_rows(df: Any, items: IdMap) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """The checked frame, its SKU ids, and each row's internal item id."""
-    if df is None:
-        df = pd.DataFrame({Columns.ITEM: pd.Series([], dtype=object)})
-    if not isinstance(df, pd.DataFrame):
-        raise InvalidInputError(f"catalog must be a pandas DataFrame, got {type(df).__name__}")
-    if Columns.ITEM not in df.columns:
-        raise SchemaError(
-            f"catalog misses required column {Columns.ITEM!r} (has {list(df.columns)})"
-        )
-    df = df.reset_index(drop=True)
+def catalog_ids(df: pd.DataFrame) -> np.ndarray:
+    """The SKU ids of a catalog frame, as text: none missing, each SKU once.
+
+    Raises
+    ------
+    SchemaError
+        Missing or repeated SKU ids, naming a few.
+    """
     if df[Columns.ITEM].isna().any():
         rows = np.flatnonzero(df[Columns.ITEM].isna().to_numpy())
         raise SchemaError(
@@ -170,6 +167,21 @@ def _catalog_rows(df: Any, items: IdMap) -> tuple[pd.DataFrame, np.ndarray, np.n
             f"catalog has {examples.size} duplicate SKUs in {Columns.ITEM!r} "
             f"(e.g. {examples[:5].tolist()}): one row per SKU"
         )
+    return ids
+
+
+def _catalog_rows(df: Any, items: IdMap) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The checked frame, its SKU ids, and each row's internal item id."""
+    if df is None:
+        df = pd.DataFrame({Columns.ITEM: pd.Series([], dtype=object)})
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidInputError(f"catalog must be a pandas DataFrame, got {type(df).__name__}")
+    if Columns.ITEM not in df.columns:
+        raise SchemaError(
+            f"catalog misses required column {Columns.ITEM!r} (has {list(df.columns)})"
+        )
+    df = df.reset_index(drop=True)
+    ids = catalog_ids(df)
     row = items.to_index(ids, strict=False)
     if (row < 0).any():
         err = UnknownIdError("item", pd.unique(ids[row < 0]).tolist(), known=len(items))
@@ -272,17 +284,20 @@ class Catalog:
     tags: tuple[tuple[str, ...], ...]
     price_edges: np.ndarray
 
+    #: the array fields, read-only once built
+    _ARRAYS: ClassVar[tuple[str, ...]] = (
+        "categories",
+        "category_codes",
+        "prices",
+        "season_months",
+        "available_from",
+        "available_to",
+        "names",
+        "price_edges",
+    )
+
     def __post_init__(self) -> None:
-        for name in (
-            "categories",
-            "category_codes",
-            "prices",
-            "season_months",
-            "available_from",
-            "available_to",
-            "names",
-            "price_edges",
-        ):
+        for name in self._ARRAYS:
             getattr(self, name).flags.writeable = False
 
     # ------------------------------------------------------------ construction
@@ -554,17 +569,6 @@ class Catalog:
                 Columns.TAGS: ["|".join(t) for t in self.tags],
             }
         )
-
-    _ARRAYS = (
-        "categories",
-        "category_codes",
-        "prices",
-        "season_months",
-        "available_from",
-        "available_to",
-        "names",
-        "price_edges",
-    )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The catalog as plain arrays (``np.savez`` without pickles); see :meth:`from_arrays`."""

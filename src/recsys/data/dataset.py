@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from recsys.columns import Columns, EventKind
 from recsys.data.assortment import Assortment
-from recsys.data.catalog import Catalog
+from recsys.data.catalog import Catalog, catalog_ids
 from recsys.data.events import EventColumns, events_frame, validate_events
 from recsys.data.idmap import IdMap, normalize_ids
 from recsys.data.matrices import TrainingMatrices
@@ -89,17 +89,7 @@ def _item_map(events: EventColumns, catalog: Any) -> tuple[IdMap, pd.DataFrame |
     if catalog is None:
         return IdMap.from_values(events.ids[Columns.ITEM][1], kind="item"), None
     cat = _frame(catalog, "catalog", Columns.CATALOG_REQUIRED)
-    c_codes, c_ids = _ids(cat[Columns.ITEM], Columns.ITEM)
-    _no_missing(c_codes, "catalog", Columns.ITEM)
-    all_ids = c_ids[c_codes]
-    dup = pd.Series(all_ids).duplicated(keep=False).to_numpy()
-    if dup.any():
-        examples = pd.unique(all_ids[dup])
-        raise SchemaError(
-            f"catalog has {examples.size} duplicate SKUs in {Columns.ITEM!r} "
-            f"(e.g. {examples[:5].tolist()}): one row per SKU"
-        )
-    return IdMap(all_ids, kind="item"), cat
+    return IdMap(catalog_ids(cat), kind="item"), cat
 
 
 def _event_items(
