@@ -70,7 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="recsys", description="Personal shelves for every retail member.")
     parser.add_argument("--version", action="version", version=f"recsys {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_demo(sub)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_serve(sub)
+    _add_recommend(sub)
+    return parser
 
+
+def _add_demo(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``recsys demo`` and its options."""
     p = sub.add_parser("demo", help="synthetic data -> hybrid model -> HTTP service")
     p.add_argument("--out", default="demo_model", help="model directory (default ./demo_model)")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
@@ -80,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_size(p, 5000, 2000, 20)
     p.set_defaults(func=cmd_demo)
 
+
+def _add_train(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``recsys train`` and its options."""
     p = sub.add_parser("train", help="train a model and save it to a directory")
     p.add_argument("--data", required=True, help="'synthetic' or a data folder")
     p.add_argument("--out", required=True, help="model directory to write")
@@ -100,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_size(p, 5000, 2000, 20)
     p.set_defaults(func=cmd_train)
 
+
+def _add_evaluate(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``recsys evaluate`` and its options (``--report``: the quality report)."""
     p = sub.add_parser(
         "evaluate", help="compare models on a temporal split, or write the quality report"
     )
@@ -126,12 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_size(p, 5000, 2000, 20)
     p.set_defaults(func=cmd_evaluate)
 
+
+def _add_serve(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``recsys serve`` and its options."""
     p = sub.add_parser("serve", help="serve a saved model over HTTP (bentoml serve)")
     p.add_argument("model_dir", help="directory written by `recsys train`")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=3000)
     p.set_defaults(func=cmd_serve)
 
+
+def _add_recommend(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``recsys recommend`` and its options."""
     p = sub.add_parser("recommend", help="print one member's shelf from a saved model")
     p.add_argument("model_dir")
     p.add_argument("--member", help="member id")
@@ -140,7 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=_positive, default=10)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_recommend)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -53,22 +53,37 @@ def load_data(
     -------
     RetailData
     """
-    from recsys import datasets
-
     if spec == "synthetic":
-        per_store = (min(400, max(1, n_items // 2)), min(500, n_items))
-        return datasets.synthetic_retail(
-            n_users=n_users,
-            n_items=n_items,
-            n_stores=n_stores,
-            seed=seed,
-            items_per_store=per_store,
-        )
+        return _synthetic(n_users, n_items, n_stores, seed)
     folder = Path(spec).expanduser()
     if not folder.exists():
         raise CLIError(f"--data {spec}: no such file or folder (use 'synthetic' or a folder)")
     if folder.is_file():
         folder = folder.parent
+    public = _public_dataset(folder)
+    if public is not None:
+        return public
+    return _from_files(spec, folder)
+
+
+def _synthetic(n_users: int, n_items: int, n_stores: int, seed: int) -> RetailData:
+    """The synthetic chain, with store assortments that fit ``n_items``."""
+    from recsys import datasets
+
+    per_store = (min(400, max(1, n_items // 2)), min(500, n_items))
+    return datasets.synthetic_retail(
+        n_users=n_users,
+        n_items=n_items,
+        n_stores=n_stores,
+        seed=seed,
+        items_per_store=per_store,
+    )
+
+
+def _public_dataset(folder: Path) -> RetailData | None:
+    """The Complete Journey or UCI Online Retail, recognised by the folder's files, or None."""
+    from recsys import datasets
+
     names = {p.name for p in folder.iterdir()}
     if any(n.startswith("transactions") for n in names) and any(
         n.startswith("products") for n in names
@@ -76,6 +91,11 @@ def load_data(
         return datasets.load_complete_journey(folder)
     if any(n.startswith("online_retail") for n in names):
         return datasets.load_online_retail(folder)
+    return None
+
+
+def _from_files(spec: str, folder: Path) -> RetailData:
+    """A bundle of the folder's tables; absent optional tables are empty (catalog: bare ids)."""
     frames = {name: _read_table(folder, name) for name in TABLE_NAMES}
     if frames["interactions"] is None:
         raise CLIError(

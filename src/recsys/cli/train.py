@@ -97,10 +97,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from recsys.evaluation import compare_models
     from recsys.recommender import Recommender
 
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in models if m not in MODELS]
-    if unknown or not models:
-        raise CLIError(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+    models = _model_names(args.models)
     data = _load(args)
     train, test = _split(data, args.test_fraction)
     recs = {m: Recommender(model=m, factors=args.factors, seed=args.seed) for m in models}
@@ -117,16 +114,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         log=print,
     )
-    columns = ["ndcg", "recall", "precision", "hit_rate", "coverage", "personalization"]
-    shown = frame[[c for c in [*columns, "fit_seconds"] if c in frame.columns]]
-    rows = [
-        {
-            "model": name,
-            **{f"{c}@{args.k}" if c in columns[:4] else c: float(v) for c, v in r.items()},
-        }
-        for name, r in shown.iterrows()
-    ]
-    print(table(rows))
+    print(_scores_table(frame, args.k))
     print(
         f"({time.perf_counter() - start:.0f} s; latest {args.test_fraction:.0%} of events as test)"
     )
@@ -137,6 +125,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
         print(f"wrote {args.json}")
     return 0
+
+
+def _model_names(text: str) -> list[str]:
+    """The models of ``--models`` (comma-separated), all known."""
+    models = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise CLIError(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+    return models
+
+
+def _scores_table(frame: pd.DataFrame, k: int) -> str:
+    """The main columns of a :func:`~recsys.evaluation.compare_models` table, as text."""
+    columns = ["ndcg", "recall", "precision", "hit_rate", "coverage", "personalization"]
+    shown = frame[[c for c in [*columns, "fit_seconds"] if c in frame.columns]]
+    rows = [
+        {
+            "model": name,
+            **{f"{c}@{k}" if c in columns[:4] else c: float(v) for c, v in r.items()},
+        }
+        for name, r in shown.iterrows()
+    ]
+    return table(rows)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -40,6 +40,44 @@ def _is_numeric(col: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
 
 
+#: (rows, feature columns, values) of some non-zero entries of an encoded matrix.
+_Entries = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _stacked(entries: list[_Entries]) -> _Entries:
+    """All ``entries`` as one (rows, columns, values) triple."""
+    if entries:
+        rows, cols, vals = zip(*entries, strict=True)
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    empty = np.zeros(0, dtype=np.int64)
+    return empty, empty, np.zeros(0)
+
+
+def _member_rows(df: pd.DataFrame, users: IdMap, rows: np.ndarray) -> np.ndarray:
+    """Rows of ``df`` (by its ``user_id``) mapped to member rows of ``users``.
+
+    Raises
+    ------
+    SchemaError
+        No ``user_id`` column, missing ids or repeated members.
+    """
+    if Columns.USER not in df.columns:
+        raise SchemaError(f"profiles miss column {Columns.USER!r} needed to align rows")
+    if df[Columns.USER].isna().any():
+        raise SchemaError(
+            f"profiles column {Columns.USER!r} has {int(df[Columns.USER].isna().sum())} missing ids"
+        )
+    dup = df[Columns.USER].duplicated(keep=False)
+    if dup.any():
+        examples = df.loc[dup, Columns.USER].astype(str).unique()[:5].tolist()
+        raise SchemaError(
+            f"profiles have {int(dup.sum())} rows for repeated members {examples}: "
+            "one row per member"
+        )
+    member_row = users.to_index(df[Columns.USER])
+    return member_row[rows] if rows.size else rows
+
+
 class ProfileEncoder:
     """One-hot member tags and standardized numeric attributes, with a stable vocabulary.
 
@@ -207,11 +245,27 @@ class ProfileEncoder:
         """
         self._check_fitted()
         df = _as_frame(profiles)
+        # the warnings are raised here, not in a helper, so that stacklevel=3 names the caller
         self._warn_unknown_columns(df.columns)
-        n_rows = len(df)
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
+        entries, unseen = self._tag_entries(df)
+        entries += self._numeric_entries(df)
+        if unseen:
+            self._warn_unseen(unseen)
+
+        r, c, v = _stacked(entries)
+        n_out = len(df)
+        if users is not None:
+            r = _member_rows(df, users, r)
+            n_out = len(users)
+        out = sp.csr_matrix(
+            (v, (r, c)), shape=(n_out, len(self.feature_names)), dtype=np.float64
+        ).astype(np.float32)
+        out.sort_indices()
+        return out
+
+    def _tag_entries(self, df: pd.DataFrame) -> tuple[list[_Entries], dict[str, list[str]]]:
+        """One-hot entries of the tag columns in ``df``, and the values never seen in ``fit``."""
+        entries: list[_Entries] = []
         unseen: dict[str, list[str]] = {}
         for col in self.tag_columns:
             if col not in df.columns:
@@ -224,49 +278,22 @@ class ProfileEncoder:
                 unseen[col] = [k for k, f in zip(keys, feat_of[:-1].tolist(), strict=True) if f < 0]
             feat = feat_of[codes]  # missing (-1) picks the trailing -1
             hit = feat >= 0
-            rows.append(np.flatnonzero(hit))
-            cols.append(feat[hit])
-            vals.append(np.ones(int(hit.sum()), dtype=np.float64))
+            entries.append(
+                (np.flatnonzero(hit), feat[hit], np.ones(int(hit.sum()), dtype=np.float64))
+            )
+        return entries, unseen
+
+    def _numeric_entries(self, df: pd.DataFrame) -> list[_Entries]:
+        """Standardized entries of the numeric columns in ``df`` (zeros and NaN left out)."""
+        entries: list[_Entries] = []
         for j, col in enumerate(self.numeric_columns):
             if col not in df.columns:
                 continue
             x = (self._numbers(df[col], col) - self.means_[j]) / self.scales_[j]
             hit = ~np.isnan(x) & (x != 0)
-            rows.append(np.flatnonzero(hit))
-            cols.append(np.full(int(hit.sum()), self._numeric_offset + j, dtype=np.int64))
-            vals.append(x[hit])
-        if unseen:
-            self._warn_unseen(unseen)
-
-        if rows:
-            r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-        else:
-            r = c = np.zeros(0, dtype=np.int64)
-            v = np.zeros(0)
-        n_out = n_rows
-        if users is not None:
-            if Columns.USER not in df.columns:
-                raise SchemaError(f"profiles miss column {Columns.USER!r} needed to align rows")
-            if df[Columns.USER].isna().any():
-                raise SchemaError(
-                    f"profiles column {Columns.USER!r} has {int(df[Columns.USER].isna().sum())} "
-                    "missing ids"
-                )
-            dup = df[Columns.USER].duplicated(keep=False)
-            if dup.any():
-                examples = df.loc[dup, Columns.USER].astype(str).unique()[:5].tolist()
-                raise SchemaError(
-                    f"profiles have {int(dup.sum())} rows for repeated members {examples}: "
-                    "one row per member"
-                )
-            member_row = users.to_index(df[Columns.USER])
-            r = member_row[r] if r.size else r
-            n_out = len(users)
-        out = sp.csr_matrix(
-            (v, (r, c)), shape=(n_out, len(self.feature_names)), dtype=np.float64
-        ).astype(np.float32)
-        out.sort_indices()
-        return out
+            feature = np.full(int(hit.sum()), self._numeric_offset + j, dtype=np.int64)
+            entries.append((np.flatnonzero(hit), feature, x[hit]))
+        return entries
 
     def transform_one(self, profile: Mapping[str, Any]) -> sp.csr_matrix:
         """Encode one profile dict into a (1, n_features) row; the per-request fast path.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -106,6 +107,27 @@ def load_complete_journey(path: str | os.PathLike[str] | None = None) -> RetailD
     ...     assert data.report["read_members"] == 2469  # households in the file
     """
     folder = resolve_dataset_path(path, FOLDER)
+    raw, products, demographics = _read(folder)
+    read_counts = {
+        "read_members": int(raw["household_id"].nunique()),
+        "read_items": int(raw["product_id"].nunique()),
+        "read_stores": int(raw["store_id"].nunique()),
+    }
+    log = _cleaned(raw, products)
+    lines = log.result()
+    interactions = _interactions(lines)
+    catalog = _catalog(lines, products)
+    stores = _stores(lines)
+    profiles = _profiles(demographics)
+
+    report = dict(log.report)
+    report.update(read_counts)
+    report.update(counts_report(interactions, catalog, stores, profiles))
+    return RetailData(interactions, catalog, stores, profiles, report, name="complete-journey")
+
+
+def _read(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(transactions, products sorted by id without repeats, demographics) of the folder."""
     files = {
         name: folder / f"{name}.csv.gz" for name in ("transactions", "products", "demographics")
     }
@@ -120,12 +142,11 @@ def load_complete_journey(path: str | os.PathLike[str] | None = None) -> RetailD
         engine="pyarrow",
     )
     products = products.drop_duplicates("product_id").sort_values("product_id", ignore_index=True)
-    read_counts = {
-        "read_members": int(raw["household_id"].nunique()),
-        "read_items": int(raw["product_id"].nunique()),
-        "read_stores": int(raw["store_id"].nunique()),
-    }
+    return raw, products, demographics
 
+
+def _cleaned(raw: pd.DataFrame, products: pd.DataFrame) -> CleaningLog:
+    """The cleaning rules of :func:`load_complete_journey` applied to ``raw``, in order."""
     # row of each line's product in `products` (-1 = unknown product)
     product_ids = products["product_id"].to_numpy()
     pos = np.searchsorted(product_ids, raw["product_id"].to_numpy())
@@ -143,9 +164,12 @@ def load_complete_journey(path: str | os.PathLike[str] | None = None) -> RetailD
     log.drop("missing_product", ~known)
     log.drop("non_merchandise", non_merchandise)
     log.drop_duplicates("duplicates")
-    lines = log.result()
+    return log
 
-    interactions = pd.DataFrame(
+
+def _interactions(lines: pd.DataFrame) -> pd.DataFrame:
+    """One ``purchase`` event per kept line, ids as strings."""
+    return pd.DataFrame(
         {
             Columns.USER: lines["household_id"].astype("str"),
             Columns.ITEM: lines["product_id"].astype("str"),
@@ -155,27 +179,29 @@ def load_complete_journey(path: str | os.PathLike[str] | None = None) -> RetailD
             Columns.STORE: lines["store_id"].astype("str"),
         }
     )
-    catalog = _catalog(lines, products)
+
+
+def _stores(lines: pd.DataFrame) -> pd.DataFrame:
+    """Store x SKU pairs sold there, sorted by store then SKU."""
     pairs = (
         lines[["store_id", "product_id"]]
         .drop_duplicates()
         .sort_values(["store_id", "product_id"], ignore_index=True)
     )
-    stores = pd.DataFrame(
+    return pd.DataFrame(
         {
             Columns.STORE: pairs["store_id"].astype("str"),
             Columns.ITEM: pairs["product_id"].astype("str"),
         }
     )
+
+
+def _profiles(demographics: pd.DataFrame) -> pd.DataFrame:
+    """``user_id`` and the :data:`PROFILE_TAGS`, one row per household."""
     profiles = demographics.rename(columns={"household_id": Columns.USER})[
         [Columns.USER, *PROFILE_TAGS]
     ].astype("str")
-    profiles = profiles.drop_duplicates(Columns.USER, ignore_index=True)
-
-    report = dict(log.report)
-    report.update(read_counts)
-    report.update(counts_report(interactions, catalog, stores, profiles))
-    return RetailData(interactions, catalog, stores, profiles, report, name="complete-journey")
+    return profiles.drop_duplicates(Columns.USER, ignore_index=True)
 
 
 def _catalog(lines: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:

@@ -266,27 +266,9 @@ def load_online_retail(path: str | os.PathLike[str] | None = None) -> RetailData
         "read_items": int(raw["StockCode"].nunique()),
         "read_stores": int(raw["Country"].nunique()),
     }
-    log = CleaningLog(raw)
-    invoice = raw["InvoiceNo"]
-    log.drop("cancellations", invoice.str.startswith("C"))
-    log.drop("adjustments", invoice.str.startswith("A"))
-    log.drop("non_positive_quantity", raw["Quantity"] <= 0)
-    log.drop("missing_customer", raw["CustomerID"].isna())
-    log.drop("non_product_codes", ~raw["StockCode"].str.match(_PRODUCT_CODE))
-    log.drop("non_positive_price", raw["UnitPrice"] <= 0)
-    log.drop_duplicates("duplicates")
+    log = _cleaned(raw)
     lines = log.result()
-
-    interactions = pd.DataFrame(
-        {
-            Columns.USER: lines["CustomerID"],
-            Columns.ITEM: lines["StockCode"],
-            Columns.KIND: constant_str(EventKind.PURCHASE, len(lines)),
-            Columns.VALUE: lines["Quantity"].astype(np.float64),
-            Columns.TIMESTAMP: lines["InvoiceDate"].astype(TIMESTAMP_DTYPE),
-            Columns.STORE: lines["Country"],
-        }
-    )
+    interactions = _interactions(lines)
     catalog = _catalog(lines)
     stores = (
         interactions[[Columns.STORE, Columns.ITEM]]
@@ -299,6 +281,34 @@ def load_online_retail(path: str | os.PathLike[str] | None = None) -> RetailData
     report.update(read_counts)
     report.update(counts_report(interactions, catalog, stores, profiles))
     return RetailData(interactions, catalog, stores, profiles, report, name="online-retail")
+
+
+def _cleaned(raw: pd.DataFrame) -> CleaningLog:
+    """The cleaning rules of :func:`load_online_retail` applied to ``raw``, in order."""
+    log = CleaningLog(raw)
+    invoice = raw["InvoiceNo"]
+    log.drop("cancellations", invoice.str.startswith("C"))
+    log.drop("adjustments", invoice.str.startswith("A"))
+    log.drop("non_positive_quantity", raw["Quantity"] <= 0)
+    log.drop("missing_customer", raw["CustomerID"].isna())
+    log.drop("non_product_codes", ~raw["StockCode"].str.match(_PRODUCT_CODE))
+    log.drop("non_positive_price", raw["UnitPrice"] <= 0)
+    log.drop_duplicates("duplicates")
+    return log
+
+
+def _interactions(lines: pd.DataFrame) -> pd.DataFrame:
+    """One ``purchase`` event per kept line; the country is the store."""
+    return pd.DataFrame(
+        {
+            Columns.USER: lines["CustomerID"],
+            Columns.ITEM: lines["StockCode"],
+            Columns.KIND: constant_str(EventKind.PURCHASE, len(lines)),
+            Columns.VALUE: lines["Quantity"].astype(np.float64),
+            Columns.TIMESTAMP: lines["InvoiceDate"].astype(TIMESTAMP_DTYPE),
+            Columns.STORE: lines["Country"],
+        }
+    )
 
 
 def _catalog(lines: pd.DataFrame) -> pd.DataFrame:

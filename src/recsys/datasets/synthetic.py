@@ -108,24 +108,17 @@ def synthetic_retail(
         Seed of the single random generator: the same arguments give identical frames.
     items_per_store : (int, int)
         Inclusive range of each store's assortment size (clipped to ``n_items``).
-    n_days : int
-        Length of the event period in days, starting at ``start``.
-    start : str or pandas.Timestamp
-        First day of the period (events fall in ``[start, start + n_days)``).
-    visits_per_member : float
-        Mean store visits per member over the period (members' activity is Gamma
-        distributed, so some members have no events: they only have a profile).
-    items_per_visit : float
-        Mean SKUs a member engages with per visit (1 to 8).
-    n_factors : int
-        Dimension of the latent taste space.
-    taste_noise : float
-        Standard deviation of the personal part of a taste, relative to the tag part
-        (0 = members with equal tags have equal tastes).
-    popularity_exponent : float
-        Exponent of the Zipf-like item popularity (0 = no popularity bias).
-    regional_bias : float
-        How strongly a store's assortment follows its area's taste (0 = none).
+    n_days, start : int, str or pandas.Timestamp
+        Length in days and first day of the event period: ``[start, start + n_days)``.
+    visits_per_member, items_per_visit : float
+        Mean store visits per member over the period (activity is Gamma distributed, so some
+        members only have a profile) and mean SKUs engaged with per visit (1 to 8).
+    n_factors, taste_noise : int, float
+        Dimension of the latent taste space; standard deviation of a taste's personal part
+        relative to its tag part (0 = members with equal tags have equal tastes).
+    popularity_exponent, regional_bias : float
+        Exponent of the Zipf-like item popularity, and how strongly a store's assortment
+        follows its area's taste (0: no bias of either kind).
 
     Returns
     -------
@@ -303,20 +296,9 @@ def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
 
 
 def _items(rng: np.random.Generator, n_items: int, n_factors: int) -> Items:
+    """The SKUs: attributes, popularity, latent vectors and labels, drawn in that order."""
     names = list(_CATEGORIES)
-    spec = [_CATEGORIES[c] for c in names]
-    weights = np.array([s[0] for s in spec], dtype=float)
-    base_price = np.array([s[1] for s in spec])
-    audience_p = np.array([s[2] for s in spec])
-    season_p = np.array([s[3] for s in spec])
-    nouns = np.array([s[4] for s in spec], dtype=object)
-
-    category = rng.choice(len(names), size=n_items, p=weights / weights.sum())
-    audience = _choice_rows(rng, audience_p[category])
-    season = _choice_rows(rng, season_p[category])
-    line = rng.choice(len(_LINES), size=n_items, p=_LINE_P)
-    price = base_price[category] * np.asarray(_LINE_MULT)[line] * rng.lognormal(0, 0.12, n_items)
-    price = np.maximum(np.floor(price), 4.0) + 0.95
+    category, audience, season, line, price = _item_attributes(rng, n_items)
     log_price = np.log(price)
     price_z = (log_price - log_price.mean()) / (log_price.std() or 1.0)
 
@@ -327,6 +309,45 @@ def _items(rng: np.random.Generator, n_items: int, n_factors: int) -> Items:
     cat_emb = rng.normal(0.0, 1.0, (len(names), n_factors))
     vectors = cat_emb[category] + 0.6 * rng.normal(0.0, 1.0, (n_items, n_factors))
 
+    item_names, tags = _item_labels(rng, category, audience, line)
+    return Items(
+        category=category,
+        category_names=np.asarray(names, dtype=object),
+        audience=audience,
+        season=season,
+        line=line,
+        price=price.astype(np.float64),
+        price_z=price_z,
+        log_pop=log_pop,
+        vectors=vectors,
+        names=item_names,
+        tags=tags,
+    )
+
+
+def _item_attributes(rng: np.random.Generator, n_items: int) -> tuple[np.ndarray, ...]:
+    """(category, audience, season, line, price) codes and values of each SKU."""
+    spec = list(_CATEGORIES.values())
+    weights = np.array([s[0] for s in spec], dtype=float)
+    base_price = np.array([s[1] for s in spec])
+    audience_p = np.array([s[2] for s in spec])
+    season_p = np.array([s[3] for s in spec])
+
+    category = rng.choice(len(spec), size=n_items, p=weights / weights.sum())
+    audience = _choice_rows(rng, audience_p[category])
+    season = _choice_rows(rng, season_p[category])
+    line = rng.choice(len(_LINES), size=n_items, p=_LINE_P)
+    price = base_price[category] * np.asarray(_LINE_MULT)[line] * rng.lognormal(0, 0.12, n_items)
+    price = np.maximum(np.floor(price), 4.0) + 0.95
+    return category, audience, season, line, price
+
+
+def _item_labels(
+    rng: np.random.Generator, category: np.ndarray, audience: np.ndarray, line: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(display name, ``audience|colour|line`` tags) of each SKU, with a drawn colour and fit."""
+    n_items = len(category)
+    nouns = np.array([s[4] for s in _CATEGORIES.values()], dtype=object)
     color = rng.integers(0, len(_COLORS), n_items)
     fit = rng.integers(0, len(_FITS), n_items)
     colors = np.asarray(_COLORS, dtype=object)[color]
@@ -342,19 +363,7 @@ def _items(rng: np.random.Generator, n_items: int, n_factors: int) -> Items:
         + "|"
         + np.asarray(_LINES, dtype=object)[line]
     )
-    return Items(
-        category=category,
-        category_names=np.asarray(names, dtype=object),
-        audience=audience,
-        season=season,
-        line=line,
-        price=price.astype(np.float64),
-        price_z=price_z,
-        log_pop=log_pop,
-        vectors=vectors,
-        names=item_names,
-        tags=tags,
-    )
+    return item_names, tags
 
 
 def _member_tags(

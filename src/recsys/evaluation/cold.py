@@ -12,12 +12,10 @@ import scipy.sparse as sp
 from recsys.columns import Columns
 from recsys.evaluation.evaluate import (
     _BATCH,
-    _category_lookup,
     _check_args,
     _check_sample,
-    _item_popularity,
     _sample,
-    _score,
+    _scored,
 )
 from recsys.evaluation.relevance import _check_frame, relevant_items
 from recsys.exceptions import InvalidInputError
@@ -62,6 +60,39 @@ def _cold_shelves(
             (m, names[row[row >= 0]].tolist()) for m, row in zip(chunk, ids, strict=True)
         )
     return shelves
+
+
+def _cold_relevant(
+    recommender: Any,
+    test: pd.DataFrame,
+    profiles: dict[str, dict[str, Any]],
+    *,
+    relevant_kinds: str | Sequence[str] | None,
+    sample: int | None,
+    seed: int,
+) -> dict[str, set[str]]:
+    """Relevant sets of the (sampled) test members with a profile, all unknown to the model."""
+    dataset = recommender.dataset_
+    relevant = relevant_items(
+        test,
+        None,
+        relevant_kinds=relevant_kinds,
+        exclude_train=False,
+        known_items=set(dataset.items.ids.tolist()),
+    )
+    members = [m for m in relevant if m in profiles]
+    known = [m for m in members if m in dataset.users]
+    if known:
+        raise InvalidInputError(
+            f"{len(known)} cold test members are known to the recommender (e.g. {known[:3]}): "
+            "fit without their events and profile rows (see cold_user_split)"
+        )
+    members = _sample(members, _check_sample(sample), seed)
+    if not members:
+        raise InvalidInputError(
+            "no test member has both a profile row and a relevant SKU: nothing to evaluate"
+        )
+    return {m: relevant[m] for m in members}
 
 
 def evaluate_cold(
@@ -125,34 +156,9 @@ def evaluate_cold(
     True
     """
     k = _check_args(recommender, k, sample, _BATCH)
-    dataset = recommender.dataset_
     profiles = _profile_dicts(test_profiles)
-    relevant = relevant_items(
-        test,
-        None,
-        relevant_kinds=relevant_kinds,
-        exclude_train=False,
-        known_items=set(dataset.items.ids.tolist()),
+    relevant = _cold_relevant(
+        recommender, test, profiles, relevant_kinds=relevant_kinds, sample=sample, seed=seed
     )
-    members = [m for m in relevant if m in profiles]
-    known = [m for m in members if m in dataset.users]
-    if known:
-        raise InvalidInputError(
-            f"{len(known)} cold test members are known to the recommender (e.g. {known[:3]}): "
-            "fit without their events and profile rows (see cold_user_split)"
-        )
-    members = _sample(members, _check_sample(sample), seed)
-    if not members:
-        raise InvalidInputError(
-            "no test member has both a profile row and a relevant SKU: nothing to evaluate"
-        )
-    shelves = _cold_shelves(recommender, members, profiles, k)
-    return _score(
-        shelves,
-        {m: relevant[m] for m in members},
-        k,
-        n_items=len(dataset.items),
-        popularity=_item_popularity(train, recommender),
-        category=_category_lookup(recommender),
-        seed=seed,
-    )
+    shelves = _cold_shelves(recommender, list(relevant), profiles, k)
+    return _scored(recommender, shelves, relevant, k, train, seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -37,6 +38,93 @@ def _models(models: Any, seed: int) -> list[tuple[str, Any]]:
     return items
 
 
+def _without_cold(
+    profiles: pd.DataFrame | None, cold: tuple[pd.DataFrame, pd.DataFrame] | None
+) -> pd.DataFrame | None:
+    """``profiles`` minus the rows of the ``cold`` members, so that they stay unknown."""
+    if cold is not None and profiles is not None:
+        held_out = set(cold[1][Columns.USER].astype(str))
+        return profiles[~profiles[Columns.USER].astype(str).isin(held_out)]
+    return profiles
+
+
+@dataclass(frozen=True)
+class _Bench:
+    """What every model of one :func:`compare_models` call is fitted on and scored against."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    k: int
+    frames: Mapping[str, pd.DataFrame | None]  # catalog / stores / profiles of every fit
+    cold: tuple[pd.DataFrame, pd.DataFrame] | None
+    cold_models: Collection[str] | None
+    sample: int | None
+    seed: int
+    exclude_train: bool
+    on_error: str
+
+    def row(self, name: str, model: Any) -> dict[str, Any]:
+        """The model's table row; with ``on_error="nan"`` a failure leaves an ``error``."""
+        row: dict[str, Any] = {"model": name}
+        try:
+            self._fit_and_score(row, name, model)
+        except RecsysError as exc:
+            if self.on_error == "raise":
+                raise
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        return row
+
+    def _fit_and_score(self, row: dict[str, Any], name: str, model: Any) -> None:
+        """Fit, time and score ``model`` into ``row`` as it goes (a failure keeps the rest)."""
+        start = time.perf_counter()
+        model.fit(self.train, **self.frames)
+        row["fit_seconds"] = time.perf_counter() - start
+        start = time.perf_counter()
+        row.update(
+            evaluate(
+                model,
+                self.train,
+                self.test,
+                self.k,
+                exclude_train=self.exclude_train,
+                sample=self.sample,
+                seed=self.seed,
+            )
+        )
+        if self.cold is not None:
+            row.update({f"cold_{key}": value for key, value in self._cold(name, model).items()})
+        row["eval_seconds"] = time.perf_counter() - start
+
+    def _cold(self, name: str, model: Any) -> dict[str, float]:
+        """Cold scores of a model with a cold-start path that is asked for, else NaN."""
+        assert self.cold is not None
+        scored = hasattr(model, "recommend") and (
+            self.cold_models is None or name in self.cold_models
+        )
+        if not scored:
+            return dict.fromkeys(_KEYS, math.nan)
+        cold_test, cold_profiles = self.cold
+        return evaluate_cold(
+            model,
+            cold_test,
+            cold_profiles,
+            self.k,
+            train=self.train,
+            sample=self.sample,
+            seed=self.seed,
+        )
+
+
+def _table(rows: list[dict[str, Any]], cold: bool) -> pd.DataFrame:
+    """The rows indexed by model: the known columns in order, then any others (``error``)."""
+    columns = ["model", "fit_seconds", "eval_seconds", *_KEYS]
+    if cold:
+        columns += [f"cold_{key}" for key in _KEYS]
+    table = pd.DataFrame(rows)
+    extra = [c for c in table.columns if c not in columns]
+    return table.reindex(columns=columns + extra).set_index("model")
+
+
 def compare_models(
     models: Mapping[str, Any] | Sequence[str],
     train: pd.DataFrame,
@@ -59,29 +147,24 @@ def compare_models(
     Parameters
     ----------
     models : dict name -> unfitted Recommender, or list of model names
-        Names build ``Recommender(model=name, seed=seed)`` with the facade's defaults.
-        Any object with the facade's ``fit`` / ``recommend_batch`` and ``dataset_`` works
-        (e.g. :class:`~recsys.evaluation.baselines.ImplicitALSBaseline`).
-    train, test : pandas.DataFrame
-        The split; every model is fitted on ``train`` (and timed) and scored with
-        :func:`~recsys.evaluation.evaluate`.
-    k : int
-        Shelf length.
+        Names build ``Recommender(model=name, seed=seed)``. Any object with the facade's
+        ``fit`` / ``recommend_batch`` and ``dataset_`` works (e.g.
+        :class:`~recsys.evaluation.baselines.ImplicitALSBaseline`).
+    train, test, k
+        The split and the shelf length: every model is fitted on ``train`` (and timed) and
+        scored with :func:`~recsys.evaluation.evaluate`.
     catalog, stores, profiles : pandas.DataFrame, optional
-        Passed to ``fit``. Profile rows of the ``cold`` members are removed first, so they
-        stay unknown.
+        Passed to ``fit``, without the profile rows of the ``cold`` members (they stay unknown).
     cold : (cold_test, cold_profiles), optional
         Events and profiles of members held out of ``train`` entirely (see
         :func:`~recsys.evaluation.cold_user_split`), scored with
         :func:`~recsys.evaluation.evaluate_cold` into ``cold_*`` columns.
     cold_models : collection of str, optional
-        Names of the models scored on ``cold`` (default: all that have ``recommend``); the
-        others get NaN (a model without a cold-start path only shows a brand-new member
-        the popularity fallback).
+        Models scored on ``cold`` (default: all with ``recommend``); the others get NaN.
     sample, seed, exclude_train
         As in :func:`~recsys.evaluation.evaluate` (the same sample for every model).
     on_error : {"raise", "nan"}
-        On a :class:`~recsys.exceptions.RecsysError` while fitting or evaluating a model,
+        On a :class:`~recsys.exceptions.RecsysError` from a model's fit or evaluation,
         raise, or record NaN scores and the message in an ``error`` column.
     log : callable, optional
         Called with one progress line per model (e.g. ``print``).
@@ -90,8 +173,8 @@ def compare_models(
     -------
     pandas.DataFrame
         One row per model, in the given order (index ``model``): ``fit_seconds``,
-        ``eval_seconds``, the keys of :func:`~recsys.evaluation.evaluate` and, when ``cold``
-        is given, ``cold_<key>``; an ``error`` column only if a model failed.
+        ``eval_seconds``, the keys of :func:`~recsys.evaluation.evaluate`, ``cold_<key>``
+        when ``cold`` is given, and an ``error`` column only if a model failed.
 
     Raises
     ------
@@ -113,47 +196,14 @@ def compare_models(
     if on_error not in ("raise", "nan"):
         raise InvalidInputError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
     items = _models(models, seed)
-    fit_profiles = profiles
-    if cold is not None and profiles is not None:
-        held_out = set(cold[1][Columns.USER].astype(str))
-        fit_profiles = profiles[~profiles[Columns.USER].astype(str).isin(held_out)]
+    frames = {"catalog": catalog, "stores": stores, "profiles": _without_cold(profiles, cold)}
+    bench = _Bench(train, test, k, frames, cold, cold_models, sample, seed, exclude_train, on_error)
     rows = []
     for name, model in items:
-        row: dict[str, Any] = {"model": name}
-        try:
-            start = time.perf_counter()
-            model.fit(train, catalog=catalog, stores=stores, profiles=fit_profiles)
-            row["fit_seconds"] = time.perf_counter() - start
-            start = time.perf_counter()
-            row.update(
-                evaluate(
-                    model, train, test, k, exclude_train=exclude_train, sample=sample, seed=seed
-                )
-            )
-            if cold is not None:
-                scored = hasattr(model, "recommend") and (
-                    cold_models is None or name in cold_models
-                )
-                cold_scores = (
-                    evaluate_cold(model, cold[0], cold[1], k, train=train, sample=sample, seed=seed)
-                    if scored
-                    else dict.fromkeys(_KEYS, math.nan)
-                )
-                row.update({f"cold_{key}": value for key, value in cold_scores.items()})
-            row["eval_seconds"] = time.perf_counter() - start
-        except RecsysError as exc:
-            if on_error == "raise":
-                raise
-            row["error"] = f"{type(exc).__name__}: {exc}"
-        rows.append(row)
+        rows.append(bench.row(name, model))
         if log is not None:
-            log(_progress(name, row, k, cold is not None))
-    columns = ["model", "fit_seconds", "eval_seconds", *_KEYS]
-    if cold is not None:
-        columns += [f"cold_{key}" for key in _KEYS]
-    table = pd.DataFrame(rows)
-    extra = [c for c in table.columns if c not in columns]
-    return table.reindex(columns=columns + extra).set_index("model")
+            log(_progress(name, rows[-1], k, cold is not None))
+    return _table(rows, cold is not None)
 
 
 def _progress(name: str, row: Mapping[str, Any], k: int, cold: bool) -> str:

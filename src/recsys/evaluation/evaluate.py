@@ -105,13 +105,14 @@ def _batched(
     members: list[str],
     k: int,
     *,
-    store_id: str | None,
     exclude_purchased: bool,
     batch_size: int,
+    store_id: str | None = None,
 ) -> dict[str, list[str]]:
     """Member -> shelf (SKU ids) from the array core, ``batch_size`` members per call.
 
-    No reason strings: evaluation reads SKU ids only.
+    Shelves of the whole catalog unless ``store_id`` is given. No reason strings: evaluation
+    reads SKU ids only.
     """
     dataset = recommender.dataset_
     users = dataset.users.to_index(members)
@@ -188,6 +189,79 @@ def _warm_relevant(
     return {m: relevant[m] for m in members}
 
 
+def _scored(
+    recommender: Any,
+    shelves: Mapping[str, list[str]],
+    relevant: Mapping[str, set[str]],
+    k: int,
+    train: pd.DataFrame | None,
+    seed: int,
+) -> dict[str, float]:
+    """:func:`_score` against the recommender's catalog (size, categories) and ``train``."""
+    return _score(
+        shelves,
+        relevant,
+        k,
+        n_items=len(recommender.dataset_.items),
+        popularity=_item_popularity(train, recommender),
+        category=_category_lookup(recommender),
+        seed=seed,
+    )
+
+
+def _store_truth(
+    recommender: Any,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    warm: Mapping[str, set[str]],
+    *,
+    exclude_train: bool,
+    relevant_kinds: str | Sequence[str] | None,
+) -> dict[str, dict[str, set[str]]]:
+    """Store -> warm member -> SKUs relevant in that store, for the stores the model knows."""
+    dataset = recommender.dataset_
+    relevant = relevant_items(
+        test,
+        train,
+        relevant_kinds=relevant_kinds,
+        exclude_train=exclude_train,
+        known_items=set(dataset.items.ids.tolist()),
+        by_store=True,
+    )
+    per_store: dict[str, dict[str, set[str]]] = {}
+    for (store, member), items in relevant.items():
+        if member in warm and store in dataset.stores:
+            per_store.setdefault(store, {})[member] = items
+    return per_store
+
+
+def _store_row(
+    recommender: Any,
+    store: str,
+    truth: Mapping[str, set[str]],
+    k: int,
+    *,
+    exclude_train: bool,
+    batch_size: int,
+) -> dict[str, Any]:
+    """One row of :func:`evaluate_by_store`: the store's shelves against ``truth``."""
+    dataset = recommender.dataset_
+    shelves = _batched(
+        recommender,
+        list(truth),
+        k,
+        store_id=store,
+        exclude_purchased=exclude_train,
+        batch_size=batch_size,
+    )
+    row: dict[str, Any] = {Columns.STORE: store, **ranking_metrics(shelves, truth, k)}
+    stocked = len(dataset.assortment.items_of(dataset.stores.index_of(store)))
+    lists = [s for s in shelves.values() if s]
+    row["coverage"] = catalog_coverage(lists, stocked) if lists and stocked else math.nan
+    row["n_members"] = len(truth)
+    return row
+
+
 # ---------------------------------------------------------------------- public API
 def evaluate(
     recommender: Any,
@@ -203,10 +277,9 @@ def evaluate(
 ) -> dict[str, float]:
     """Score a fitted recommender's shelves for the test members with training history.
 
-    Shelves come from ``recommend_arrays`` (one call per ``batch_size`` members), without a
-    store. A test member is evaluated when they have an event in ``train``, are known to the
-    recommender and have at least one relevant SKU; the others (new members) are for
-    :func:`evaluate_cold`.
+    A test member is evaluated when they have an event in ``train``, are known to the
+    recommender and have a relevant SKU (new members: :func:`evaluate_cold`); their shelves
+    come from ``recommend_arrays``, without a store.
 
     Parameters
     ----------
@@ -214,20 +287,17 @@ def evaluate(
         Fitted on ``train`` (not refitted here).
     train, test : pandas.DataFrame
         The split (e.g. from :func:`~recsys.evaluation.temporal_split`). ``train`` tells
-        which members are warm, gives the item popularity of ``novelty`` and, with
-        ``exclude_train``, the purchases dropped from the relevant sets.
-    k : int
-        Shelf length.
+        which members are warm, the item popularity of ``novelty`` and the purchases that
+        ``exclude_train`` drops from the relevant sets.
+    k, batch_size : int
+        Shelf length; members per ``recommend_arrays`` call.
     exclude_train : bool
         Leave already-bought SKUs off shelves and out of the relevant sets.
-    sample : int, optional
-        Evaluate a uniform sample of this many members (seeded); ``None``: all.
-    seed : int
-        Seed of ``sample`` and of the personalization sample.
+    sample, seed : int or None, int
+        Evaluate a uniform sample of this many members (``None``: all), drawn with ``seed``,
+        which also draws the personalization sample.
     relevant_kinds : "auto", str, list of str or None
         Event kinds that are relevant (see the module docstring).
-    batch_size : int
-        Members per ``recommend_arrays`` call.
 
     Returns
     -------
@@ -268,22 +338,9 @@ def evaluate(
         seed=seed,
     )
     shelves = _batched(
-        recommender,
-        list(relevant),
-        k,
-        store_id=None,
-        exclude_purchased=exclude_train,
-        batch_size=batch_size,
+        recommender, list(relevant), k, exclude_purchased=exclude_train, batch_size=batch_size
     )
-    return _score(
-        shelves,
-        relevant,
-        k,
-        n_items=len(recommender.dataset_.items),
-        popularity=_item_popularity(train, recommender),
-        category=_category_lookup(recommender),
-        seed=seed,
-    )
+    return _scored(recommender, shelves, relevant, k, train, seed)
 
 
 def evaluate_by_store(
@@ -347,34 +404,12 @@ def evaluate_by_store(
         sample=sample,
         seed=seed,
     )
-    dataset = recommender.dataset_
-    relevant = relevant_items(
-        test,
-        train,
-        relevant_kinds=relevant_kinds,
-        exclude_train=exclude_train,
-        known_items=set(dataset.items.ids.tolist()),
-        by_store=True,
+    per_store = _store_truth(
+        recommender, train, test, warm, exclude_train=exclude_train, relevant_kinds=relevant_kinds
     )
-    per_store: dict[str, dict[str, set[str]]] = {}
-    for (store, member), items in relevant.items():
-        if member in warm and store in dataset.stores:
-            per_store.setdefault(store, {})[member] = items
-    rows = []
-    for store, truth in sorted(per_store.items()):
-        shelves = _batched(
-            recommender,
-            list(truth),
-            k,
-            store_id=store,
-            exclude_purchased=exclude_train,
-            batch_size=batch_size,
-        )
-        row: dict[str, Any] = {Columns.STORE: store, **ranking_metrics(shelves, truth, k)}
-        stocked = len(dataset.assortment.items_of(dataset.stores.index_of(store)))
-        lists = [s for s in shelves.values() if s]
-        row["coverage"] = catalog_coverage(lists, stocked) if lists and stocked else math.nan
-        row["n_members"] = len(truth)
-        rows.append(row)
+    rows = [
+        _store_row(recommender, store, truth, k, exclude_train=exclude_train, batch_size=batch_size)
+        for store, truth in sorted(per_store.items())
+    ]
     columns = [Columns.STORE, *RANKING_METRICS, "coverage", "n_members"]
     return pd.DataFrame(rows, columns=columns).set_index(Columns.STORE)

@@ -252,6 +252,82 @@ def _run(
     return {"split": split, "notes": setup.notes, "tuning": tuning, "table": table}
 
 
+def _checked(
+    datasets: Iterable[str], quick: bool, sample: int | None, tune_trials: int | None
+) -> tuple[list[str], int, int | None]:
+    """(datasets, sample, tune trials) of :func:`quality_report`, defaults filled in."""
+    datasets = list(datasets)
+    unknown = [d for d in datasets if d not in DATASETS]
+    if unknown or not datasets:
+        raise InvalidInputError(f"datasets must be among {DATASETS}, got {datasets}")
+    sample = sample if sample is not None else (500 if quick else 2000)
+    trials = tune_trials if tune_trials is not None else (4 if quick else None)
+    if trials is not None and (
+        isinstance(trials, bool) or not isinstance(trials, int) or trials < 0
+    ):
+        raise InvalidInputError(f"tune_trials must be an int >= 0 or None, got {tune_trials!r}")
+    return datasets, sample, trials
+
+
+def _run_all(
+    datasets: list[str],
+    quick: bool,
+    folder: Path | None,
+    k: int,
+    sample: int,
+    seed: int,
+    trials: int | None,
+    say: Callable[[str], None],
+) -> tuple[dict[str, dict], dict[str, str]]:
+    """(results, reasons for skipping) of each dataset, run one after the other."""
+    results: dict[str, dict] = {}
+    skipped: dict[str, str] = {}
+    for name in datasets:
+        t0 = time.perf_counter()
+        setup = _load(name, quick, seed, folder)
+        if isinstance(setup, str):
+            skipped[name] = setup
+            say(f"{name}: {setup}")
+            continue
+        results[name] = _run(setup, k, sample, seed, trials, say)
+        results[name]["seconds"] = time.perf_counter() - t0
+        say(f"{name}: done in {results[name]['seconds']:.0f}s")
+    return results, skipped
+
+
+def _long_table(results: dict[str, dict]) -> pd.DataFrame:
+    """Every dataset's table stacked, ``dataset`` first (empty when every one was skipped)."""
+    frames = [r["table"].reset_index().assign(dataset=n) for n, r in results.items()]
+    long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(long):
+        long = long[["dataset", *[c for c in long.columns if c != "dataset"]]]
+    return long
+
+
+def _write(
+    out: Path,
+    meta: dict[str, Any],
+    results: dict[str, dict],
+    skipped: dict[str, str],
+    long: pd.DataFrame,
+    plot: bool,
+    say: Callable[[str], None],
+) -> None:
+    """Write ``quality.json``, the plot and ``quality.md`` to ``out``; log the verdicts."""
+    summary = verdicts(results, meta["k"])
+    (out / "quality.json").write_text(output.to_json(meta, results, skipped, summary))
+    notes = list(summary)
+    if plot and len(long):
+        try:
+            output.plot(long, out / "quality.png", meta["k"], ("popular", REFERENCE))
+        except ImportError:
+            notes.append("plot skipped: matplotlib is not installed (pip install recsys[plot])")
+    (out / "quality.md").write_text(output.to_markdown(meta, results, skipped, notes))
+    for line in notes:
+        say(line)
+    say(f"wrote {out / 'quality.md'}, quality.json, quality.png in {meta['seconds']:.0f}s")
+
+
 def quality_report(
     datasets: Iterable[str] = DATASETS,
     out_dir: str | Path = "benchmarks/results",
@@ -276,17 +352,15 @@ def quality_report(
         Where ``quality.md``, ``quality.json`` and ``quality.png`` are written (created).
     quick : bool
         Synthetic data only, small sizes (seconds): what tests and the notebook run.
-    k : int
-        Shelf length of every metric.
+    k, seed : int
+        Shelf length of every metric; seed of data generation, splits, models, tuning, samples.
     sample : int, optional
-        Test members evaluated per model (seeded, same sample for every model). Default
-        2,000, or 500 in quick mode.
+        Test members evaluated per model, the same for every model (seeded). Default 2,000,
+        or 500 in quick mode.
     tune_trials : int, optional
         At most this many trials in each :data:`TUNED` model's coordinate search (0: no
-        ``-tuned`` rows). Default: the whole pass (10 trials for ALS, 13 for the hybrid),
-        or 4 in quick mode.
-    seed : int
-        Seed of data generation, splits, models, tuning and samples.
+        ``-tuned`` rows). Default: the whole pass (10 trials for ALS, 13 for the hybrid), or
+        4 in quick mode.
     data_dir : str or Path, optional
         Folder holding ``completejourney/`` and ``uci-online-retail/``.
     plot : bool
@@ -315,37 +389,14 @@ def quality_report(
     ... # doctest: +SKIP
     True
     """
-    datasets = list(datasets)
-    unknown = [d for d in datasets if d not in DATASETS]
-    if unknown or not datasets:
-        raise InvalidInputError(f"datasets must be among {DATASETS}, got {datasets}")
+    datasets, sample, trials = _checked(datasets, quick, sample, tune_trials)
     say = log or (lambda _: None)
-    sample = sample if sample is not None else (500 if quick else 2000)
-    trials = tune_trials if tune_trials is not None else (4 if quick else None)
-    if trials is not None and (
-        isinstance(trials, bool) or not isinstance(trials, int) or trials < 0
-    ):
-        raise InvalidInputError(f"tune_trials must be an int >= 0 or None, got {tune_trials!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     folder = Path(data_dir) if data_dir is not None else shared_data_dir()
     started = time.perf_counter()
-    results: dict[str, dict] = {}
-    skipped: dict[str, str] = {}
-    for name in datasets:
-        t0 = time.perf_counter()
-        setup = _load(name, quick, seed, folder)
-        if isinstance(setup, str):
-            skipped[name] = setup
-            say(f"{name}: {setup}")
-            continue
-        results[name] = _run(setup, k, sample, seed, trials, say)
-        results[name]["seconds"] = time.perf_counter() - t0
-        say(f"{name}: done in {results[name]['seconds']:.0f}s")
-    frames = [r["table"].reset_index().assign(dataset=n) for n, r in results.items()]
-    long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if len(long):
-        long = long[["dataset", *[c for c in long.columns if c != "dataset"]]]
+    results, skipped = _run_all(datasets, quick, folder, k, sample, seed, trials, say)
+    long = _long_table(results)
     meta = {
         "k": k,
         "quick": quick,
@@ -354,18 +405,7 @@ def quality_report(
         "tune_trials": trials,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    summary = verdicts(results, k)
-    (out / "quality.json").write_text(output.to_json(meta, results, skipped, summary))
-    notes = list(summary)
-    if plot and len(long):
-        try:
-            output.plot(long, out / "quality.png", k, ("popular", REFERENCE))
-        except ImportError:
-            notes.append("plot skipped: matplotlib is not installed (pip install recsys[plot])")
-    (out / "quality.md").write_text(output.to_markdown(meta, results, skipped, notes))
-    for line in notes:
-        say(line)
-    say(f"wrote {out / 'quality.md'}, quality.json, quality.png in {meta['seconds']:.0f}s")
+    _write(out, meta, results, skipped, long, plot, say)
     return long
 
 

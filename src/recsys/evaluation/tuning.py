@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,10 @@ from recsys.recommender import Recommender
 
 __all__ = ["SEARCH_SPACES", "STRATEGIES", "TuningResult", "tune"]
 
-#: Search strategies of :func:`tune`.
+#: Search strategies of :func:`tune`. ``"coordinate"``: from the defaults, every value of each
+#: parameter in turn (in the order of the space), the others at the best so far: one pass of
+#: ``1 + sum(len(values) - 1)`` trials. ``"random"``: the defaults, then seeded random grid
+#: points that try every value early (see ``_candidates``).
 STRATEGIES: tuple[str, ...] = ("coordinate", "random")
 
 # most influential first: the coordinate search settles the earlier parameters first
@@ -171,6 +174,15 @@ def _frames(data: Any, catalog: Any, stores: Any, profiles: Any) -> tuple[Any, .
     return data, catalog, stores, profiles
 
 
+def _split(
+    data: Any, catalog: Any, stores: Any, profiles: Any, validation_fraction: float
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """(fit part, validation part, the fit's catalog / stores / profiles) of ``data``."""
+    interactions, catalog, stores, profiles = _frames(data, catalog, stores, profiles)
+    fit_part, valid = temporal_split(interactions, test_fraction=validation_fraction)
+    return fit_part, valid, {"catalog": catalog, "stores": stores, "profiles": profiles}
+
+
 def _coordinate(
     first: dict[str, Any], space: Mapping[str, Sequence[Any]], score: Callable[[dict], float]
 ) -> None:
@@ -188,6 +200,108 @@ def _coordinate(
 
 class _Budget(Exception):
     """Raised by the scorer when the trial budget is spent."""
+
+
+def _check_search(
+    model: Any,
+    space: Any,
+    strategy: str,
+    n_trials: Any,
+    metric: str,
+    params: Mapping[str, Any] | None,
+) -> tuple[Mapping[str, Sequence[Any]], dict[str, Any]]:
+    """The grid and the fixed parameters of :func:`tune`, once its arguments are valid."""
+    space = _check_space(model, space)
+    if strategy not in STRATEGIES:
+        raise InvalidInputError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1
+    ):
+        raise InvalidInputError(f"n_trials must be a positive int or None, got {n_trials!r}")
+    if metric not in METRICS:
+        raise InvalidInputError(f"metric must be one of {METRICS}, got {metric!r}")
+    fixed = dict(params or {})
+    if set(fixed) & set(space):
+        raise InvalidInputError(f"params {sorted(set(fixed) & set(space))} are also in space")
+    return space, fixed
+
+
+@dataclass
+class _Trials:
+    """The scorer of a search: fits a point on ``fit_part``, scores it on ``valid``.
+
+    A point already scored is not fitted again; a new one past ``budget`` recorded trials
+    raises :class:`_Budget`, which ends the search.
+    """
+
+    template: Recommender
+    fit_part: pd.DataFrame
+    frames: Mapping[str, pd.DataFrame | None]  # catalog / stores / profiles of every fit
+    valid: pd.DataFrame
+    k: int
+    metric: str
+    sample: int | None
+    seed: int
+    budget: int | None
+    log: Callable[[str], None] | None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    done: dict[tuple, float] = field(default_factory=dict)
+
+    def __call__(self, point: dict[str, Any]) -> float:
+        key = tuple((name, _key(value)) for name, value in point.items())
+        if key in self.done:
+            return self.done[key]
+        if self.budget is not None and len(self.rows) >= self.budget:
+            raise _Budget
+        rec = self.template.clone().set_params(**point)
+        start = time.perf_counter()
+        rec.fit(self.fit_part, **self.frames)
+        seconds = time.perf_counter() - start
+        scores = evaluate(
+            rec, self.fit_part, self.valid, self.k, sample=self.sample, seed=self.seed
+        )
+        self.rows.append({"trial": len(self.rows), **point, "fit_seconds": seconds, **scores})
+        metric, k = self.metric, self.k
+        if self.log is not None:
+            self.log(
+                f"trial {len(self.rows) - 1}: {point} -> {metric}@{k}={scores[metric]:.4f} "
+                f"({seconds:.1f}s)"
+            )
+        self.done[key] = scores[metric]
+        return scores[metric]
+
+
+def _search(
+    strategy: str,
+    model: str,
+    space: Mapping[str, Sequence[Any]],
+    budget: int | None,
+    seed: int,
+    score: Callable[[dict[str, Any]], float],
+) -> None:
+    """Run the ``strategy``'s trials through ``score`` until done or out of budget."""
+    try:
+        if strategy == "coordinate":
+            _coordinate(_defaults(model, space), space, score)
+        else:
+            for point in _candidates(model, space, budget or 8, seed):
+                score(point)
+    except _Budget:
+        pass
+
+
+def _best(
+    rows: list[dict[str, Any]],
+    fixed: dict[str, Any],
+    space: Mapping[str, Sequence[Any]],
+    metric: str,
+) -> tuple[pd.DataFrame, dict[str, Any], float]:
+    """(trial table best first, best params with the fixed ones, best score) of the trials."""
+    trials = pd.DataFrame(rows).sort_values([metric, "trial"], ascending=[False, True])
+    trials = trials.set_index("trial")
+    best = trials.index[0]
+    best_params = {**fixed, **{name: _plain(trials.loc[best, name]) for name in space}}
+    return trials, best_params, float(trials.loc[best, metric])
 
 
 def tune(
@@ -220,37 +334,29 @@ def tune(
     catalog, stores, profiles : pandas.DataFrame, optional
         Passed to every ``fit`` (default: the bundle's).
     strategy : {"coordinate", "random"}
-        ``"coordinate"``: from the defaults, try every value of each parameter in turn (in
-        the order of ``space``), the others held at the best so far; one pass,
-        ``1 + sum(len(values) - 1)`` trials. ``"random"``: the defaults, then seeded random
-        grid points that try every value early (see :func:`_candidates`).
+        One coordinate pass from the defaults, or seeded random grid points (:data:`STRATEGIES`).
     n_trials : int, optional
-        At most this many trials, the defaults included. Default: the whole pass for
-        ``"coordinate"``, 8 for ``"random"``.
-    k : int
-        Shelf length of the validation metric.
-    seed : int
-        Seed of the models, the random grid order and the member sample.
-    metric : str
-        Validation metric to maximize, a key of :func:`~recsys.evaluation.evaluate`.
+        At most this many trials, the defaults included (default: one coordinate pass, or 8).
+    k, metric : int, str
+        Shelf length and validation metric to maximize (one of :data:`METRICS`).
     validation_fraction : float in (0, 1)
         Share of the latest events of ``data`` used as validation.
     space : dict name -> list of values, optional
-        Grid to search instead of ``SEARCH_SPACES[model]``. The search starts at the model's
-        default of each parameter when the grid holds it, else at its first value.
+        Grid instead of ``SEARCH_SPACES[model]``; the search starts at the model's default
+        of each parameter when the grid holds it, else at its first value.
     params : dict, optional
-        Fixed hyperparameters of every trial, not searched (e.g. ``{"factors": 32}``); they
-        must not be in ``space`` (drop them from it first).
-    sample : int or None
-        Validation members scored per trial (seeded; ``None``: all).
+        Fixed hyperparameters of every trial (e.g. ``{"factors": 32}``), not in ``space``.
+    sample, seed : int or None, int
+        Validation members scored per trial (``None``: all), drawn with ``seed``, which also
+        seeds the models and the random grid order.
     log : callable, optional
         Called with one line per trial (e.g. ``print``).
 
     Returns
     -------
     TuningResult
-        ``best_params`` (the fixed ``params`` and the best trial's searched values) to pass
-        to ``Recommender(model=..., **best_params)``, and the trial table.
+        ``best_params`` (``params`` and the best trial's searched values) for
+        ``Recommender(model=..., **best_params)``, and the trial table.
 
     Raises
     ------
@@ -268,59 +374,14 @@ def tune(
     >>> bool(result.best_score == result.trials[result.metric].max())
     True
     """
-    space = _check_space(model, space)
-    if strategy not in STRATEGIES:
-        raise InvalidInputError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if n_trials is not None and (
-        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1
-    ):
-        raise InvalidInputError(f"n_trials must be a positive int or None, got {n_trials!r}")
-    if metric not in METRICS:
-        raise InvalidInputError(f"metric must be one of {METRICS}, got {metric!r}")
-    fixed = dict(params or {})
-    if set(fixed) & set(space):
-        raise InvalidInputError(f"params {sorted(set(fixed) & set(space))} are also in space")
-    interactions, catalog, stores, profiles = _frames(data, catalog, stores, profiles)
-    fit_part, valid = temporal_split(interactions, test_fraction=validation_fraction)
+    space, fixed = _check_search(model, space, strategy, n_trials, metric, params)
+    fit_part, valid, frames = _split(data, catalog, stores, profiles, validation_fraction)
     cutoff = pd.Timestamp(pd.to_datetime(valid[Columns.TIMESTAMP]).min())
     budget = n_trials if n_trials is not None else (8 if strategy == "random" else None)
     template = Recommender(model=model, seed=seed, **fixed)
-    rows: list[dict[str, Any]] = []
-    done: dict[tuple, float] = {}
-
-    def score(point: dict[str, Any]) -> float:
-        key = tuple((name, _key(value)) for name, value in point.items())
-        if key in done:
-            return done[key]
-        if budget is not None and len(rows) >= budget:
-            raise _Budget
-        rec = template.clone().set_params(**point)
-        start = time.perf_counter()
-        rec.fit(fit_part, catalog=catalog, stores=stores, profiles=profiles)
-        seconds = time.perf_counter() - start
-        scores = evaluate(rec, fit_part, valid, k, sample=sample, seed=seed)
-        rows.append({"trial": len(rows), **point, "fit_seconds": seconds, **scores})
-        if log is not None:
-            log(
-                f"trial {len(rows) - 1}: {point} -> {metric}@{k}={scores[metric]:.4f} "
-                f"({seconds:.1f}s)"
-            )
-        done[key] = scores[metric]
-        return scores[metric]
-
-    try:
-        if strategy == "coordinate":
-            _coordinate(_defaults(model, space), space, score)
-        else:
-            for point in _candidates(model, space, budget or 8, seed):
-                score(point)
-    except _Budget:
-        pass
-    trials = pd.DataFrame(rows).sort_values([metric, "trial"], ascending=[False, True])
-    trials = trials.set_index("trial")
-    best = trials.index[0]
-    best_params = {**fixed, **{name: _plain(trials.loc[best, name]) for name in space}}
-    best_score = float(trials.loc[best, metric])
+    score = _Trials(template, fit_part, frames, valid, k, metric, sample, seed, budget, log)
+    _search(strategy, model, space, budget, seed, score)
+    trials, best_params, best_score = _best(score.rows, fixed, space, metric)
     return TuningResult(model, best_params, best_score, metric, k, trials, cutoff)
 
 

@@ -648,6 +648,28 @@ class VectorIndex:
         recsys.exceptions.ArtifactError: no saved index at /nonexistent/index: ...
         """
         path = Path(directory)
+        self, n, dim = cls._from_manifest(path)
+        indexes = self._read_files(path)
+        index: Any = indexes["index"] if "index" in indexes else indexes["exact"]
+        exact: Any
+        if self._kind == "hnsw":
+            exact = faiss.downcast_index(index.storage)
+        else:
+            exact = indexes["exact"]
+        self._check_loaded(path, index, exact, n, dim)
+        self._install(index, exact)
+        return self
+
+    @classmethod
+    def _from_manifest(cls, path: Path) -> tuple[VectorIndex, int, int]:
+        """An unbuilt index with the parameters of the manifest in ``path``, and its (n, dim).
+
+        Raises
+        ------
+        ArtifactError
+            No manifest, or one that is unreadable, of another format / version, or whose
+            kind and metric disagree with its parameters.
+        """
         manifest_path = path / _MANIFEST
         if not manifest_path.is_file():
             raise ArtifactError(
@@ -663,18 +685,22 @@ class VectorIndex:
                     f"{manifest_path} has format version {manifest.get('version')!r}; this "
                     f"recsys reads version {_FORMAT_VERSION}: rebuild and save the index again"
                 )
-            self = cls(**manifest["params"])
+            loaded = cls(**manifest["params"])
             n, dim = int(manifest["n"]), int(manifest["dim"])
-            if manifest["kind"] != self.kind or manifest["metric"] != self.metric:
+            if manifest["kind"] != loaded.kind or manifest["metric"] != loaded.metric:
                 raise ArtifactError(
                     f"corrupt index manifest {manifest_path}: says kind {manifest['kind']!r}, "
-                    f"metric {manifest['metric']!r} but params say {self.kind!r}, "
-                    f"{self.metric!r}"
+                    f"metric {manifest['metric']!r} but params say {loaded.kind!r}, "
+                    f"{loaded.metric!r}"
                 )
         except ArtifactError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArtifactError(f"corrupt index manifest {manifest_path}: {exc}") from None
+        return loaded, n, dim
+
+    def _read_files(self, path: Path) -> dict[str, Any]:
+        """Role (``index`` / ``exact``) -> FAISS index read from this kind's files in ``path``."""
         indexes: dict[str, Any] = {}
         for role, name in self._files().items():
             file = path / name
@@ -685,12 +711,10 @@ class VectorIndex:
             except RuntimeError as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 raise ArtifactError(f"cannot read FAISS index {file}: {first}") from None
-        index: Any = indexes["index"] if "index" in indexes else indexes["exact"]
-        exact: Any
-        if self._kind == "hnsw":
-            exact = faiss.downcast_index(index.storage)
-        else:
-            exact = indexes["exact"]
+        return indexes
+
+    def _check_loaded(self, path: Path, index: Any, exact: Any, n: int, dim: int) -> None:
+        """Raise :class:`ArtifactError` unless the read indexes are this kind's, ``n x dim``."""
         expected = {"exact": faiss.IndexFlat, "hnsw": faiss.IndexHNSWFlat, "ivf": faiss.IndexIVF}
         for idx in (index, exact):
             if idx.ntotal != n or idx.d != dim:
@@ -700,8 +724,6 @@ class VectorIndex:
                 )
         if not isinstance(index, expected[self._kind]) or not isinstance(exact, faiss.IndexFlat):
             raise ArtifactError(f"saved index at {path} is not a {self._kind!r} index")
-        self._install(index, exact)
-        return self
 
 
 def _excluded_rows(
