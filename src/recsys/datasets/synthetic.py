@@ -148,34 +148,20 @@ def synthetic_retail(
     """
     lo, hi = _validate(n_users, n_items, n_stores, items_per_store, n_days, n_factors)
     _validate_rates(visits_per_member, taste_noise, items_per_visit)
-    start_ts = pd.Timestamp(start).normalize()
     rng = np.random.default_rng(seed)
-
     n_areas = int(np.clip(n_stores // 4, 1, 8))
-    area_names = [
-        _AREA_NAMES[a] if a < len(_AREA_NAMES) else f"area{a + 1}" for a in range(n_areas)
-    ]
     store_area = np.arange(n_stores) % n_areas
-
     items = _items(rng, n_items, n_factors)
     members = _member_tags(rng, n_users, store_area, n_areas)
     tastes = _tastes(rng, members, items, n_areas, n_factors, taste_noise)
     assortment = _assortment(
         rng, items, tastes.area_emb, store_area, lo, hi, popularity_exponent, regional_bias
     )
-    chain = Chain(
-        assortment=assortment,
-        store_area=store_area,
-        n_areas=n_areas,
-        n_days=n_days,
-        start=start_ts,
-        visits_per_member=visits_per_member,
-        items_per_visit=items_per_visit,
-        popularity_exponent=popularity_exponent,
-    )
+    rates = (visits_per_member, items_per_visit, popularity_exponent)
+    chain = Chain(assortment, store_area, n_areas, n_days, pd.Timestamp(start).normalize(), *rates)
     events = simulate_events(rng, members, items, tastes, chain)
-
-    return _bundle(events, items, members, chain, area_names)
+    names = [_AREA_NAMES[a] if a < len(_AREA_NAMES) else f"area{a + 1}" for a in range(n_areas)]
+    return _bundle(events, items, members, chain, names)
 
 
 # --------------------------------------------------------------------------- frames
