@@ -241,6 +241,18 @@ class ItemRanker:
                 self._block_bytes += block.nbytes + where.nbytes
         return block, where
 
+    def store_shelf(
+        self, query: np.ndarray, k: int, store: int, exclude: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` of one member in one store with 1-d NumPy calls (the common shelf)."""
+        block, where = self.block(store)
+        scores = block @ query
+        if len(exclude):
+            pos = where[exclude]
+            scores[pos[pos >= 0]] = -np.inf
+        ids, vals = _top_k_row(scores, k, self.assortment.items_of(store))
+        return ids, vals
+
     def search(
         self, queries: np.ndarray, k: int, allowed: Allowed, exclude: Rows | None
     ) -> tuple[np.ndarray, np.ndarray]:
