@@ -24,6 +24,7 @@ FAST: dict[str, dict[str, Any]] = {
     "popular": {},
     "profile": {"factors": 8, "iterations": 4, "num_threads": 1},
     "hybrid": {"factors": 8, "iterations": 4, "num_threads": 1},
+    "blend": {"factors": 8, "num_threads": 1, "validation_members": 50},
 }
 
 BAD: dict[str, list[dict[str, Any]]] = {
@@ -36,6 +37,8 @@ BAD: dict[str, list[dict[str, Any]]] = {
     "popular": [{"by": "region"}, {"global_weight": -0.1}],
     "profile": [{"factors": 0}, {"profile_regularization": 0.0}, {"item_regularization": -1}],
     "hybrid": [{"shrink": 0.0}, {"factors": True}, {"profile_regularization": -1.0}],
+    "blend": [{"validation_fraction": 1.0}, {"min_personalization": 1.5},
+              {"max_ease_items": 0}, {"validation_members": 3}, {"show_progress": "no"}],
 }  # fmt: skip
 
 NAMES = sorted(FAST)
@@ -47,7 +50,7 @@ def test_registry_holds_every_model() -> None:
 
 
 def test_make_model_unknown_name_lists_valid_names() -> None:
-    with pytest.raises(InvalidInputError, match="als, bpr, ease, hybrid, itemknn"):
+    with pytest.raises(InvalidInputError, match="als, blend, bpr, ease, hybrid, itemknn"):
         make_model("svd")
     with pytest.raises(InvalidInputError, match="accepts"):
         make_model("als", factor=3)
@@ -55,7 +58,7 @@ def test_make_model_unknown_name_lists_valid_names() -> None:
 
 def test_make_model_ignores_common_params_where_meaningless() -> None:
     model = make_model("ease", factors=64, seed=0)
-    assert model.get_params() == {"regularization": 500.0}
+    assert model.get_params() == {"regularization": 500.0, "max_items": 10_000}
     assert make_model("als", factors=7).get_params()["factors"] == 7
 
 

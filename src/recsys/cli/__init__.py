@@ -7,7 +7,7 @@ Examples
     recsys demo                                  # synthetic chain -> ./demo_model -> http://127.0.0.1:3000
     recsys train --data synthetic --out model/   # or --data PATH (a folder of CSV/Parquet files)
     recsys train --data PATH --out model/ --tune # hyperparameters chosen on a validation split
-    recsys evaluate --data synthetic --models popular,ease,hybrid
+    recsys evaluate --data synthetic --models popular,ease,blend
     recsys evaluate --report                     # the quality report on every dataset
     recsys serve model/ --port 3000
     recsys recommend model/ --member u42 --store s3 --k 5
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_demo(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``recsys demo`` and its options."""
-    p = sub.add_parser("demo", help="synthetic data -> hybrid model -> HTTP service")
+    p = sub.add_parser("demo", help="synthetic data -> the default model -> HTTP service")
     p.add_argument("--out", default="demo_model", help="model directory (default ./demo_model)")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=3000, help="port (default 3000)")
@@ -95,7 +95,7 @@ def _add_train(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser("train", help="train a model and save it to a directory")
     p.add_argument("--data", required=True, help="'synthetic' or a data folder")
     p.add_argument("--out", required=True, help="model directory to write")
-    p.add_argument("--model", choices=MODELS, default="hybrid")
+    p.add_argument("--model", choices=MODELS, default="blend", help="default: blend")
     p.add_argument(
         "--factors", type=_positive, default=None, help="latent factors (default 64, or tuned)"
     )
@@ -119,7 +119,7 @@ def _add_evaluate(sub: argparse._SubParsersAction[_Parser]) -> None:
         "evaluate", help="compare models on a temporal split, or write the quality report"
     )
     p.add_argument("--data", default="synthetic", help="'synthetic' or a data folder")
-    p.add_argument("--models", default="popular,ease,als,hybrid", help="comma-separated models")
+    p.add_argument("--models", default="popular,ease,als,blend", help="comma-separated models")
     p.add_argument("--k", type=_positive, default=10)
     p.add_argument("--factors", type=_positive, default=64)
     p.add_argument("--test-fraction", type=float, default=0.2)

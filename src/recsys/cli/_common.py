@@ -8,7 +8,7 @@ from typing import Any
 
 __all__ = ["EXIT_ERROR", "MODELS", "CLIError", "done_pending", "step", "table"]
 
-MODELS = ("als", "bpr", "itemknn", "ease", "popular", "profile", "hybrid")
+MODELS = ("blend", "als", "bpr", "itemknn", "ease", "popular", "profile", "hybrid")
 EXIT_ERROR = 2
 
 

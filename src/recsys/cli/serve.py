@@ -112,8 +112,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     done()
-    done = step(f"2/3 training the hybrid model (factors={args.factors})")
-    rec = fit(data, "hybrid", args.factors, args.seed)
+    done = step(f"2/3 training the default blend (factors={args.factors})")
+    rec = fit(data, "blend", args.factors, args.seed)
     done()
     done = step(f"3/3 saving to {out}")
     rec.save(out)

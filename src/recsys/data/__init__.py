@@ -9,7 +9,7 @@ from recsys.data.assortment import Assortment
 from recsys.data.catalog import Catalog
 from recsys.data.dataset import RetailDataset
 from recsys.data.idmap import IdMap
-from recsys.data.matrices import TrainingMatrices
+from recsys.data.matrices import ModelEvents, TrainingMatrices
 from recsys.data.profiles import ProfileEncoder
 from recsys.data.weighting import EventWeights, confidence_matrix
 
@@ -18,6 +18,7 @@ __all__ = [
     "Catalog",
     "EventWeights",
     "IdMap",
+    "ModelEvents",
     "ProfileEncoder",
     "RetailDataset",
     "TrainingMatrices",

@@ -14,7 +14,7 @@ from recsys.data.assortment import Assortment
 from recsys.data.catalog import Catalog, catalog_ids
 from recsys.data.events import EventColumns, events_frame, validate_events
 from recsys.data.idmap import IdMap, normalize_ids
-from recsys.data.matrices import TrainingMatrices
+from recsys.data.matrices import ModelEvents, TrainingMatrices
 from recsys.data.profiles import ProfileEncoder
 from recsys.data.weighting import EventWeights, confidence_matrix
 from recsys.exceptions import InvalidInputError, SchemaError, UnknownIdError
@@ -224,6 +224,26 @@ def _training_matrices(
     )
 
 
+def _model_events(
+    idx: tuple[np.ndarray, np.ndarray, np.ndarray],
+    kinds: np.ndarray,
+    w: np.ndarray,
+    ts: pd.DatetimeIndex,
+) -> ModelEvents:
+    """The events in internal ids with times in epoch seconds (``-1``: unknown)."""
+    seconds = ts.as_unit("s").asi8.astype(np.int64)
+    seconds[np.asarray(ts.isna())] = -1
+    user_idx, item_idx, store_idx = idx
+    return ModelEvents(
+        users=user_idx.astype(np.int32),
+        items=item_idx.astype(np.int32),
+        stores=store_idx.astype(np.int32),
+        kinds=kinds.astype(np.int8),
+        weights=np.asarray(w, dtype=np.float32),
+        seconds=seconds,
+    )
+
+
 def _profiles(prof: pd.DataFrame | None, users: IdMap) -> tuple[ProfileEncoder, sp.csr_matrix]:
     if prof is None:
         empty = pd.DataFrame({Columns.USER: pd.Series([], dtype=object)})
@@ -378,6 +398,7 @@ class RetailDataset:
         encoder, user_features = _profiles(prof, users)
         shape = (len(users), len(items), len(stores_map))
         matrices = _training_matrices(idx, events.kinds[keep], w, shape, user_features, catalog_)
+        matrices = replace(matrices, events=_model_events(idx, events.kinds[keep], w, ts))
         return cls(
             users=users,
             items=items,
@@ -402,7 +423,8 @@ class RetailDataset:
         Ids, catalog, assortment, encoder and matrices stay; the raw rows (personal data,
         and the bulk of the memory) go.
         """
-        return replace(self, interactions=None, profiles=None)
+        matrices = replace(self.matrices, events=None)
+        return replace(self, interactions=None, profiles=None, matrices=matrices)
 
     @property
     def n_users(self) -> int:

@@ -7,6 +7,51 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.columns import EventKind
+
+
+@dataclass(frozen=True, eq=False)
+class ModelEvents:
+    """The training events in internal ids, for models that learn from time (a validation
+    slice carved from the end of train, recency). Not part of a saved model.
+
+    Attributes
+    ----------
+    users, items, stores : ndarray of int32
+        Internal ids per event (``stores``: ``-1`` without a store).
+    kinds : ndarray of int8
+        Index into :data:`~recsys.columns.EventKind.ALL`.
+    weights : ndarray of float32
+        Confidence of each event (what ``confidence`` sums).
+    seconds : ndarray of int64
+        Event time in seconds since the Unix epoch; ``-1`` where unknown.
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    stores: np.ndarray
+    kinds: np.ndarray
+    weights: np.ndarray
+    seconds: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    @property
+    def has_times(self) -> bool:
+        return bool(len(self.seconds)) and bool((self.seconds >= 0).all())
+
+    def subset(self, mask: np.ndarray) -> ModelEvents:
+        """The events where ``mask`` holds."""
+        return ModelEvents(
+            self.users[mask],
+            self.items[mask],
+            self.stores[mask],
+            self.kinds[mask],
+            self.weights[mask],
+            self.seconds[mask],
+        )
+
 
 @dataclass(frozen=True)
 class TrainingMatrices:
@@ -26,6 +71,8 @@ class TrainingMatrices:
         Summed event weights per store and SKU (per-store popularity); 0 rows if no stores.
     user_stores : scipy.sparse.csr_matrix, float32, shape (n_users, n_stores)
         Event counts per member and store (a store's regular customers).
+    events : ModelEvents, optional
+        The events behind the matrices (``None`` when built from a bare matrix or loaded).
     """
 
     confidence: sp.csr_matrix
@@ -34,6 +81,7 @@ class TrainingMatrices:
     item_features: sp.csr_matrix
     store_items: sp.csr_matrix
     user_stores: sp.csr_matrix
+    events: ModelEvents | None = None
 
     @property
     def n_users(self) -> int:
@@ -84,3 +132,51 @@ class TrainingMatrices:
             store_items=sp.csr_matrix((0, n_items), dtype=np.float32),
             user_stores=sp.csr_matrix((n_users, 0), dtype=np.float32),
         )
+
+
+def matrices_of_events(events: ModelEvents, like: TrainingMatrices) -> TrainingMatrices:
+    """The matrices of a subset of ``like``'s events (same members, SKUs, stores, features).
+
+    Used to fit on the early part of train and validate on the rest.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> ev = ModelEvents(np.array([0, 1], np.int32), np.array([1, 0], np.int32),
+    ...                  np.array([-1, -1], np.int32), np.array([0, 2], np.int8),
+    ...                  np.array([1.0, 0.5], np.float32), np.array([10, 20]))
+    >>> base = TrainingMatrices.from_confidence(sp.csr_matrix((2, 2), dtype=np.float32))
+    >>> early = matrices_of_events(ev.subset(ev.seconds < 15), base)
+    >>> early.confidence.toarray().tolist(), early.purchased.toarray().tolist()
+    ([[0.0, 1.0], [0.0, 0.0]], [[0.0, 1.0], [0.0, 0.0]])
+    """
+    n_users, n_items, n_stores = like.n_users, like.n_items, like.n_stores
+    u, i, s, w = events.users, events.items, events.stores, events.weights
+    conf = sp.csr_matrix((w, (u, i)), shape=(n_users, n_items), dtype=np.float32)
+    conf.sum_duplicates()
+    conf.eliminate_zeros()
+    conf.sort_indices()
+    buy = events.kinds == EventKind.ALL.index(EventKind.PURCHASE)
+    bought = sp.csr_matrix(
+        (np.ones(int(buy.sum()), np.float32), (u[buy], i[buy])), shape=(n_users, n_items)
+    )
+    bought.sum_duplicates()
+    bought.data[:] = 1.0
+    at = s >= 0
+    store_items = sp.csr_matrix(
+        (w[at], (s[at], i[at])), shape=(n_stores, n_items), dtype=np.float32
+    )
+    store_items.sum_duplicates()
+    user_stores = sp.csr_matrix(
+        (np.ones(int(at.sum()), np.float32), (u[at], s[at])), shape=(n_users, n_stores)
+    )
+    user_stores.sum_duplicates()
+    return TrainingMatrices(
+        confidence=conf,
+        purchased=bought,
+        user_features=like.user_features,
+        item_features=like.item_features,
+        store_items=store_items,
+        user_stores=user_stores,
+        events=events,
+    )

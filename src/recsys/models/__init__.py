@@ -12,6 +12,7 @@ name        class                   kind
 ``popular`` :class:`PopularityModel` scores (global / store / segment / auto)
 ``profile`` :class:`ProfileModel`   vectors (tags -> ALS space, cold start)
 ``hybrid``  :class:`HybridModel`    vectors (ALS and profile blended by history)
+``blend``   :class:`BlendModel`     scores (the default: parts weighted on validation)
 =========== ======================= ==========================================
 """
 
@@ -28,6 +29,7 @@ from recsys.models.base import (
     register,
     training_threads,
 )
+from recsys.models.blend import BlendModel
 from recsys.models.ease import EASEModel
 from recsys.models.hybrid import HybridModel
 from recsys.models.implicit_models import ALSModel, BPRModel, ItemKNNModel
@@ -48,7 +50,7 @@ def make_model(name: str, **params: Any) -> RecModel:
     Examples
     --------
     >>> make_model("ease", regularization=100.0, factors=64)
-    EASEModel(regularization=100.0)
+    EASEModel(regularization=100.0, max_items=10000)
     >>> make_model("svd")
     Traceback (most recent call last):
     ...
@@ -74,6 +76,7 @@ __all__ = [
     "MODEL_REGISTRY",
     "ALSModel",
     "BPRModel",
+    "BlendModel",
     "EASEModel",
     "HybridModel",
     "ItemKNNModel",

@@ -88,6 +88,9 @@ class RecModel(Params, ABC):
     """
 
     name: ClassVar[str] = "base"
+    #: whether the model reads profile rows (tags): a member with tags and no history gets
+    #: the model's own shelf; models that don't fall back to popularity in the segment
+    uses_profiles: ClassVar[bool] = False
 
     # learned state common to all models
     n_users_: int

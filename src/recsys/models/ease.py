@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -9,8 +10,8 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from recsys.data.matrices import TrainingMatrices
-from recsys.exceptions import InvalidInputError
-from recsys.models.base import ScoreModel, check_float, register
+from recsys.exceptions import InvalidInputError, RecsysWarning
+from recsys.models.base import ScoreModel, check_float, check_int, register
 
 _BLOCK = 2048  # rows mirrored at a time when symmetrising the inverse
 
@@ -53,11 +54,18 @@ class EASEModel(ScoreModel):
     ----------
     regularization : float
         λ, added to the diagonal of the Gram matrix (> 0). Larger values smooth more.
+    max_items : int
+        At most this many SKUs get item-item weights (memory ``4 max_items²`` bytes: 400 MB
+        at the default 10,000). A larger catalog keeps its ``max_items`` SKUs with the most
+        confidence, says so with a :class:`~recsys.exceptions.RecsysWarning`, and scores
+        the others 0 (a blend ranks them with its other parts).
 
     Attributes
     ----------
-    weights_ : ndarray, float32, shape (n_items, n_items)
+    weights_ : ndarray, float32, shape (n_kept, n_kept)
         ``B``; its diagonal is zero, so an SKU never recommends itself.
+    items_ : ndarray of int64
+        The SKUs ``weights_`` covers (every SKU unless the catalog exceeds ``max_items``).
 
     Examples
     --------
@@ -73,12 +81,27 @@ class EASEModel(ScoreModel):
 
     weights_: np.ndarray
 
-    def __init__(self, regularization: float = 500.0) -> None:
+    def __init__(self, regularization: float = 500.0, max_items: int = 10_000) -> None:
         self.regularization = regularization
+        self.max_items = max_items
 
     def _fit(self, matrices: TrainingMatrices) -> None:
         lam = check_float("regularization", self.regularization)
+        limit = check_int("max_items", self.max_items)
         x = sp.csr_matrix(matrices.confidence, dtype=np.float32)
+        self.items_ = np.arange(x.shape[1], dtype=np.int64)
+        if x.shape[1] > limit:
+            volume = np.asarray(x.sum(axis=0)).ravel()
+            self.items_ = np.sort(np.argsort(-volume, kind="stable")[:limit]).astype(np.int64)
+            warnings.warn(
+                f"EASE keeps the {limit:,} SKUs with the most events of {x.shape[1]:,}: all "
+                f"of them would need a dense {x.shape[1]:,}² inverse "
+                f"({4 * x.shape[1] ** 2 / 1e9:.1f} GB); the others score 0 "
+                "(raise max_items to keep more)",
+                RecsysWarning,
+                stacklevel=4,
+            )
+            x = sp.csr_matrix(x[:, self.items_])
         gram = np.asarray((x.T @ x).toarray(), dtype=np.float32)
         gram[np.diag_indices_from(gram)] += lam
         # the Gram matrix plus λI is SPD: a float32 inverse in place keeps one n² buffer
@@ -93,10 +116,15 @@ class EASEModel(ScoreModel):
     def _score(
         self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
     ) -> np.ndarray:
-        return np.asarray(history @ self.weights_, dtype=np.float32)
+        if len(self.items_) == self.n_items_:
+            return np.asarray(history @ self.weights_, dtype=np.float32)
+        out = np.zeros((history.shape[0], self.n_items_), dtype=np.float32)
+        out[:, self.items_] = history[:, self.items_] @ self.weights_
+        return out
 
     def _get_state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights_}
+        return {"weights": self.weights_, "items": self.items_}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.weights_ = np.ascontiguousarray(state["weights"], dtype=np.float32)
+        self.items_ = np.asarray(state["items"], dtype=np.int64)

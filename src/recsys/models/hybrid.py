@@ -55,6 +55,7 @@ class HybridModel(VectorModel):
     """
 
     name: ClassVar[str] = "hybrid"
+    uses_profiles: ClassVar[bool] = True
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray

@@ -51,6 +51,7 @@ class PopularityModel(ScoreModel):
     """
 
     name: ClassVar[str] = "popular"
+    uses_profiles: ClassVar[bool] = True
 
     global_: np.ndarray
     store_: sp.csr_matrix

@@ -74,6 +74,7 @@ class ProfileModel(VectorModel):
     """
 
     name: ClassVar[str] = "profile"
+    uses_profiles: ClassVar[bool] = True
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray

@@ -48,8 +48,10 @@ class Recommender(Params):
     Parameters
     ----------
     model : str
-        ``"als"``, ``"bpr"``, ``"itemknn"``, ``"ease"``, ``"popular"``, ``"profile"`` or
-        ``"hybrid"`` (collaborative vectors blended with profile vectors by history length).
+        ``"blend"`` (the default: item-item neighbours, EASE, ALS and popularity priors,
+        weighted on a validation slice of the training data; see
+        :class:`~recsys.models.BlendModel`), or one model: ``"als"``, ``"bpr"``,
+        ``"itemknn"``, ``"ease"``, ``"popular"``, ``"profile"`` or ``"hybrid"``.
     factors : int
         Latent dimensions of factor models.
     seed : int
@@ -97,7 +99,7 @@ class Recommender(Params):
 
     def __init__(
         self,
-        model: str = "hybrid",
+        model: str = "blend",
         factors: int = 64,
         seed: int = 0,
         *,

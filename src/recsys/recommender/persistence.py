@@ -54,7 +54,7 @@ ARTIFACT_FILES = frozenset(
     {"manifest.json", "ids.npz", "data.npz", "profiles.json", "model.npz", "members.npz", "index"}
     | {PSEUDONYM_MARKER}  # written beside the artifact by ``recsys train --pseudonymize``
 )
-_MATRICES = tuple(f.name for f in dataclasses.fields(TrainingMatrices))
+_MATRICES = tuple(f.name for f in dataclasses.fields(TrainingMatrices) if f.name != "events")
 
 
 def _put_csr(out: dict[str, np.ndarray], name: str, m: sp.spmatrix) -> None:

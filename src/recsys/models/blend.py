@@ -1,0 +1,394 @@
+"""The default model: a blend of personal parts and priors, weighted on a validation slice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from recsys.data.matrices import TrainingMatrices, matrices_of_events
+from recsys.exceptions import ArtifactError, InvalidInputError
+from recsys.models._linalg import positive_counts, prefixed, unprefixed
+from recsys.models.base import ScoreModel, check_float, check_int, check_seed, register
+from recsys.models.blend_parts import PERSONAL, Parts, row_max_scaled
+from recsys.models.blend_search import (
+    Validation,
+    coordinate_ascent,
+    purchases_after,
+    split_by_time,
+)
+
+__all__ = ["BlendModel"]
+
+#: variants tried on the validation slice
+KNN_K: tuple[int, ...] = (50, 200)
+EASE_SCALE: tuple[float, ...] = (10.0, 60.0)  # λ = scale x the mean diagonal of XᵀX
+HALF_LIVES: tuple[float, ...] = (7.0, 21.0, 60.0)
+WARM_PARTS: tuple[str, ...] = ("knn", "ease", "als", "recent", "popular", "store", "segment")
+COLD_PARTS: tuple[str, ...] = ("segment", "profile", "recent", "popular")
+#: weights when there is nothing to validate on (no event times): what validation on retail
+#: logs settles near
+DEFAULT_WARM: dict[str, float] = {"knn": 1.0, "ease": 0.35, "als": 0.2, "recent": 0.1}
+DEFAULT_COLD: dict[str, float] = {"segment": 1.0, "profile": 0.5, "recent": 0.1}
+_CHUNK = 256  # validation members scored at once (memory: parts x chunk x SKUs floats)
+
+
+@dataclass
+class _Plan:
+    """What the validation slice chose: variants and the weights of each kind of member."""
+
+    knn_k: int = KNN_K[-1]
+    ease_lambda: float = 500.0
+    half_life_days: float = HALF_LIVES[1]
+    warm: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WARM))
+    cold: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COLD))
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+@register
+class BlendModel(ScoreModel):
+    """The default: personal parts and priors mixed by weights learned on a validation slice.
+
+    Parts (see :mod:`recsys.models.blend_parts`): BM25 item-item neighbours, EASE (at most
+    ``max_ease_items`` SKUs), ALS, popularity overall / recent / in the member's stores / in
+    the member's segment of tags, and tags projected into the ALS space. Each part's scores
+    are scaled to a row maximum of 1 and summed with weights.
+
+    ``fit`` carves the latest ``validation_fraction`` of the training events, fits the parts
+    on the rest, picks each part's variant (neighbours, λ, half-life) and the weights by
+    coordinate ascent on NDCG@10 of the members' new purchases in the slice, keeping
+    personalization@10 >= ``min_personalization``; members without history get their own
+    weights (tags and priors only, ``min_cold_personalization``). Then it refits the parts
+    it uses on all of the data. Without event times it uses fixed weights.
+
+    Parameters
+    ----------
+    factors, seed, num_threads : int
+        Of the ALS part (``num_threads`` also of the neighbours).
+    validation_fraction : float in (0, 1)
+        Latest share of the training events the weights are chosen on.
+    validation_members : int
+        Members scored in the slice (a seeded sample).
+    min_personalization, min_cold_personalization : float in [0, 1]
+        The shelves the weights may give must stay at least this different.
+    max_ease_items : int
+        EASE's SKU limit (a dense ``max_ease_items``² inverse).
+    show_progress : bool
+        A progress bar over the stages of ``fit``.
+
+    Attributes
+    ----------
+    weights_, cold_weights_ : dict of str to float
+        The weights of members with and without history.
+    parts_ : Parts
+        The fitted parts.
+    validation_ : dict
+        What the search measured (NDCG@10 and personalization of the chosen weights, the
+        variants, the members scored).
+
+    Examples
+    --------
+    >>> from recsys.data import RetailDataset
+    >>> from recsys.datasets import synthetic_retail
+    >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=3, items_per_store=(80, 120))
+    >>> m = RetailDataset.build(data.interactions, profiles=data.profiles).matrices
+    >>> model = BlendModel(factors=8, validation_members=200).fit(m)
+    >>> model.score([0, -1], m.confidence[:2]).shape == (2, m.n_items)
+    True
+    >>> "knn" in model.weights_, sorted(model.validation_)
+    (True, ['cold', 'variants', 'warm'])
+    """
+
+    name: ClassVar[str] = "blend"
+    uses_profiles: ClassVar[bool] = True
+
+    weights_: dict[str, float]
+    cold_weights_: dict[str, float]
+    parts_: Parts
+    validation_: dict[str, Any]
+
+    def __init__(
+        self,
+        factors: int = 64,
+        seed: int | None = 0,
+        validation_fraction: float = 0.2,
+        validation_members: int = 1500,
+        min_personalization: float = 0.85,
+        min_cold_personalization: float = 0.7,
+        max_ease_items: int = 10_000,
+        num_threads: int = 0,
+        show_progress: bool = False,
+    ) -> None:
+        self.factors = factors
+        self.seed = seed
+        self.validation_fraction = validation_fraction
+        self.validation_members = validation_members
+        self.min_personalization = min_personalization
+        self.min_cold_personalization = min_cold_personalization
+        self.max_ease_items = max_ease_items
+        self.num_threads = num_threads
+        self.show_progress = show_progress
+
+    def _validate(self) -> None:
+        check_int("factors", self.factors)
+        check_seed(self.seed)
+        fraction = check_float("validation_fraction", self.validation_fraction)
+        if fraction >= 1:
+            raise InvalidInputError(f"validation_fraction must be in (0, 1), got {fraction}")
+        check_int("validation_members", self.validation_members, minimum=10)
+        for name in ("min_personalization", "min_cold_personalization"):
+            value = check_float(name, getattr(self, name), strict=False)
+            if value > 1:
+                raise InvalidInputError(f"{name} must be in [0, 1], got {value}")
+        check_int("max_ease_items", self.max_ease_items)
+        check_int("num_threads", self.num_threads, minimum=0)
+        if not isinstance(self.show_progress, bool):
+            raise InvalidInputError("show_progress must be True or False")
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, matrices: TrainingMatrices) -> None:
+        self._validate()
+        bar = tqdm(total=5, desc="blend", disable=not self.show_progress, leave=False)
+        plan = self._search(matrices, bar)
+        needed = frozenset(n for n, w in {**plan.warm, **plan.cold}.items() if w)
+        bar.set_postfix_str("refit on all events")
+        self.parts_ = self._parts(plan, needed).fit(matrices)
+        bar.update(bar.total - bar.n)
+        bar.close()
+        self.weights_ = {n: w for n, w in plan.warm.items() if w}
+        self.cold_weights_ = {n: w for n, w in plan.cold.items() if w}
+        self.validation_ = plan.report
+
+    def _parts(self, plan: _Plan, needed: frozenset[str]) -> Parts:
+        return Parts(
+            knn_k=plan.knn_k,
+            ease_lambda=plan.ease_lambda,
+            half_life_days=plan.half_life_days,
+            factors=int(self.factors),
+            seed=self.seed,
+            max_ease_items=int(self.max_ease_items),
+            num_threads=int(self.num_threads),
+            needed=needed,
+        )
+
+    def _search(self, m: TrainingMatrices, bar: Any) -> _Plan:
+        """Variants and weights from the validation slice (fixed ones without event times)."""
+        plan = _Plan(ease_lambda=_ease_lambda(m.confidence, EASE_SCALE[-1]))
+        split = None if m.events is None else split_by_time(m.events, self.validation_fraction)
+        if split is None:
+            plan.report = {"validated": False, "why": "the events have no times"}
+            return plan
+        assert m.events is not None
+        early = matrices_of_events(m.events.subset(split[0]), m)
+        bought = purchases_after(m.events.subset(split[1]), m.n_users, m.n_items)
+        bar.set_postfix_str("fit parts on the early events")
+        variants = self._fit_variants(early, plan)
+        bar.update(2)
+        rng = np.random.default_rng(self.seed)
+        new = bought - bought.multiply(early.purchased)
+        new.eliminate_zeros()
+        warm = np.flatnonzero((np.diff(new.indptr) > 0) & (positive_counts(early.confidence) > 0))
+        cold = np.flatnonzero(
+            (np.diff(bought.indptr) > 0) & (np.diff(sp.csr_matrix(m.user_features).indptr) > 0)
+        )
+        bar.set_postfix_str("weigh members with history")
+        self._weigh_warm(plan, variants, early, new, _sample(warm, self.validation_members, rng))
+        bar.update(1)
+        bar.set_postfix_str("weigh members without history")
+        self._weigh_cold(plan, variants, early, bought, _sample(cold, self.validation_members, rng))
+        bar.update(1)
+        return plan
+
+    def _fit_variants(self, early: TrainingMatrices, plan: _Plan) -> dict[str, tuple[Parts, str]]:
+        """Every variant of every part, fitted on the early events: name -> (parts, part)."""
+        out: dict[str, tuple[Parts, str]] = {}
+        for k in KNN_K:
+            parts = self._parts(_Plan(knn_k=k), frozenset({"knn"})).fit(early)
+            out[f"knn{k}"] = (parts, "knn")
+        for scale in EASE_SCALE:
+            lam = _ease_lambda(early.confidence, scale)
+            parts = self._parts(_Plan(ease_lambda=lam), frozenset({"ease"})).fit(early)
+            out[f"ease{scale:g}"] = (parts, "ease")
+        for half_life in HALF_LIVES:
+            needed = frozenset({"als", "profile"}) if half_life == HALF_LIVES[0] else frozenset()
+            parts = self._parts(_Plan(half_life_days=half_life), needed).fit(early)
+            out[f"recent{half_life:g}"] = (parts, "recent")
+            if needed:
+                for name in ("als", "profile", "popular", "store", "segment"):
+                    out[name] = (parts, name)
+        return out
+
+    def _validation(
+        self,
+        variants: Mapping[str, tuple[Parts, str]],
+        names: list[str],
+        early: TrainingMatrices,
+        truth: sp.csr_matrix,
+        users: np.ndarray,
+        cold: bool,
+    ) -> Validation:
+        chunks = []
+        for start in range(0, len(users), _CHUNK):
+            rows = users[start : start + _CHUNK]
+            history = early.confidence[rows] * (0.0 if cold else 1.0)
+            history = sp.csr_matrix(history, dtype=np.float32)
+            history.eliminate_zeros()
+            feats = sp.csr_matrix(early.user_features[rows])
+            scores = {
+                name: row_max_scaled(
+                    variants[name][0].scores(variants[name][1], rows, history, feats, -1)
+                )
+                for name in names
+            }
+            seen = sp.csr_matrix(history.shape, dtype=np.float32) if cold else early.purchased[rows]
+            chunks.append(Validation.build(scores, truth[rows], sp.csr_matrix(seen)))
+        return _concat(chunks)
+
+    def _weigh_warm(
+        self,
+        plan: _Plan,
+        variants: dict[str, tuple[Parts, str]],
+        early: TrainingMatrices,
+        truth: sp.csr_matrix,
+        users: np.ndarray,
+    ) -> None:
+        if len(users) < 10:
+            plan.report["warm"] = f"only {len(users)} members to validate on: fixed weights"
+            return
+        names = sorted(variants)
+        val = self._validation(variants, names, early, truth, users, cold=False)
+        best = {
+            part: max(
+                (v for v in names if variants[v][1] == part), key=lambda v: val.measure({v: 1.0})[0]
+            )
+            for part in ("knn", "ease", "recent")
+        }
+        plan.knn_k = int(best["knn"][3:])
+        plan.ease_lambda = _ease_lambda(early.confidence, float(best["ease"][4:]))
+        plan.half_life_days = float(best["recent"][6:])
+        chosen = {part: best.get(part, part) for part in WARM_PARTS}
+        keyed = Validation(
+            {p: val.parts[v] for p, v in chosen.items()},
+            val.valid,
+            val.hits,
+            val.ideal,
+            val.candidates,
+        )
+        weights, ndcg, pers = coordinate_ascent(
+            keyed.measure, list(WARM_PARTS), {"knn": 1.0}, float(self.min_personalization)
+        )
+        plan.warm = weights
+        plan.report["warm"] = {"members": len(users), "ndcg@10": ndcg, "personalization@10": pers}
+        plan.report["variants"] = {k: v for k, v in best.items()}
+
+    def _weigh_cold(
+        self,
+        plan: _Plan,
+        variants: dict[str, tuple[Parts, str]],
+        early: TrainingMatrices,
+        truth: sp.csr_matrix,
+        users: np.ndarray,
+    ) -> None:
+        if len(users) < 10:
+            plan.report["cold"] = f"only {len(users)} members with tags to validate on"
+            return
+        names = ["segment", "profile", f"recent{plan.half_life_days:g}", "popular"]
+        val = self._validation(variants, names, early, truth, users, cold=True)
+        keyed = Validation(
+            dict(zip(COLD_PARTS, (val.parts[n] for n in names), strict=True)),
+            val.valid,
+            val.hits,
+            val.ideal,
+            val.candidates,
+        )
+        weights, ndcg, pers = coordinate_ascent(
+            keyed.measure, list(COLD_PARTS), {"segment": 1.0}, float(self.min_cold_personalization)
+        )
+        plan.cold = weights
+        plan.report["cold"] = {"members": len(users), "ndcg@10": ndcg, "personalization@10": pers}
+
+    # ------------------------------------------------------------------ scores
+    def _score(
+        self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
+    ) -> np.ndarray:
+        n = history.shape[0]
+        out = np.zeros((n, self.n_items_), dtype=np.float32)
+        warm = positive_counts(history) > 0
+        for mask, weights in ((warm, self.weights_), (~warm, self.cold_weights_)):
+            rows = np.flatnonzero(mask)
+            if not len(rows):
+                continue
+            for part, weight in weights.items():
+                if part in PERSONAL and not mask[rows[0]]:
+                    continue
+                raw = self.parts_.scores(part, users[rows], history[rows], features[rows], store)
+                out[rows] += np.float32(weight) * row_max_scaled(raw)
+        return out
+
+    # ------------------------------------------------------------------ state
+    def _get_state(self) -> dict[str, np.ndarray]:
+        plan = {
+            "warm": self.weights_,
+            "cold": self.cold_weights_,
+            "knn_k": self.parts_.knn.K,
+            "ease_lambda": self.parts_.ease.regularization,
+            "half_life_days": self.parts_.half_life_days,
+            "validation": self.validation_,
+        }
+        text = json.dumps(plan, default=float)
+        return {**prefixed("parts", self.parts_.get_state()), "plan": np.asarray(text)}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        try:
+            plan = json.loads(str(state["plan"]))
+        except json.JSONDecodeError as exc:
+            raise ArtifactError(f"blend plan is not valid JSON: {exc}") from exc
+        self.weights_ = {str(k): float(v) for k, v in plan["warm"].items()}
+        self.cold_weights_ = {str(k): float(v) for k, v in plan["cold"].items()}
+        self.validation_ = plan.get("validation", {})
+        needed = frozenset({*self.weights_, *self.cold_weights_})
+        self.parts_ = self._parts(
+            _Plan(
+                knn_k=int(plan["knn_k"]),
+                ease_lambda=float(plan["ease_lambda"]),
+                half_life_days=float(plan["half_life_days"]),
+            ),
+            needed,
+        )
+        self.parts_.set_state(unprefixed("parts", state))
+
+
+def _ease_lambda(confidence: sp.spmatrix, scale: float) -> float:
+    """EASE's λ as a multiple of the mean diagonal of XᵀX (λ follows the data's scale)."""
+    x = sp.csr_matrix(confidence)
+    diag = np.asarray(x.multiply(x).sum(axis=0)).ravel()
+    return float(scale * max(float(diag.mean()), 1.0))
+
+
+def _sample(rows: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    if len(rows) <= n:
+        return rows
+    return np.sort(rng.choice(rows, size=n, replace=False))
+
+
+def _concat(chunks: list[Validation]) -> Validation:
+    """One validation from chunks of members (candidate widths padded to the widest)."""
+    width = max(c.valid.shape[1] for c in chunks)
+
+    def pad(a: np.ndarray, fill: Any) -> np.ndarray:
+        extra = width - a.shape[1]
+        return np.pad(a, ((0, 0), (0, extra)), constant_values=fill) if extra else a
+
+    names = list(chunks[0].parts)
+    return Validation(
+        {n: np.concatenate([pad(c.parts[n], 0.0) for c in chunks]) for n in names},
+        np.concatenate([pad(c.valid, False) for c in chunks]),
+        np.concatenate([pad(c.hits, False) for c in chunks]),
+        np.concatenate([c.ideal for c in chunks]),
+        np.concatenate([pad(c.candidates, 0) for c in chunks]),
+    )

@@ -1,0 +1,176 @@
+"""Learning a blend's weights on a validation slice: NDCG@10 up, personalization kept.
+
+The slice is the latest part of the training events (:func:`split_by_time`); the parts are
+fitted on the earlier part and score the members who buy something new in the slice. To keep
+a search over many weightings cheap, each member's candidates are the union of every part's
+top :data:`CANDIDATES` SKUs; a weighting's shelf is its best ten among them.
+:func:`coordinate_ascent` then tries each weight on a small grid in turn, keeping a change only
+when NDCG@10 rises and the shelves stay at least ``min_personalization`` apart
+(personalization = 1 - mean overlap of two members' shelves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.columns import EventKind
+from recsys.data.matrices import ModelEvents
+
+__all__ = ["CANDIDATES", "GRID", "Validation", "coordinate_ascent", "split_by_time"]
+
+#: SKUs per part and member that enter the candidate pool of the search
+CANDIDATES = 50
+#: weights tried for each part
+GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0)
+_K = 10
+_DISCOUNT = 1.0 / np.log2(np.arange(2, _K + 2))
+_PURCHASE = EventKind.ALL.index(EventKind.PURCHASE)
+
+
+def split_by_time(events: ModelEvents, fraction: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """Masks of the early and late events (the latest ``fraction`` of times), or ``None``
+    when the events have no times or the late part has no purchase."""
+    if not events.has_times or len(events) < 20:
+        return None
+    cut = np.quantile(events.seconds, 1.0 - fraction)
+    late = events.seconds >= cut
+    if late.all() or not late.any():
+        return None
+    return ~late, late
+
+
+@dataclass(frozen=True, eq=False)
+class Validation:
+    """Candidate scores of the validation members, ready for many weightings.
+
+    Attributes
+    ----------
+    parts : dict of str to ndarray (n_members, width)
+        Row-max-scaled score of each part at each candidate (0 at padding).
+    valid : ndarray of bool (n_members, width)
+        Real candidates (padding and SKUs the member bought already are False).
+    hits : ndarray of bool (n_members, width)
+        Candidates the member bought in the slice.
+    ideal : ndarray (n_members,)
+        Ideal DCG@10 of each member.
+    candidates : ndarray of int64 (n_members, width)
+        The SKU ids (for personalization).
+    """
+
+    parts: dict[str, np.ndarray]
+    valid: np.ndarray
+    hits: np.ndarray
+    ideal: np.ndarray
+    candidates: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        scores: Mapping[str, np.ndarray],
+        truth: sp.csr_matrix,
+        bought: sp.csr_matrix,
+    ) -> Validation:
+        """From full score matrices (n_members, n_items) of each part."""
+        n = truth.shape[0]
+        pools = [np.argpartition(-s, CANDIDATES, axis=1)[:, :CANDIDATES] for s in scores.values()]
+        rows = [np.unique(np.concatenate([p[j] for p in pools])) for j in range(n)]
+        width = max(len(r) for r in rows)
+        cand = np.zeros((n, width), dtype=np.int64)
+        valid = np.zeros((n, width), dtype=bool)
+        for j, r in enumerate(rows):
+            cand[j, : len(r)] = r
+            valid[j, : len(r)] = True
+        picked = {name: np.take_along_axis(s, cand, axis=1) for name, s in scores.items()}
+        at = (np.repeat(np.arange(n), width), cand.ravel())
+        valid &= ~np.asarray(bought[at], dtype=bool).reshape(n, width)
+        hits = np.asarray(truth[at], dtype=bool).reshape(n, width) & valid
+        counts = np.minimum(np.diff(truth.indptr), _K)
+        ideal = np.cumsum(_DISCOUNT)[np.maximum(counts - 1, 0)] * (counts > 0)
+        return cls(picked, valid, hits, ideal, cand)
+
+    def measure(self, weights: Mapping[str, float], pairs: int = 300) -> tuple[float, float]:
+        """(mean NDCG@10, personalization@10) of the shelves of one weighting."""
+        n, width = self.valid.shape
+        total = np.zeros((n, width), dtype=np.float32)
+        for name, w in weights.items():
+            if w:
+                total += np.float32(w) * self.parts[name]
+        total[~self.valid] = -np.inf
+        k = min(_K, width)
+        top = np.argpartition(-total, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(total, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        gains = np.take_along_axis(self.hits, top, axis=1) @ _DISCOUNT[:k]
+        ok = self.ideal > 0
+        ndcg = float(np.mean(gains[ok] / self.ideal[ok])) if ok.any() else 0.0
+        shown = np.take_along_axis(self.candidates, top, axis=1)
+        shown = np.where(np.take_along_axis(self.valid, top, axis=1), shown, -1 - np.arange(k))
+        return ndcg, _personalization(shown, pairs)
+
+
+def _personalization(shelves: np.ndarray, pairs: int) -> float:
+    """1 - mean overlap of consecutive pairs of shelves (members come in random order)."""
+    n = len(shelves) // 2 * 2
+    n = min(n, 2 * pairs)
+    if n < 2:
+        return 1.0
+    a, b = np.sort(shelves[0:n:2], axis=1), np.sort(shelves[1:n:2], axis=1)
+    k = shelves.shape[1]
+    overlap = [len(np.intersect1d(x, y, assume_unique=True)) for x, y in zip(a, b, strict=True)]
+    return 1.0 - float(np.mean(overlap)) / k
+
+
+def coordinate_ascent(
+    measure: Callable[[dict[str, float]], tuple[float, float]],
+    names: Sequence[str],
+    start: Mapping[str, float],
+    min_personalization: float,
+    rounds: int = 2,
+) -> tuple[dict[str, float], float, float]:
+    """Weights that raise NDCG while personalization stays >= ``min_personalization``.
+
+    Starts from ``start`` (kept if it meets the bound, else from the most personal part
+    alone) and tries every :data:`GRID` value of each weight in turn, ``rounds`` times.
+
+    Returns
+    -------
+    weights, ndcg, personalization
+    """
+    best = {n: float(start.get(n, 0.0)) for n in names}
+    ndcg, pers = measure(best)
+    for _ in range(rounds):
+        improved = False
+        for name in names:
+            for value in GRID:
+                if value == best[name]:
+                    continue
+                trial = {**best, name: value}
+                if not any(trial.values()):
+                    continue
+                t_ndcg, t_pers = measure(trial)
+                meets = t_pers >= min_personalization or (
+                    pers < min_personalization and t_pers >= pers
+                )
+                if meets and t_ndcg > ndcg + 1e-6:
+                    best, ndcg, pers, improved = trial, t_ndcg, t_pers, True
+        if not improved:
+            break
+    return best, ndcg, pers
+
+
+def purchases_after(late: ModelEvents, n_users: int, n_items: int) -> sp.csr_matrix:
+    """0/1 matrix of what members bought in the late events (all kinds if none is a purchase)."""
+    buy = late.kinds == _PURCHASE
+    if not buy.any():
+        buy = np.ones(len(late), dtype=bool)
+    m = sp.csr_matrix(
+        (np.ones(int(buy.sum()), np.float32), (late.users[buy], late.items[buy])),
+        shape=(n_users, n_items),
+    )
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
