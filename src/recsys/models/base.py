@@ -117,8 +117,9 @@ class RecModel(Params, ABC):
         history: sp.csr_matrix,
         features: sp.csr_matrix | None = None,
         store: int = -1,
+        items: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Scores of every SKU for a batch of members; higher is better.
+        """Scores of every SKU (or of ``items``) for a batch of members; higher is better.
 
         Parameters
         ----------
@@ -130,13 +131,20 @@ class RecModel(Params, ABC):
             Encoded profile rows.
         store : int
             Internal store id the shelf is for, ``-1`` for none (used by per-store popularity).
+        items : sorted ndarray of int, optional
+            Score only these SKUs (a store's assortment): models that can, compute no more.
 
         Returns
         -------
-        ndarray, float32, shape (n, n_items)
+        ndarray, float32, shape (n, n_items) or (n, len(items))
         """
         users, history, features = self._check_batch(users, history, features)
-        return np.asarray(self._scores(users, history, features, store), dtype=np.float32)
+        if items is None:
+            return np.asarray(self._scores(users, history, features, store), dtype=np.float32)
+        items = np.asarray(items, dtype=np.int64)
+        if items.size and (items.min() < 0 or items.max() >= self.n_items_):
+            raise InvalidInputError(f"items must be SKU ids in [0, {self.n_items_})")
+        return np.asarray(self._scores_at(users, history, features, store, items), np.float32)
 
     def check_fitted(self) -> None:
         """Raise :class:`NotFittedError` unless ``fit`` (or a load) has run."""
@@ -186,6 +194,17 @@ class RecModel(Params, ABC):
     def _scores(
         self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
     ) -> np.ndarray: ...
+
+    def _scores_at(
+        self,
+        users: np.ndarray,
+        history: sp.csr_matrix,
+        features: sp.csr_matrix,
+        store: int,
+        items: np.ndarray,
+    ) -> np.ndarray:
+        """Scores of ``items`` only; models that can compute fewer columns override it."""
+        return self._scores(users, history, features, store)[:, items]
 
     # ---------------------------------------------------------------- helpers
     def _check_batch(

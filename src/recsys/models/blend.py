@@ -15,7 +15,7 @@ from recsys.data.matrices import TrainingMatrices, matrices_of_events
 from recsys.exceptions import ArtifactError, InvalidInputError
 from recsys.models._linalg import positive_counts, prefixed, unprefixed
 from recsys.models.base import ScoreModel, check_float, check_int, check_seed, register
-from recsys.models.blend_parts import PERSONAL, Parts, row_max_scaled
+from recsys.models.blend_parts import Parts, row_max_scaled
 from recsys.models.blend_search import (
     Validation,
     coordinate_ascent,
@@ -316,17 +316,42 @@ class BlendModel(ScoreModel):
     def _score(
         self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
     ) -> np.ndarray:
-        n = history.shape[0]
-        out = np.zeros((n, self.n_items_), dtype=np.float32)
-        warm = positive_counts(history) > 0
+        return self._mix(users, history, features, store, None)
+
+    def _scores_at(
+        self,
+        users: np.ndarray,
+        history: sp.csr_matrix,
+        features: sp.csr_matrix,
+        store: int,
+        items: np.ndarray,
+    ) -> np.ndarray:
+        return self._mix(users, history, features, store, items)
+
+    def _mix(
+        self,
+        users: np.ndarray,
+        history: sp.csr_matrix,
+        features: sp.csr_matrix,
+        store: int,
+        items: np.ndarray | None,
+    ) -> np.ndarray:
+        """The weighted sum of row-max-scaled parts (at ``items`` only, when given)."""
+        width = self.n_items_ if items is None else len(items)
+        out = np.zeros((history.shape[0], width), dtype=np.float32)
+        warm = np.diff(history.indptr) > 0  # canonical rows: an entry is a SKU with events
         for mask, weights in ((warm, self.weights_), (~warm, self.cold_weights_)):
-            rows = np.flatnonzero(mask)
-            if not len(rows):
+            if not mask.any():
                 continue
+            every = bool(mask.all())
+            rows = slice(None) if every else np.flatnonzero(mask)
+            sub = (
+                (users, history, features)
+                if every
+                else (users[rows], history[rows], features[rows])
+            )
             for part, weight in weights.items():
-                if part in PERSONAL and not mask[rows[0]]:
-                    continue
-                raw = self.parts_.scores(part, users[rows], history[rows], features[rows], store)
+                raw = self.parts_.scores(part, *sub, store, items)
                 out[rows] += np.float32(weight) * row_max_scaled(raw)
         return out
 

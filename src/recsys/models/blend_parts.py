@@ -10,6 +10,7 @@ tags projected into the ALS space for members with no history).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from recsys.models.profile import ProfileModel
 __all__ = ["PART_NAMES", "Parts", "row_max_scaled"]
 
 _DAY = 86_400
+_CACHE_SIZE = 256  # column subsets (store assortments) kept per part
 #: every part a blend can weigh, in a stable order (state and reports use it)
 PART_NAMES: tuple[str, ...] = (
     "knn",
@@ -37,6 +39,13 @@ PART_NAMES: tuple[str, ...] = (
 )
 #: parts that need the member's history: a member without any gets the others only
 PERSONAL: frozenset[str] = frozenset({"knn", "ease", "als"})
+
+
+def _positions(cols: np.ndarray, n_items: int) -> np.ndarray:
+    """Position of each SKU in ``cols`` (``-1`` where absent)."""
+    where = np.full(n_items, -1, dtype=np.int64)
+    where[cols] = np.arange(len(cols))
+    return where
 
 
 def row_max_scaled(scores: np.ndarray) -> np.ndarray:
@@ -105,14 +114,37 @@ class Parts:
         inv = np.divide(1.0, peak, out=np.zeros_like(peak, dtype=np.float64), where=peak > 0)
         self.store_items = sp.csr_matrix(sp.diags(inv.astype(np.float32)) @ stores)
         self.user_stores = sp.csr_matrix(m.user_stores, dtype=np.float32)
+        self.train_rows = sp.csr_matrix(m.confidence, dtype=np.float32)
         feats = sp.csr_matrix(m.user_features, dtype=np.float32).maximum(0)
         seg = np.asarray((feats.T @ conf).toarray(), dtype=np.float32)
         total = seg.sum(axis=1, keepdims=True)
         np.divide(seg, total, out=seg, where=total > 0)
         self.segment = seg
+        self._index()
         return self
 
     # ------------------------------------------------------------------ scores
+    def _index(self) -> None:
+        """Lookups for scoring a few SKUs (a store's) without touching the rest."""
+        n_items = len(self.popular)
+        self._ease_pos = np.full(n_items, -1, dtype=np.int64)
+        if getattr(self.ease, "is_fitted_", False):
+            self._ease_pos[self.ease.items_] = np.arange(len(self.ease.items_))
+        self._cache: dict[tuple[str, int, bytes], np.ndarray] = {}
+        self._cache_lock = threading.Lock()
+
+    def _cached(self, kind: str, store: int, cols: np.ndarray, make: Any) -> np.ndarray:
+        """A per-(kind, store, columns) array, built once (a store shelf asks again and again)."""
+        key = (kind, store, cols.tobytes() if len(cols) < len(self.popular) else b"all")
+        value = self._cache.get(key)
+        if value is None:
+            value = make()
+            with self._cache_lock:
+                if len(self._cache) >= _CACHE_SIZE:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = value
+        return value
+
     def scores(
         self,
         part: str,
@@ -120,34 +152,110 @@ class Parts:
         history: sp.csr_matrix,
         features: sp.csr_matrix,
         store: int,
+        items: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Raw scores (n, n_items) of one part; rows of members it knows nothing about are 0."""
+        """Raw scores (n, n_items or len(items)) of one part; rows it knows nothing of are 0."""
         n = history.shape[0]
-        n_items = len(self.popular)
+        cols = np.arange(len(self.popular)) if items is None else items
         if part == "knn":
-            return np.asarray((history @ self.knn.similarity_).toarray(), dtype=np.float32)
+            return self._knn_scores(history, cols, items is None)
         if part == "ease":
-            return self.ease.score(np.full(n, -1), history)
+            return self._ease_scores(history, cols)
         if part == "als":
             als = self.profile.als_
-            return als.fold_in(history) @ als.item_factors_.T
+            factors = self._cached("als", -1, cols, lambda: als.item_factors_[cols].T.copy())
+            return self._member_vectors(users, history) @ factors
         if part == "profile":
-            empty = sp.csr_matrix((n, n_items), dtype=np.float32)
-            return self.profile.fold_in(empty, features) @ self.profile.item_factors_.T
-        if part == "popular":
-            return np.broadcast_to(self.popular, (n, n_items)).copy()
-        if part == "recent":
-            return np.broadcast_to(self.recent, (n, n_items)).copy()
+            empty = sp.csr_matrix(history.shape, dtype=np.float32)
+            vectors = self.profile.fold_in(empty, features)
+            factors = self.profile.item_factors_
+            return vectors @ self._cached("profile", -1, cols, lambda: factors[cols].T.copy())
+        if part in ("popular", "recent"):
+            prior = self.popular if part == "popular" else self.recent
+            return np.broadcast_to(prior[cols], (n, len(cols))).copy()
         if part == "store":
-            return self._store_scores(users, store, n)
+            return self._store_scores(users, store, n, cols)
         if part == "segment":
-            return np.asarray(features.maximum(0) @ self.segment, dtype=np.float32)
+            seg = self._cached("segment", -1, cols, lambda: self.segment[:, cols].copy())
+            f = sp.csr_matrix(features)
+            f.data = np.maximum(f.data, 0)
+            return np.asarray(f @ seg, dtype=np.float32)
         raise KeyError(part)
 
-    def _store_scores(self, users: np.ndarray, store: int, n: int) -> np.ndarray:
+    def _member_vectors(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """ALS vectors: the trained ones where a member's history is still the trained row,
+        implicit's fold-in for the others (live events, new members)."""
+        als = self.profile.als_
+        rows = self.train_rows
+        out = np.empty((len(users), als.item_factors_.shape[1]), dtype=np.float32)
+        same = np.zeros(len(users), dtype=bool)
+        h = sp.csr_matrix(history)
+        for j, u in enumerate(users.tolist()):
+            if 0 <= u < rows.shape[0]:
+                a, b = rows.indptr[u], rows.indptr[u + 1]
+                c, d = h.indptr[j], h.indptr[j + 1]
+                same[j] = (
+                    b - a == d - c
+                    and np.array_equal(rows.indices[a:b], h.indices[c:d])
+                    and np.array_equal(rows.data[a:b], h.data[c:d])
+                )
+        out[same] = als.user_factors_[users[same]]
+        if not same.all():
+            out[~same] = als.fold_in(h[~same])
+        return out
+
+    def _knn_scores(self, history: sp.csr_matrix, cols: np.ndarray, every: bool) -> np.ndarray:
+        """``history @ S`` at ``cols``: the neighbour rows of the member's SKUs, summed."""
+        sim = self.knn.similarity_
+        if every:
+            return np.asarray((history @ sim).toarray(), dtype=np.float32)
+        where = self._cached("positions", -1, cols, lambda: _positions(cols, sim.shape[1]))
+        h = sp.csr_matrix(history)
+        starts = sim.indptr[h.indices].astype(np.int64)
+        lens = sim.indptr[h.indices + 1].astype(np.int64) - starts
+        total = int(lens.sum())
+        out = np.zeros((h.shape[0], len(cols)), dtype=np.float32)
+        if not total:
+            return out
+        # the neighbour lists of every history entry, laid end to end, without SciPy
+        offsets = np.cumsum(lens) - lens
+        at = np.repeat(starts - offsets, lens) + np.arange(total)
+        pos = where[sim.indices[at]]
+        hit = pos >= 0
+        weight = np.repeat(h.data, lens)[hit] * sim.data[at][hit]
+        row = np.repeat(np.repeat(np.arange(h.shape[0]), np.diff(h.indptr)), lens)[hit]
+        flat = np.bincount(row * len(cols) + pos[hit], weights=weight, minlength=out.size)
+        return flat.reshape(out.shape).astype(np.float32)
+
+    def _ease_scores(self, history: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
+        """``history @ B`` at ``cols``, reading only the rows of B the histories touch."""
+        out = np.zeros((history.shape[0], len(cols)), dtype=np.float32)
+        h = sp.csr_matrix(history)
+        rows = self._ease_pos[h.indices]
+        keep = rows >= 0
+        where = self._ease_pos[cols]
+        scored = where >= 0
+        if not keep.any() or not scored.any():
+            return out
+        if h.shape[0] == 1:  # one member: a weighted sum of the rows of B it touches
+            block = self.ease.weights_[rows[keep]][:, where[scored]]
+            out[0, scored] = h.data[keep] @ block
+            return out
+        touched, local = np.unique(rows[keep], return_inverse=True)
+        row_of = np.repeat(np.arange(h.shape[0]), np.diff(h.indptr))[keep]
+        small = sp.csr_matrix(
+            (h.data[keep], (row_of, local)), shape=(h.shape[0], len(touched)), dtype=np.float32
+        )
+        out[:, scored] = small @ self.ease.weights_[np.ix_(touched, where[scored])]
+        return out
+
+    def _store_scores(self, users: np.ndarray, store: int, n: int, cols: np.ndarray) -> np.ndarray:
         """Popularity in the shelf's store, or in the stores each member shops in."""
         if store >= 0:
-            return np.repeat(self.store_items[store].toarray(), n, axis=0)
+            row = self._cached(
+                "store", store, cols, lambda: self.store_items[store].toarray()[0][cols]
+            )
+            return np.broadcast_to(row, (n, len(cols))).copy()
         known = (users >= 0) & (users < self.user_stores.shape[0])
         mix = sp.csr_matrix((n, self.user_stores.shape[1]), dtype=np.float32)
         if known.any():
@@ -155,7 +263,10 @@ class Parts:
             mix = sp.csr_matrix(sp.diags(known.astype(np.float32)) @ rows)
         totals = np.asarray(mix.sum(axis=1)).ravel()
         inv = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
-        return np.asarray((sp.diags(inv) @ mix @ self.store_items).toarray(), dtype=np.float32)
+        per_store = self._cached(
+            "stores", -1, cols, lambda: sp.csc_matrix(self.store_items)[:, cols].tocsr()
+        )
+        return np.asarray((sp.diags(inv) @ mix @ per_store).toarray(), dtype=np.float32)
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, np.ndarray]:
@@ -165,6 +276,7 @@ class Parts:
             "segment": self.segment,
             **sparse_to_state("store_items", self.store_items),
             **sparse_to_state("user_stores", self.user_stores),
+            **sparse_to_state("train_rows", self.train_rows),
         }
         for name, model in (("knn", self.knn), ("ease", self.ease), ("profile", self.profile)):
             if getattr(model, "is_fitted_", False):
@@ -177,8 +289,10 @@ class Parts:
         self.segment = np.asarray(state["segment"], dtype=np.float32)
         self.store_items = sparse_from_state("store_items", state).astype(np.float32)
         self.user_stores = sparse_from_state("user_stores", state).astype(np.float32)
+        self.train_rows = sparse_from_state("train_rows", state).astype(np.float32)
         models: dict[str, Any] = {"knn": self.knn, "ease": self.ease, "profile": self.profile}
         for name, model in models.items():
             inner = unprefixed(name, state)
             if inner:
                 setattr(self, name, type(model).from_state(model.get_params(), inner))
+        self._index()

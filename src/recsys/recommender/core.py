@@ -103,9 +103,8 @@ def _rank_model(
         )
     # members first seen in live events are unknown to the model: it scores their live rows
     known = np.where(users < model.n_users_, users, -1)
-    scores = model.score(known, members.history(users), features, store)
     columns = allowed.ids
-    sub = scores if columns is None else scores[:, columns]
+    sub = model.score(known, members.history(users), features, store, items=columns)
     return top_k(sub, k, columns, exclude)
 
 
