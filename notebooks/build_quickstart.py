@@ -63,13 +63,15 @@ data.interactions.head()""",
         "markdown",
         """## Train
 
-The hybrid blends collaborative-filtering vectors (ALS on purchases and dwell time) with
-profile vectors, by how much history each member has.""",
+The default model blends item-item neighbours, EASE, ALS and popularity priors (overall,
+recent, in the member's stores and segment). Its weights are learned on the latest 20% of
+the training events, so it needs no tuning by hand.""",
         [],
     ),
     (
         "code",
-        """rec = recsys.Recommender(model="hybrid", factors=32, iterations=10, seed=0).fit(data)
+        """rec = recsys.Recommender(factors=32, seed=0).fit(data)
+print(rec.model_.weights_)
 rec""",
         ["train"],
     ),

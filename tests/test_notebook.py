@@ -84,7 +84,7 @@ def test_realtime_update_changes_the_shelf(executed):
 def test_quality_table_and_plot(executed):
     nb, _ = executed
     text = _text(_cell(nb, "quality"))
-    for model in ("popular", "als", "hybrid", "hybrid-tuned", "implicit-als-defaults"):
+    for model in ("blend", "popular", "popular-segment", "ease-tuned", "implicit-als-defaults"):
         assert re.search(rf"^{re.escape(model)}\s+0\.\d+", text, flags=re.MULTILINE), model
     assert "ndcg" in text and "personalization" in text
     (png,) = [o.data["image/png"] for o in _cell(nb, "plot").outputs if "data" in o]

@@ -9,10 +9,18 @@ import pandas as pd
 import pytest
 
 from recsys.evaluation._report_output import fmt, md_table
-from recsys.evaluation.report import COLD_MODELS, MODELS, REFERENCE, quality_report, verdicts
+from recsys.evaluation.baselines import lightfm_available
+from recsys.evaluation.report import (
+    COLD_MODELS,
+    LIGHTFM,
+    MODELS,
+    REFERENCE,
+    quality_report,
+    verdicts,
+)
 from recsys.exceptions import InvalidInputError
 
-ROWS = [*MODELS, "als-tuned", "hybrid-tuned", REFERENCE]
+ROWS = [*MODELS, "ease-tuned", "als-tuned", *([LIGHTFM] if lightfm_available() else []), REFERENCE]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +58,7 @@ def test_quick_report_writes_markdown_json_and_png(quick_report):
         table.set_index("model").loc["als", "ndcg"], abs=1e-6
     )
     assert synthetic["models"]["als"]["cold_ndcg"] is None  # NaN -> null
-    tuned = synthetic["tuning"]["hybrid-tuned"]
+    tuned = synthetic["tuning"]["als-tuned"]
     assert tuned["trials"] == 2 and tuned["best_params"]["factors"] == 32  # quick size kept
     assert synthetic["split"]["train_events"] + synthetic["split"]["test_events"] > 0
 
@@ -67,20 +75,25 @@ def test_quick_report_writes_markdown_json_and_png(quick_report):
     assert any(line.startswith("wrote ") for line in lines)
 
 
-def test_verdicts_compare_against_the_references():
+def test_verdicts_compare_the_default_with_its_references():
     table = pd.DataFrame(
-        {"ndcg": [0.05, 0.09, 0.08], "cold_ndcg": [0.30, math.nan, 0.25]},
-        index=["popular", "als-tuned", REFERENCE],
+        {
+            "ndcg": [0.05, 0.09, 0.08, 0.1],
+            "personalization": [0.2, 0.9, 0.9, 0.85],
+            "cold_ndcg": [0.30, math.nan, math.nan, 0.33],
+            "cold_personalization": [0.1, math.nan, math.nan, 0.75],
+        },
+        index=["popular-segment", "ease-tuned", REFERENCE, "blend"],
     )
-    hybrid = pd.DataFrame({"ndcg": [0.07], "cold_ndcg": [0.35]}, index=["hybrid"])
-    lines = verdicts({"cj": {"table": pd.concat([table, hybrid])}}, k=10)
+    lines = verdicts({"cj": {"table": table}}, k=10)
     assert lines == [
-        "cj: best recsys model als-tuned (NDCG@10 0.0900) beats implicit ALS defaults (0.0800)",
-        "cj cold members: hybrid (NDCG@10 0.3500) beats popularity in the member's segment "
-        "(0.3000)",
+        "cj, members with history: the default (NDCG@10 0.1000, personalization 0.850) is "
+        "1.11 x ease-tuned (0.0900): meets the target (1.05 x, personalization >= 0.8)",
+        "cj, cold members: the default (NDCG@10 0.3300, personalization 0.750) is 1.10 x "
+        "popular-segment (0.3000): meets the target (1.05 x, personalization >= 0.7)",
     ]
-    worse = table.assign(ndcg=[0.05, 0.07, 0.08])
-    assert "does NOT beat" in verdicts({"cj": {"table": worse}}, k=10)[0]
+    worse = table.assign(personalization=[0.2, 0.9, 0.9, 0.6])
+    assert "MISSES" in verdicts({"cj": {"table": worse}}, k=10)[0]
 
 
 def test_markdown_cells():

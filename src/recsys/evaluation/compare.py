@@ -98,8 +98,10 @@ class _Bench:
     def _cold(self, name: str, model: Any) -> dict[str, float]:
         """Cold scores of a model with a cold-start path that is asked for, else NaN."""
         assert self.cold is not None
-        scored = hasattr(model, "recommend") and (
-            self.cold_models is None or name in self.cold_models
+        scored = (
+            name in self.cold_models
+            if self.cold_models is not None
+            else getattr(getattr(model, "model_", None), "uses_profiles", False)
         )
         if not scored:
             return dict.fromkeys(_KEYS, math.nan)

@@ -7,17 +7,19 @@ For each dataset:
    needs tags); their profile rows are hidden from training;
 2. **temporal split** — the remaining events are split at one point in time, the latest 20%
    going to test (:func:`~recsys.evaluation.temporal_split`);
-3. **tuning** — ALS and the hybrid are tuned with :func:`~recsys.evaluation.tune` on a
+3. **tuning** — EASE and ALS are tuned with :func:`~recsys.evaluation.tune` on a
    validation split carved out of the temporal *train* part (the test part is never seen)
-   and refitted on the whole train part as the ``als-tuned`` and ``hybrid-tuned`` rows;
+   and refitted on the whole train part as the ``ease-tuned`` and ``als-tuned`` rows;
 4. every model is fitted once on the train part, scored on the test part
    (:func:`~recsys.evaluation.evaluate`: warm members, already-bought SKUs excluded) and, for
    the models with a cold-start path, on the cold members from their tags alone
    (:func:`~recsys.evaluation.evaluate_cold`).
 
-Two reference rows are always present: ``popular`` and ``implicit-als-defaults``, the raw
-``implicit.als.AlternatingLeastSquares()`` with its default settings trained on the same
-confidence matrix (:class:`~recsys.evaluation.baselines.ImplicitALSBaseline`).
+The default (``blend``) is compared with strong simple references (:data:`REFERENCES`):
+popularity overall and in the member's segment, the tuned EASE and ALS, and LightFM with
+member features (:class:`~recsys.evaluation.baselines.LightFMBaseline`, when ``lightfm`` is
+installed). ``implicit-als-defaults`` is raw ``implicit.als.AlternatingLeastSquares()`` on the
+same confidence matrix (:class:`~recsys.evaluation.baselines.ImplicitALSBaseline`).
 
 The Complete Journey has 68k SKUs; to keep EASE (a dense SKU x SKU inverse) feasible the report
 keeps the :data:`CJ_TOP_ITEMS` most purchased SKUs (counted over the whole log) for **every**
@@ -43,7 +45,7 @@ from recsys.datasets import (
     synthetic_retail,
 )
 from recsys.evaluation import _report_output as output
-from recsys.evaluation.baselines import ImplicitALSBaseline
+from recsys.evaluation.baselines import ImplicitALSBaseline, LightFMBaseline, lightfm_available
 from recsys.evaluation.compare import compare_models
 from recsys.evaluation.splitters import cold_user_split, temporal_split
 from recsys.evaluation.tuning import SEARCH_SPACES, tune
@@ -54,20 +56,41 @@ __all__ = [
     "CJ_TOP_ITEMS",
     "COLD_MODELS",
     "DATASETS",
+    "DEFAULT",
+    "LIGHTFM",
     "MODELS",
     "REFERENCE",
+    "REFERENCES",
+    "ROWS",
     "TUNED",
     "quality_report",
 ]
 
-#: recsys models in every report, in table order.
-MODELS: tuple[str, ...] = ("popular", "als", "bpr", "itemknn", "ease", "profile", "hybrid")
+#: recsys rows of every report, in table order: row name -> (registry model, parameters).
+ROWS: dict[str, tuple[str, dict[str, Any]]] = {
+    "blend": ("blend", {}),
+    "popular": ("popular", {"by": "global"}),
+    "popular-segment": ("popular", {"by": "segment"}),
+    "itemknn": ("itemknn", {}),
+    "ease": ("ease", {}),
+    "als": ("als", {}),
+    "bpr": ("bpr", {}),
+    "profile": ("profile", {}),
+    "hybrid": ("hybrid", {}),
+}
+MODELS: tuple[str, ...] = tuple(ROWS)
+#: The row of the default model (``Recommender()``).
+DEFAULT = "blend"
 #: Models tuned on a validation split of train; their rows are named ``<model>-tuned``.
-TUNED: tuple[str, ...] = ("als", "hybrid")
+TUNED: tuple[str, ...] = ("ease", "als")
+#: Name of the LightFM row (present when ``lightfm`` is installed).
+LIGHTFM = "lightfm"
 #: Name of the raw-implicit reference row.
 REFERENCE = "implicit-als-defaults"
-#: Models with a cold-start path (tags -> shelf); the others get no cold scores.
-COLD_MODELS: tuple[str, ...] = ("popular", "profile", "hybrid", "hybrid-tuned")
+#: The strong simple references the default is measured against.
+REFERENCES: tuple[str, ...] = ("popular", "popular-segment", "ease-tuned", "als-tuned", LIGHTFM)
+#: Rows scored on cold members (tags only).
+COLD_MODELS: tuple[str, ...] = ("blend", "popular", "popular-segment", "profile", "hybrid", LIGHTFM)
 #: Datasets :func:`quality_report` knows.
 DATASETS: tuple[str, ...] = ("synthetic", "complete_journey", "online_retail")
 #: SKUs kept on The Complete Journey (most purchased first), for every model.
@@ -95,6 +118,7 @@ def _synthetic(quick: bool, seed: int) -> _Setup:
         small = {"factors": 32, "iterations": 8}
         params = {m: dict(small) for m in ("als", "profile", "hybrid")}
         params["bpr"] = {"factors": 32, "iterations": 30}
+        params["blend"] = {"factors": 32}
     else:
         data = synthetic_retail(n_users=5000, n_items=2000, n_stores=20, seed=seed)
         params = {}
@@ -229,10 +253,13 @@ def _run(
     for note in setup.notes:
         log(f"  note: {note}")
     models: dict[str, Any] = {
-        name: Recommender(model=name, seed=seed, **setup.params.get(name, {})) for name in MODELS
+        name: Recommender(model=model, seed=seed, **params, **setup.params.get(name, {}))
+        for name, (model, params) in ROWS.items()
     }
     tuned, tuning = _tuned(setup, train, fit_profiles, trials, sample, seed, log)
     models.update(tuned)
+    if lightfm_available():
+        models[LIGHTFM] = LightFMBaseline(epochs=5 if setup.params else 30, random_state=seed)
     models[REFERENCE] = ImplicitALSBaseline(random_state=seed)
     table = compare_models(
         models,
@@ -319,7 +346,7 @@ def _write(
     notes = list(summary)
     if plot and len(long):
         try:
-            output.plot(long, out / "quality.png", meta["k"], ("popular", REFERENCE))
+            output.plot(long, out / "quality.png", meta["k"], (*REFERENCES, REFERENCE))
         except ImportError:
             notes.append("plot skipped: matplotlib is not installed (pip install recsys[plot])")
     (out / "quality.md").write_text(output.to_markdown(meta, results, skipped, notes))
@@ -359,8 +386,8 @@ def quality_report(
         or 500 in quick mode.
     tune_trials : int, optional
         At most this many trials in each :data:`TUNED` model's coordinate search (0: no
-        ``-tuned`` rows). Default: the whole pass (10 trials for ALS, 13 for the hybrid), or
-        4 in quick mode.
+        ``-tuned`` rows). Default: the whole pass (6 trials for EASE, 10 for ALS), or 4 in
+        quick mode.
     data_dir : str or Path, optional
         Folder holding ``completejourney/`` and ``uci-online-retail/``.
     plot : bool
@@ -385,7 +412,7 @@ def quality_report(
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as out:  # doctest: +SKIP
     ...     table = quality_report(["synthetic"], out, quick=True, log=None)
-    >>> sorted(set(table.model)) == sorted([*MODELS, "als-tuned", "hybrid-tuned", REFERENCE])
+    >>> sorted(set(table.model)) >= sorted([*MODELS, "ease-tuned", "als-tuned", REFERENCE])
     ... # doctest: +SKIP
     True
     """
@@ -410,30 +437,60 @@ def quality_report(
 
 
 def verdicts(results: dict[str, dict], k: int) -> list[str]:
-    """One line per dataset and target: best recsys model vs raw implicit, hybrid vs popular.
+    """One line per dataset and target: the default against its references.
 
-    ``results`` maps a dataset name to a dict with a ``table`` (index = model) as
+    Members with history: the default's NDCG@k against the best of :data:`REFERENCES`
+    (target 1.05 x, personalization >= 0.8). Cold members: against popularity in the segment
+    (1.05 x) and against LightFM (1 x), personalization >= 0.7. ``results`` maps a dataset
+    name to a dict with a ``table`` (index = model) as
     :func:`~recsys.evaluation.compare_models` returns it.
     """
     lines = []
     for name, result in results.items():
         table = result["table"]
-        ours = table.loc[[m for m in table.index if m != REFERENCE], "ndcg"].dropna()
-        if len(ours) and REFERENCE in table.index:
-            best = ours.idxmax()
-            ref = float(table.loc[REFERENCE, "ndcg"])
-            verdict = "beats" if ours[best] > ref else "does NOT beat"
-            lines.append(
-                f"{name}: best recsys model {best} (NDCG@{k} {ours[best]:.4f}) {verdict} "
-                f"implicit ALS defaults ({ref:.4f})"
-            )
-        if "cold_ndcg" in table.columns and {"hybrid", "popular"} <= set(table.index):
-            hyb = float(table.loc["hybrid", "cold_ndcg"])
-            pop = float(table.loc["popular", "cold_ndcg"])
-            if not (math.isnan(hyb) or math.isnan(pop)):
-                verdict = "beats" if hyb > pop else "does NOT beat"
-                lines.append(
-                    f"{name} cold members: hybrid (NDCG@{k} {hyb:.4f}) {verdict} popularity in "
-                    f"the member's segment ({pop:.4f})"
-                )
+        if DEFAULT not in table.index:
+            continue
+        warm = {r: 1.05 for r in REFERENCES}
+        lines += _verdict(name, table, k, "", warm, min_pers=0.8, best_only=True)
+        if "cold_ndcg" in table.columns:
+            cold = {"popular-segment": 1.05, LIGHTFM: 1.0}
+            lines += _verdict(name, table, k, "cold_", cold, min_pers=0.7, best_only=False)
+    return lines
+
+
+def _verdict(
+    name: str,
+    table: pd.DataFrame,
+    k: int,
+    prefix: str,
+    targets: dict[str, float],
+    min_pers: float,
+    best_only: bool,
+) -> list[str]:
+    """Lines comparing the default's ``{prefix}ndcg`` with references and their targets."""
+
+    def value(row: str, column: str) -> float:
+        if row not in table.index or column not in table.columns:
+            return math.nan
+        cell: Any = table.loc[row, column]
+        return float(cell) if isinstance(cell, int | float) else math.nan
+
+    ours, pers = value(DEFAULT, f"{prefix}ndcg"), value(DEFAULT, f"{prefix}personalization")
+    refs = {r: value(r, f"{prefix}ndcg") for r in targets}
+    refs = {r: v for r, v in refs.items() if not math.isnan(v)}
+    if math.isnan(ours) or not refs:
+        return []
+    if best_only:
+        best = max(refs, key=lambda r: refs[r])
+        refs = {best: refs[best]}
+    who = "cold members" if prefix else "members with history"
+    lines = []
+    for ref, theirs in refs.items():
+        ratio = ours / theirs if theirs > 0 else math.inf
+        met = ratio >= targets[ref] and pers >= min_pers
+        lines.append(
+            f"{name}, {who}: the default (NDCG@{k} {ours:.4f}, personalization {pers:.3f}) is "
+            f"{ratio:.2f} x {ref} ({theirs:.4f}): {'meets' if met else 'MISSES'} the target "
+            f"({targets[ref]:.2f} x, personalization >= {min_pers})"
+        )
     return lines

@@ -54,7 +54,7 @@ SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
         "regularization": [0.001, 0.01, 0.1],
         "iterations": [50, 100, 200],
     },
-    "ease": {"regularization": [50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0]},
+    "ease": {"regularization": [100.0, 500.0, 2000.0, 8000.0, 30000.0, 100000.0]},
     "itemknn": {"K": [20, 50, 100, 200], "similarity": ["cosine", "bm25"]},
     "popular": {"by": ["auto", "global", "store", "segment"], "global_weight": [0.0, 0.05, 0.2]},
 }

@@ -54,16 +54,18 @@ def rank_members(
             return state.items.store_shelf(query, k, allowed.store, exclude.indices)
         return _rank_model(state, users, k, store, allowed, exclude, None, None)
     has_profile = np.zeros(n, bool) if profiles is None else np.diff(profiles.indptr) > 0
-    fallback = (users < 0) & ~has_profile
+    # nothing known, or tags a model cannot read: popularity (in the member's segment)
+    fallback = (users < 0) & (~has_profile | (not state.model.uses_profiles))
     if not fallback.any():
         return _rank_model(state, users, k, store, allowed, exclude, profiles, has_profile)
     if fallback.all():
-        return _rank_fallback(state, n, k, store, allowed, exclude)
+        return _rank_fallback(state, n, k, store, allowed, exclude, profiles)
     ids = np.full((n, k), -1, dtype=np.int64)
     vals = np.full((n, k), -np.inf, dtype=np.float32)
     back, rest = np.flatnonzero(fallback), np.flatnonzero(~fallback)
     part = None if exclude is None else exclude.take(back)
-    ids[back], vals[back] = _rank_fallback(state, len(back), k, store, allowed, part)
+    tags = None if profiles is None else profiles[back]
+    ids[back], vals[back] = _rank_fallback(state, len(back), k, store, allowed, part, tags)
     part = None if exclude is None else exclude.take(rest)
     rows = None if profiles is None else profiles[rest]
     ids[rest], vals[rest] = _rank_model(
@@ -115,14 +117,18 @@ def _rank_fallback(
     store: int,
     allowed: Allowed,
     exclude: Rows | None,
+    profiles: sp.csr_matrix | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    n_items = state.fallback.n_items_
-    row = state.fallback.score(
-        np.array([-1]), sp.csr_matrix((1, n_items), dtype=np.float32), None, store
-    )
+    """Popular in the store, and in the member's segment of tags when there are tags."""
     columns = allowed.ids
-    sub = row if columns is None else row[:, columns]
-    return top_k(np.repeat(sub, n, axis=0), k, columns, exclude)
+    fallback = state.fallback
+    if profiles is None or not profiles.nnz:
+        empty = sp.csr_matrix((1, fallback.n_items_), dtype=np.float32)
+        row = fallback.score(np.array([-1]), empty, None, store, items=columns)
+        return top_k(np.repeat(row, n, axis=0), k, columns, exclude)
+    empty = sp.csr_matrix((n, fallback.n_items_), dtype=np.float32)
+    scores = fallback.score(np.full(n, -1), empty, profiles, store, items=columns)
+    return top_k(scores, k, columns, exclude)
 
 
 def rank_audience(
