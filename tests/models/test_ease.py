@@ -35,3 +35,23 @@ def test_ease_diagonal_is_zero_and_ranks_well(shop: Any, metrics: Any) -> None:
         metrics.auc_of(model.score(np.arange(m.n_users), m.confidence), shop.held_out, m.confidence)
         > 0.7
     )
+
+
+def test_a_catalog_over_max_items_keeps_the_busiest_skus_and_says_so(shop) -> None:
+    import pytest
+
+    from recsys.exceptions import RecsysWarning
+
+    m = shop.matrices
+    volume = np.asarray(m.confidence.sum(axis=0)).ravel()
+    with pytest.warns(RecsysWarning, match=r"keeps the 30 SKUs with the most events of 120"):
+        model = EASEModel(regularization=10.0, max_items=30).fit(m)
+    assert model.weights_.shape == (30, 30)
+    assert set(model.items_) == set(np.argsort(-volume, kind="stable")[:30])
+    scores = model.score(np.arange(5), m.confidence[:5])
+    others = np.setdiff1d(np.arange(m.n_items), model.items_)
+    assert (scores[:, others] == 0).all() and (scores[:, model.items_] != 0).any()
+    # the kept SKUs score exactly as EASE fitted on those SKUs alone
+    sub = type(m).from_confidence(m.confidence[:, model.items_])
+    alone = EASEModel(regularization=10.0).fit(sub).score(np.arange(5), sub.confidence[:5])
+    np.testing.assert_allclose(scores[:, model.items_], alone, rtol=1e-4, atol=1e-6)

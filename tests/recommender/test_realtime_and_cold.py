@@ -179,3 +179,20 @@ def test_live_boost_makes_todays_events_count_more(small_data, tmp_path):
     assert recsys.Recommender.load(rec.save(tmp_path / "m")).live_boost == 3.0
     with pytest.raises(recsys.RecsysError, match="live_boost"):
         recsys.Recommender(model="als", live_boost=0).fit(small_data)
+
+
+@pytest.mark.parametrize("model", ["als", "ease", "itemknn", "bpr"])
+def test_a_model_without_tags_gives_new_members_popularity_in_their_segment(
+    model, fitted, small_data
+):
+    rec, popular = fitted(model), fitted("popular")  # "popular" is popularity by segment
+    young = {"age_band": "18-24", "family": "single"}
+    older = {"age_band": "55-64", "family": "kids"}
+    store = small_data.stores.store_id.iloc[0]
+    for profile in (young, older):
+        got = [r.item_id for r in rec.recommend(None, 10, profile=profile, store_id=store)]
+        want = [r.item_id for r in popular.recommend(None, 10, profile=profile, store_id=store)]
+        assert got == want
+    a = rec.recommend(None, 10, profile=young)
+    b = rec.recommend(None, 10, profile=older)
+    assert [r.item_id for r in a] != [r.item_id for r in b]

@@ -280,10 +280,15 @@ class BlendModel(ScoreModel):
             val.candidates,
         )
         weights, ndcg, pers = coordinate_ascent(
-            keyed.measure, list(WARM_PARTS), {"knn": 1.0}, float(self.min_personalization)
+            keyed.measure, list(WARM_PARTS), float(self.min_personalization)
         )
         plan.warm = weights
-        plan.report["warm"] = {"members": len(users), "ndcg@10": ndcg, "personalization@10": pers}
+        plan.report["warm"] = {
+            "members": len(users),
+            "ndcg@10": ndcg,
+            "personalization@10": pers,
+            "personalization_met": pers >= float(self.min_personalization),
+        }
         plan.report["variants"] = {k: v for k, v in best.items()}
 
     def _weigh_cold(
@@ -307,10 +312,15 @@ class BlendModel(ScoreModel):
             val.candidates,
         )
         weights, ndcg, pers = coordinate_ascent(
-            keyed.measure, list(COLD_PARTS), {"segment": 1.0}, float(self.min_cold_personalization)
+            keyed.measure, list(COLD_PARTS), float(self.min_cold_personalization)
         )
         plan.cold = weights
-        plan.report["cold"] = {"members": len(users), "ndcg@10": ndcg, "personalization@10": pers}
+        plan.report["cold"] = {
+            "members": len(users),
+            "ndcg@10": ndcg,
+            "personalization@10": pers,
+            "personalization_met": pers >= float(self.min_cold_personalization),
+        }
 
     # ------------------------------------------------------------------ scores
     def _score(

@@ -127,21 +127,29 @@ def _personalization(shelves: np.ndarray, pairs: int) -> float:
 def coordinate_ascent(
     measure: Callable[[dict[str, float]], tuple[float, float]],
     names: Sequence[str],
-    start: Mapping[str, float],
     min_personalization: float,
     rounds: int = 2,
 ) -> tuple[dict[str, float], float, float]:
     """Weights that raise NDCG while personalization stays >= ``min_personalization``.
 
-    Starts from ``start`` (kept if it meets the bound, else from the most personal part
-    alone) and tries every :data:`GRID` value of each weight in turn, ``rounds`` times.
+    Starts from the single part with the best NDCG among those that meet the bound (the
+    most personal part when none does), then tries every :data:`GRID` value of each weight
+    in turn, ``rounds`` times. While the bound is not met, a change must not lower
+    personalization.
 
     Returns
     -------
     weights, ndcg, personalization
     """
-    best = {n: float(start.get(n, 0.0)) for n in names}
-    ndcg, pers = measure(best)
+    singles = {n: measure({n: 1.0}) for n in names}
+    meeting = [n for n in names if singles[n][1] >= min_personalization]
+    first = (
+        max(meeting, key=lambda n: singles[n][0])
+        if meeting
+        else max(names, key=lambda n: singles[n][1])
+    )
+    best = {n: float(n == first) for n in names}
+    ndcg, pers = singles[first]
     for _ in range(rounds):
         improved = False
         for name in names:

@@ -1,0 +1,95 @@
+"""The default blend: weights from a validation slice, parts scored at any SKU subset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recsys.data import RetailDataset
+from recsys.datasets import synthetic_retail
+from recsys.models import BlendModel
+from recsys.models.blend_parts import PART_NAMES
+from recsys.models.blend_search import coordinate_ascent
+
+
+@pytest.fixture(scope="module")
+def chain():
+    data = synthetic_retail(n_users=600, n_items=300, n_stores=4, items_per_store=(120, 180))
+    ds = RetailDataset.build(data.interactions, data.catalog, data.stores, data.profiles)
+    model = BlendModel(factors=8, validation_members=300, num_threads=1).fit(ds.matrices)
+    return ds, model
+
+
+def test_weights_come_from_the_latest_slice_of_train(chain):
+    _, model = chain
+    report = model.validation_
+    assert report["warm"]["members"] > 50 and report["cold"]["members"] > 50
+    met = report["warm"]["personalization@10"] >= model.min_personalization
+    assert report["warm"]["personalization_met"] is met
+    assert set(model.weights_) <= set(PART_NAMES) and len(model.weights_) >= 2
+    assert set(model.cold_weights_) <= {"segment", "profile", "recent", "popular"}
+
+
+def test_the_search_keeps_shelves_apart_and_raises_ndcg():
+    # two parts: "pop" is accurate but the same for everyone, "own" personal but weaker;
+    # mixing more "pop" in raises NDCG and lowers personalization, linearly
+    def measure(w):
+        pop, own = w.get("pop", 0.0), w.get("own", 0.0)
+        share = pop / (pop + own) if pop + own else 0.0
+        return 0.10 + 0.05 * share, 0.95 - 0.6 * share
+
+    weights, ndcg, pers = coordinate_ascent(measure, ["own", "pop"], min_personalization=0.8)
+    assert pers >= 0.8 and ndcg > 0.10  # some "pop", no more than the bound allows
+    share = weights["pop"] / (weights["pop"] + weights["own"])
+    assert 0.0 < share <= 0.25 + 1e-9
+    # no bound: all the accuracy
+    weights, ndcg, _ = coordinate_ascent(measure, ["own", "pop"], min_personalization=0.0)
+    assert ndcg == pytest.approx(0.15)
+
+
+def test_without_event_times_the_fixed_weights_apply(chain):
+    ds, _ = chain
+    bare = type(ds.matrices).from_confidence(ds.matrices.confidence, ds.matrices.user_features)
+    model = BlendModel(factors=8, num_threads=1).fit(bare)
+    assert model.validation_ == {"validated": False, "why": "the events have no times"}
+    assert model.weights_ == {"knn": 1.0, "ease": 0.35, "als": 0.2, "recent": 0.1}
+
+
+@pytest.mark.parametrize("part", PART_NAMES)
+def test_every_part_scores_a_subset_exactly_as_the_whole(chain, part):
+    ds, model = chain
+    users = np.arange(0, 40, 3)
+    history = ds.matrices.confidence[users]
+    features = ds.matrices.user_features[users]
+    items = ds.assortment.items_of(1)
+    for store in (-1, 1):
+        whole = model.parts_.scores(part, users, history, features, store)
+        sub = model.parts_.scores(part, users, history, features, store, items)
+        np.testing.assert_allclose(sub, whole[:, items], rtol=1e-5, atol=1e-6)
+
+
+def test_a_changed_history_is_folded_in_not_read_from_training(chain):
+    ds, model = chain
+    user = np.array([3])
+    trained = ds.matrices.confidence[user]
+    changed = sp.csr_matrix(trained + sp.csr_matrix(([5.0], ([0], [7])), shape=trained.shape))
+    before = model.parts_.scores("als", user, trained, ds.matrices.user_features[user], -1)
+    after = model.parts_.scores("als", user, changed, ds.matrices.user_features[user], -1)
+    assert not np.allclose(before, after)
+
+
+def test_cold_shelves_differ_by_profile_and_from_popularity(chain):
+    ds, model = chain
+    enc = ds.profile_encoder
+    rows = sp.vstack(
+        [
+            enc.transform_one({"age_band": "18-24", "gender": "female", "family": "single"}),
+            enc.transform_one({"age_band": "55-64", "gender": "male", "family": "kids"}),
+        ],
+        format="csr",
+    )
+    empty = sp.csr_matrix((2, ds.n_items), dtype=np.float32)
+    scores = model.score(np.array([-1, -1]), empty, rows)
+    top = np.argsort(-scores, axis=1)[:, :10]
+    assert set(top[0]) != set(top[1])
