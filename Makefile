@@ -19,7 +19,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $@ $(VENV)/.serve-installed
 
-demo: $(VENV)/.serve-installed  ## train the hybrid on synthetic data and serve it on 127.0.0.1
+demo: $(VENV)/.serve-installed  ## train the default model on synthetic data and serve it on 127.0.0.1
 	$(BIN)/recsys demo
 
 test: lint  ## lint and type check, then unit + integration tests, benchmarks in quick mode

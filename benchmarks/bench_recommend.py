@@ -125,3 +125,22 @@ def test_fit_als(benchmark, retail_at, contender):
         return m
 
     benchmark.pedantic(ours if contender == "recsys" else theirs, rounds=3, iterations=1)
+
+
+@pytest.mark.parametrize("n_items", SIZES[:2])
+def test_recommend_store_default(benchmark, fitted_at, n_items):
+    """The default blend (a score model): one shelf in a store, reasons included."""
+    rec = fitted_at(n_items, "blend")
+    (member,), _, stocked = _member_store(rec)
+    benchmark.group = f"default blend, one member, store filter, {n_items} SKUs"
+    shelf = benchmark(rec.recommend, member, k=10, store_id=STORE)
+    assert len(shelf) == 10 and {r.item_id for r in shelf} <= set(rec.dataset_.items.ids[stocked])
+
+
+@pytest.mark.parametrize("n_items", SIZES[:2])
+def test_recommend_batch_1000_default(benchmark, fitted_at, n_items):
+    rec = fitted_at(n_items, "blend")
+    members, _, _ = _member_store(rec, 1000)
+    benchmark.group = f"default blend, recommend_batch 1000 members, store filter, {n_items} SKUs"
+    shelves = benchmark(rec.recommend_batch, members, k=10, store_id=STORE)
+    assert len(shelves) == 1000

@@ -27,9 +27,10 @@ def fitted_at(retail_at):
     def get(n_items: int, model: str = "als"):
         key = (n_items, model)
         if key not in _RECS:
-            _RECS[key] = recsys.Recommender(
-                model=model, factors=FACTORS, iterations=ITERATIONS, seed=0
-            ).fit(retail_at(n_items))
+            params = {} if model == "blend" else {"iterations": ITERATIONS}
+            _RECS[key] = recsys.Recommender(model=model, factors=FACTORS, seed=0, **params).fit(
+                retail_at(n_items)
+            )
         return _RECS[key]
 
     return get

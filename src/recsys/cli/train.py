@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,14 @@ __all__ = ["cmd_evaluate", "cmd_train", "fit"]
 
 
 def fit(data: RetailData, model: str, factors: int, seed: int, **params: Any) -> Recommender:
-    """A fitted Recommender (models limit BLAS threads themselves while they train)."""
+    """A fitted Recommender (models limit BLAS threads themselves while they train).
+
+    The default blend shows a progress bar over its stages (validation, refit) on stderr.
+    """
     from recsys.recommender import Recommender
 
+    if model == "blend":
+        params.setdefault("show_progress", sys.stderr.isatty())
     return Recommender(model=model, factors=factors, seed=seed, **params).fit(data)
 
 

@@ -29,6 +29,7 @@ __all__ = ["BlendModel"]
 KNN_K: tuple[int, ...] = (50, 200)
 EASE_SCALE: tuple[float, ...] = (10.0, 60.0)  # λ = scale x the mean diagonal of XᵀX
 HALF_LIVES: tuple[float, ...] = (7.0, 21.0, 60.0)
+ALS_REGULARIZATION: tuple[float, ...] = (10.0, 50.0)
 WARM_PARTS: tuple[str, ...] = ("knn", "ease", "als", "recent", "popular", "store", "segment")
 COLD_PARTS: tuple[str, ...] = ("segment", "profile", "recent", "popular")
 #: weights when there is nothing to validate on (no event times): what validation on retail
@@ -45,6 +46,7 @@ class _Plan:
     knn_k: int = KNN_K[-1]
     ease_lambda: float = 500.0
     half_life_days: float = HALF_LIVES[1]
+    als_regularization: float = ALS_REGULARIZATION[0]
     warm: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WARM))
     cold: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COLD))
     report: dict[str, Any] = field(default_factory=dict)
@@ -118,7 +120,7 @@ class BlendModel(ScoreModel):
         seed: int | None = 0,
         validation_fraction: float = 0.2,
         validation_members: int = 1500,
-        min_personalization: float = 0.85,
+        min_personalization: float = 0.8,
         min_cold_personalization: float = 0.7,
         max_ease_items: int = 10_000,
         num_threads: int = 0,
@@ -169,6 +171,7 @@ class BlendModel(ScoreModel):
             knn_k=plan.knn_k,
             ease_lambda=plan.ease_lambda,
             half_life_days=plan.half_life_days,
+            als_regularization=plan.als_regularization,
             factors=int(self.factors),
             seed=self.seed,
             max_ease_items=int(self.max_ease_items),
@@ -193,9 +196,11 @@ class BlendModel(ScoreModel):
         new = bought - bought.multiply(early.purchased)
         new.eliminate_zeros()
         warm = np.flatnonzero((np.diff(new.indptr) > 0) & (positive_counts(early.confidence) > 0))
-        cold = np.flatnonzero(
-            (np.diff(bought.indptr) > 0) & (np.diff(sp.csr_matrix(m.user_features).indptr) > 0)
-        )
+        tagged = (np.diff(bought.indptr) > 0) & (np.diff(sp.csr_matrix(m.user_features).indptr) > 0)
+        # members first seen in the slice are what a cold shelf faces; without enough of
+        # them, members with tags stand in with their history hidden
+        first_seen = tagged & (positive_counts(early.confidence) == 0)
+        cold = np.flatnonzero(first_seen if first_seen.sum() >= 50 else tagged)
         bar.set_postfix_str("weigh members with history")
         self._weigh_warm(plan, variants, early, new, _sample(warm, self.validation_members, rng))
         bar.update(1)
@@ -214,13 +219,15 @@ class BlendModel(ScoreModel):
             lam = _ease_lambda(early.confidence, scale)
             parts = self._parts(_Plan(ease_lambda=lam), frozenset({"ease"})).fit(early)
             out[f"ease{scale:g}"] = (parts, "ease")
+        for reg in ALS_REGULARIZATION:
+            parts = self._parts(_Plan(als_regularization=reg), frozenset({"als", "profile"}))
+            parts.fit(early)
+            out[f"als{reg:g}"], out[f"profile{reg:g}"] = (parts, "als"), (parts, "profile")
+            for name in ("popular", "store", "segment"):
+                out[name] = (parts, name)
         for half_life in HALF_LIVES:
-            needed = frozenset({"als", "profile"}) if half_life == HALF_LIVES[0] else frozenset()
-            parts = self._parts(_Plan(half_life_days=half_life), needed).fit(early)
+            parts = self._parts(_Plan(half_life_days=half_life), frozenset()).fit(early)
             out[f"recent{half_life:g}"] = (parts, "recent")
-            if needed:
-                for name in ("als", "profile", "popular", "store", "segment"):
-                    out[name] = (parts, name)
         return out
 
     def _validation(
@@ -266,8 +273,9 @@ class BlendModel(ScoreModel):
             part: max(
                 (v for v in names if variants[v][1] == part), key=lambda v: val.measure({v: 1.0})[0]
             )
-            for part in ("knn", "ease", "recent")
+            for part in ("knn", "ease", "recent", "als")
         }
+        plan.als_regularization = float(best["als"][3:])
         plan.knn_k = int(best["knn"][3:])
         plan.ease_lambda = _ease_lambda(early.confidence, float(best["ease"][4:]))
         plan.half_life_days = float(best["recent"][6:])
@@ -302,7 +310,12 @@ class BlendModel(ScoreModel):
         if len(users) < 10:
             plan.report["cold"] = f"only {len(users)} members with tags to validate on"
             return
-        names = ["segment", "profile", f"recent{plan.half_life_days:g}", "popular"]
+        names = [
+            "segment",
+            f"profile{plan.als_regularization:g}",
+            f"recent{plan.half_life_days:g}",
+            "popular",
+        ]
         val = self._validation(variants, names, early, truth, users, cold=True)
         keyed = Validation(
             dict(zip(COLD_PARTS, (val.parts[n] for n in names), strict=True)),
@@ -373,6 +386,7 @@ class BlendModel(ScoreModel):
             "knn_k": self.parts_.knn.K,
             "ease_lambda": self.parts_.ease.regularization,
             "half_life_days": self.parts_.half_life_days,
+            "als_regularization": self.parts_.profile.regularization,
             "validation": self.validation_,
         }
         text = json.dumps(plan, default=float)
@@ -392,6 +406,7 @@ class BlendModel(ScoreModel):
                 knn_k=int(plan["knn_k"]),
                 ease_lambda=float(plan["ease_lambda"]),
                 half_life_days=float(plan["half_life_days"]),
+                als_regularization=float(plan["als_regularization"]),
             ),
             needed,
         )

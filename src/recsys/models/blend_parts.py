@@ -72,8 +72,9 @@ class Parts:
 
     Parameters
     ----------
-    knn_k, ease_lambda, half_life_days : int, float, float
-        The variants: BM25 neighbours kept per SKU, EASE's λ, the half-life of recency.
+    knn_k, ease_lambda, half_life_days, als_regularization : int, float, float, float
+        The variants: BM25 neighbours kept per SKU, EASE's λ, the half-life of recency, the
+        λ of ALS (whose alpha is implicit's default, 1).
     factors, seed, max_ease_items, num_threads : int
         Of the ALS (inside the profile part) and of EASE.
     needed : set of str
@@ -86,6 +87,7 @@ class Parts:
         knn_k: int,
         ease_lambda: float,
         half_life_days: float,
+        als_regularization: float,
         factors: int,
         seed: int | None,
         max_ease_items: int,
@@ -94,7 +96,15 @@ class Parts:
     ) -> None:
         self.knn = ItemKNNModel(K=knn_k, similarity="bm25", num_threads=num_threads)
         self.ease = EASEModel(regularization=ease_lambda, max_items=max_ease_items)
-        self.profile = ProfileModel(factors=factors, seed=seed, num_threads=num_threads)
+        # implicit's own confidence scaling (alpha 1): the ALS that validation favours on
+        # retail logs, where recsys' alpha 10 over-weights the confidence of repeat buys
+        self.profile = ProfileModel(
+            factors=factors,
+            regularization=als_regularization,
+            alpha=1.0,
+            seed=seed,
+            num_threads=num_threads,
+        )
         self.half_life_days = half_life_days
         self.needed = needed
 

@@ -6,7 +6,7 @@ a search over many weightings cheap, each member's candidates are the union of e
 top :data:`CANDIDATES` SKUs; a weighting's shelf is its best ten among them.
 :func:`coordinate_ascent` then tries each weight on a small grid in turn, keeping a change only
 when NDCG@10 rises and the shelves stay at least ``min_personalization`` apart
-(personalization = 1 - mean overlap of two members' shelves).
+(personalization = 1 - mean overlap of two members' shelves), softly: see :data:`PENALTY`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ import scipy.sparse as sp
 from recsys.columns import EventKind
 from recsys.data.matrices import ModelEvents
 
-__all__ = ["CANDIDATES", "GRID", "Validation", "coordinate_ascent", "split_by_time"]
+__all__ = [
+    "CANDIDATES",
+    "GRID",
+    "PENALTY",
+    "Validation",
+    "coordinate_ascent",
+    "split_by_time",
+]
 
 #: SKUs per part and member that enter the candidate pool of the search
 CANDIDATES = 50
@@ -124,6 +131,11 @@ def _personalization(shelves: np.ndarray, pairs: int) -> float:
     return 1.0 - float(np.mean(overlap)) / k
 
 
+#: NDCG given up per unit of personalization below the bound (a soft constraint, so the
+#: search can cross weightings that miss the bound on its way to ones that meet it)
+PENALTY = 2.0
+
+
 def coordinate_ascent(
     measure: Callable[[dict[str, float]], tuple[float, float]],
     names: Sequence[str],
@@ -132,22 +144,20 @@ def coordinate_ascent(
 ) -> tuple[dict[str, float], float, float]:
     """Weights that raise NDCG while personalization stays >= ``min_personalization``.
 
-    Starts from the single part with the best NDCG among those that meet the bound (the
-    most personal part when none does), then tries every :data:`GRID` value of each weight
-    in turn, ``rounds`` times. While the bound is not met, a change must not lower
-    personalization.
+    Maximizes ``NDCG - PENALTY * max(0, min_personalization - personalization)``: from the
+    single part that scores best on it, every :data:`GRID` value of each weight in turn,
+    ``rounds`` times.
 
     Returns
     -------
     weights, ndcg, personalization
     """
+
+    def objective(ndcg: float, pers: float) -> float:
+        return ndcg - PENALTY * max(0.0, min_personalization - pers)
+
     singles = {n: measure({n: 1.0}) for n in names}
-    meeting = [n for n in names if singles[n][1] >= min_personalization]
-    first = (
-        max(meeting, key=lambda n: singles[n][0])
-        if meeting
-        else max(names, key=lambda n: singles[n][1])
-    )
+    first = max(names, key=lambda n: objective(*singles[n]))
     best = {n: float(n == first) for n in names}
     ndcg, pers = singles[first]
     for _ in range(rounds):
@@ -160,10 +170,7 @@ def coordinate_ascent(
                 if not any(trial.values()):
                     continue
                 t_ndcg, t_pers = measure(trial)
-                meets = t_pers >= min_personalization or (
-                    pers < min_personalization and t_pers >= pers
-                )
-                if meets and t_ndcg > ndcg + 1e-6:
+                if objective(t_ndcg, t_pers) > objective(ndcg, pers) + 1e-6:
                     best, ndcg, pers, improved = trial, t_ndcg, t_pers, True
         if not improved:
             break
