@@ -47,6 +47,7 @@ class _Plan:
     ease_lambda: float = 500.0
     half_life_days: float = HALF_LIVES[1]
     als_regularization: float = ALS_REGULARIZATION[0]
+    als_factors: int = 0  # 0: the blend's ``factors``; validation may double them
     warm: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WARM))
     cold: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COLD))
     report: dict[str, Any] = field(default_factory=dict)
@@ -172,7 +173,7 @@ class BlendModel(ScoreModel):
             ease_lambda=plan.ease_lambda,
             half_life_days=plan.half_life_days,
             als_regularization=plan.als_regularization,
-            factors=int(self.factors),
+            factors=int(plan.als_factors or self.factors),
             seed=self.seed,
             max_ease_items=int(self.max_ease_items),
             num_threads=int(self.num_threads),
@@ -220,9 +221,11 @@ class BlendModel(ScoreModel):
             parts = self._parts(_Plan(ease_lambda=lam), frozenset({"ease"})).fit(early)
             out[f"ease{scale:g}"] = (parts, "ease")
         for reg in ALS_REGULARIZATION:
-            parts = self._parts(_Plan(als_regularization=reg), frozenset({"als", "profile"}))
-            parts.fit(early)
-            out[f"als{reg:g}"], out[f"profile{reg:g}"] = (parts, "als"), (parts, "profile")
+            for factors in (int(self.factors), 2 * int(self.factors)):
+                plan_ = _Plan(als_regularization=reg, als_factors=factors)
+                parts = self._parts(plan_, frozenset({"als", "profile"})).fit(early)
+                key = f"{reg:g}x{factors}"
+                out[f"als{key}"], out[f"profile{key}"] = (parts, "als"), (parts, "profile")
             for name in ("popular", "store", "segment"):
                 out[name] = (parts, name)
         for half_life in HALF_LIVES:
@@ -275,7 +278,8 @@ class BlendModel(ScoreModel):
             )
             for part in ("knn", "ease", "recent", "als")
         }
-        plan.als_regularization = float(best["als"][3:])
+        reg, factors = best["als"][3:].split("x")
+        plan.als_regularization, plan.als_factors = float(reg), int(factors)
         plan.knn_k = int(best["knn"][3:])
         plan.ease_lambda = _ease_lambda(early.confidence, float(best["ease"][4:]))
         plan.half_life_days = float(best["recent"][6:])
@@ -312,7 +316,7 @@ class BlendModel(ScoreModel):
             return
         names = [
             "segment",
-            f"profile{plan.als_regularization:g}",
+            f"profile{plan.als_regularization:g}x{plan.als_factors or int(self.factors)}",
             f"recent{plan.half_life_days:g}",
             "popular",
         ]
@@ -387,6 +391,7 @@ class BlendModel(ScoreModel):
             "ease_lambda": self.parts_.ease.regularization,
             "half_life_days": self.parts_.half_life_days,
             "als_regularization": self.parts_.profile.regularization,
+            "als_factors": self.parts_.profile.factors,
             "validation": self.validation_,
         }
         text = json.dumps(plan, default=float)
@@ -407,6 +412,7 @@ class BlendModel(ScoreModel):
                 ease_lambda=float(plan["ease_lambda"]),
                 half_life_days=float(plan["half_life_days"]),
                 als_regularization=float(plan["als_regularization"]),
+                als_factors=int(plan["als_factors"]),
             ),
             needed,
         )

@@ -120,15 +120,18 @@ class Validation:
 
 
 def _personalization(shelves: np.ndarray, pairs: int) -> float:
-    """1 - mean overlap of consecutive pairs of shelves (members come in random order)."""
-    n = len(shelves) // 2 * 2
-    n = min(n, 2 * pairs)
+    """1 - mean Jaccard overlap of consecutive pairs of shelves, as
+    :func:`recsys.evaluation.personalization` measures it (members come in random order)."""
+    n = min(len(shelves) // 2 * 2, 2 * pairs)
     if n < 2:
         return 1.0
-    a, b = np.sort(shelves[0:n:2], axis=1), np.sort(shelves[1:n:2], axis=1)
+    picked = shelves[np.random.default_rng(0).permutation(len(shelves))[:n]]
+    a, b = np.sort(picked[0::2], axis=1), np.sort(picked[1::2], axis=1)
     k = shelves.shape[1]
-    overlap = [len(np.intersect1d(x, y, assume_unique=True)) for x, y in zip(a, b, strict=True)]
-    return 1.0 - float(np.mean(overlap)) / k
+    shared = np.array(
+        [len(np.intersect1d(x, y, assume_unique=True)) for x, y in zip(a, b, strict=True)]
+    )
+    return 1.0 - float(np.mean(shared / (2 * k - shared)))
 
 
 #: NDCG given up per unit of personalization below the bound (a soft constraint, so the
