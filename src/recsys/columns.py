@@ -27,6 +27,7 @@ class Columns:
     AVAILABLE_TO: Final = "available_to"
     NAME: Final = "name"
     TAGS: Final = "tags"
+    GROUP: Final = "group_id"
 
     INTERACTIONS: Final = (USER, ITEM, KIND, VALUE, TIMESTAMP, STORE)
     INTERACTIONS_REQUIRED: Final = (USER, ITEM, KIND)

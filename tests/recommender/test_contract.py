@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import recsys
@@ -34,9 +35,15 @@ def test_oversized_k_returns_every_allowed_item_once(model, fitted, small_data):
     rec = fitted(model)
     member, store = _member_and_store(small_data)
     stocked = set(small_data.stores.loc[small_data.stores.store_id == store, "item_id"])
-    shelf = rec.recommend(member, k=10_000, store_id=store, exclude_purchased=False)
+    free = {"max_per_category": None, "dedupe_groups": False}  # no merchandising caps
+    shelf = rec.recommend(member, k=10_000, store_id=store, exclude_purchased=False, rules=free)
     assert {r.item_id for r in shelf} == stocked
     assert len(shelf) == len(stocked)
+    # the chain default caps each category at three SKUs
+    capped = rec.recommend(member, k=10_000, store_id=store, exclude_purchased=False)
+    categories = small_data.catalog.set_index("item_id").category
+    counts = pd.Series([categories[r.item_id] for r in capped]).value_counts()
+    assert counts.max() == 3 and set(counts.index) == set(categories[list(stocked)])
 
 
 @pytest.mark.parametrize("model", MODELS)

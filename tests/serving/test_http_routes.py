@@ -56,6 +56,28 @@ def test_recommend(client: httpx.Client, trained: TrainedModel) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
+def test_recommend_follows_the_rules_of_the_request(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    body = {"member_id": trained.member, "store_id": trained.store, "k": 8}
+    plain = client.post("/recommend", json=body).json()["items"]
+    last = plain[-1]["item_id"]
+    rules = {"max_per_category": 1, "pin": {last: 0}}
+    resp = client.post("/recommend", json={**body, "rules": rules})
+    assert resp.status_code == 200, resp.text
+    items = resp.json()["items"]
+    category = trained.data.catalog.set_index(Columns.ITEM)[Columns.CATEGORY]
+    shown = [category[i["item_id"]] for i in items]
+    assert items[0]["item_id"] == last and len(shown) == len(set(shown))
+    batch = client.post(
+        "/recommend_batch",
+        json={"member_ids": [trained.member], "store_id": trained.store, "k": 8, "rules": rules},
+    ).json()["results"][0]["items"]
+    assert [i["item_id"] for i in batch] == [i["item_id"] for i in items]
+    bad = client.post("/recommend", json={**body, "rules": {"bury": ["sku-nope"]}})
+    assert bad.status_code == 404 and bad.json()["error"] == "UnknownIdError"
+
+
 def test_recommend_filters_and_cold_profile(client: httpx.Client, trained: TrainedModel) -> None:
     catalog = trained.data.catalog
     category = str(catalog[Columns.CATEGORY].iloc[0])
@@ -169,6 +191,8 @@ def test_recsys_errors(
         ("/recommend", {"member_id": 42}),
         ("/recommend", {"member_id": "u1", "filters": {"colour": "red"}}),
         ("/recommend", {"member": "u1"}),
+        ("/recommend", {"member_id": "u1", "rules": {"max_per_category": 0}}),
+        ("/recommend", {"member_id": "u1", "rules": {"boosts": {}}}),
         ("/recommend_batch", {"k": 3}),
         ("/recommend_batch", {"member_ids": "u1"}),
         ("/similar", {}),

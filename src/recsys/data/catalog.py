@@ -221,6 +221,14 @@ def _prices(col: pd.Series | None, ids: np.ndarray) -> np.ndarray:
     return price
 
 
+def _groups(col: pd.Series | None, n_rows: int) -> np.ndarray:
+    """Style group code per row (``-1``: none)."""
+    if col is None:
+        return np.full(n_rows, -1, dtype=np.int64)
+    codes, _ = pd.factorize(col.astype(object).where(col.notna(), None), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
 def _seasons(col: pd.Series | None, n_rows: int) -> np.ndarray:
     if col is None:
         return np.full(n_rows, ALL_YEAR, dtype=np.uint16)
@@ -252,6 +260,9 @@ class Catalog:
         Sale window per SKU; NaT = open-ended.
     names : ndarray of str
         Display name per SKU (the item id if the frame has no ``name``).
+    group_codes : ndarray of int64
+        Style group of each SKU (variants of one style share one), ``-1`` for none; from the
+        frame's ``group_id`` column.
     tags : tuple of tuple of str
         Free tags per SKU (``"a|b"`` strings or lists in the frame).
     price_edges : ndarray of float64, shape (3,)
@@ -283,6 +294,7 @@ class Catalog:
     names: np.ndarray
     tags: tuple[tuple[str, ...], ...]
     price_edges: np.ndarray
+    group_codes: np.ndarray
 
     #: the array fields, read-only once built
     _ARRAYS: ClassVar[tuple[str, ...]] = (
@@ -294,6 +306,7 @@ class Catalog:
         "available_to",
         "names",
         "price_edges",
+        "group_codes",
     )
 
     def __post_init__(self) -> None:
@@ -358,6 +371,7 @@ class Catalog:
             names=names,
             tags=tuple(tag_rows),
             price_edges=edges,
+            group_codes=place(_groups(_column(df, Columns.GROUP), len(df)), -1, np.int64),
         )
 
     # ----------------------------------------------------------------- queries
@@ -567,6 +581,7 @@ class Catalog:
                 Columns.AVAILABLE_TO: self.available_to,
                 Columns.NAME: self.names,
                 Columns.TAGS: ["|".join(t) for t in self.tags],
+                Columns.GROUP: pd.Series(self.group_codes).where(self.group_codes >= 0),
             }
         )
 

@@ -42,6 +42,7 @@ class Items:
     vectors: np.ndarray
     names: np.ndarray
     tags: np.ndarray
+    styles: np.ndarray
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,7 @@ def _catalog(items: Items, item_ids: np.ndarray) -> pd.DataFrame:
             Columns.SEASON: _str_series(np.asarray(SEASONS, dtype=object)[items.season]),
             Columns.NAME: _str_series(items.names),
             Columns.TAGS: _str_series(items.tags),
+            Columns.GROUP: _str_series(items.styles),
             "audience": _str_series(np.asarray(_AUDIENCES, dtype=object)[items.audience]),
             "line": _str_series(np.asarray(_LINES, dtype=object)[items.line]),
         }
@@ -295,7 +296,7 @@ def _items(rng: np.random.Generator, n_items: int, n_factors: int) -> Items:
     cat_emb = rng.normal(0.0, 1.0, (len(names), n_factors))
     vectors = cat_emb[category] + 0.6 * rng.normal(0.0, 1.0, (n_items, n_factors))
 
-    item_names, tags = _item_labels(rng, category, audience, line)
+    item_names, tags, styles = _item_labels(rng, category, audience, line)
     return Items(
         category=category,
         category_names=np.asarray(names, dtype=object),
@@ -308,6 +309,7 @@ def _items(rng: np.random.Generator, n_items: int, n_factors: int) -> Items:
         vectors=vectors,
         names=item_names,
         tags=tags,
+        styles=styles,
     )
 
 
@@ -330,8 +332,9 @@ def _item_attributes(rng: np.random.Generator, n_items: int) -> tuple[np.ndarray
 
 def _item_labels(
     rng: np.random.Generator, category: np.ndarray, audience: np.ndarray, line: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(display name, ``audience|colour|line`` tags) of each SKU, with a drawn colour and fit."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(display name, ``audience|colour|line`` tags, style) of each SKU, with a drawn colour
+    and fit; the colours of one style are its variants."""
     n_items = len(category)
     nouns = np.array([s[4] for s in _CATEGORIES.values()], dtype=object)
     color = rng.integers(0, len(_COLORS), n_items)
@@ -342,6 +345,8 @@ def _item_labels(
         object
     )
     item_names = prefix + fits + " " + colors + " " + nouns[category]
+    # a style: the same cut of the same garment for the same audience, in any colour
+    styles = prefix + fits + " " + nouns[category]
     tags = (
         np.asarray(_AUDIENCES, dtype=object)[audience]
         + "|"
@@ -349,7 +354,7 @@ def _item_labels(
         + "|"
         + np.asarray(_LINES, dtype=object)[line]
     )
-    return item_names, tags
+    return item_names, tags, styles
 
 
 def _member_tags(

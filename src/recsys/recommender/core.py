@@ -12,9 +12,10 @@ import scipy.sparse as sp
 
 from recsys.models import VectorModel
 from recsys.recommender.ranking import Allowed, Rows, top_k
+from recsys.recommender.rules import Rules, apply_rules
 from recsys.recommender.state import ShelfState
 
-__all__ = ["rank_audience", "rank_members"]
+__all__ = ["rank_audience", "rank_members", "rank_shelves"]
 
 _SCORE_CHUNK = 2048  # members scored at once by a score model's audience (memory bound)
 
@@ -72,6 +73,44 @@ def rank_members(
         state, users[rest], k, store, allowed, part, rows, has_profile[rest]
     )
     return ids, vals
+
+
+def rank_shelves(
+    state: ShelfState,
+    users: np.ndarray,
+    k: int,
+    *,
+    store: int,
+    allowed: Allowed,
+    exclude: Rows,
+    rules: Rules,
+    profiles: sp.csr_matrix | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rank_members`, then the merchandising ``rules`` choose each shelf's ``k``.
+
+    The rules pick from a pool of candidates several times ``k`` (see
+    :meth:`Rules.pool`); a pinned SKU that is not in the pool but may be on the shelf (in the
+    allow-list, not excluded for that member) is added to it.
+    """
+    if rules.is_trivial:
+        return rank_members(
+            state, users, k, store=store, allowed=allowed, exclude=exclude, profiles=profiles
+        )
+    pool = rules.pool(k)
+    ids, vals = rank_members(
+        state, users, pool, store=store, allowed=allowed, exclude=exclude, profiles=profiles
+    )
+    pins = np.array([item for item, _ in rules.pin], dtype=np.int64)
+    if len(pins) and allowed.ids is not None:
+        pins = pins[np.isin(pins, allowed.ids)]
+    catalog = state.dataset.catalog
+    out_ids = np.full((len(users), k), -1, dtype=np.int64)
+    out_vals = np.full((len(users), k), -np.inf, dtype=np.float32)
+    for row in range(len(users)):
+        banned = exclude.indices[exclude.indptr[row] : exclude.indptr[row + 1]]
+        pinned = set(pins[~np.isin(pins, banned)].tolist()) if len(pins) else set()
+        out_ids[row], out_vals[row] = apply_rules(ids[row], vals[row], k, rules, catalog, pinned)
+    return out_ids, out_vals
 
 
 def _rank_model(

@@ -25,12 +25,13 @@ from recsys.data.frames import as_pandas
 from recsys.exceptions import InvalidInputError, NotFittedError, UnknownIdError
 from recsys.models import MODEL_REGISTRY, RecModel, make_model
 from recsys.params import Params
-from recsys.recommender.core import rank_audience, rank_members
+from recsys.recommender.core import rank_audience, rank_shelves
 from recsys.recommender.filters import ShelfFilter, parse_filters
 from recsys.recommender.members import MemberState
 from recsys.recommender.persistence import load_state, save_state
 from recsys.recommender.ranking import Allowed, Rows, top_k
 from recsys.recommender.results import MemberScore, Recommendation, check_k
+from recsys.recommender.rules import CHAIN_DEFAULT, Rules, parse_rules
 from recsys.recommender.state import ShelfState, build_state
 from recsys.recommender.updates import apply_events, prepare_events
 
@@ -68,6 +69,11 @@ class Recommender(Params):
         synthetic chain, five 90-second views of one category change on average 1.4 of ten
         shelf slots (none for 15 % of members) with ``1.0``, and 2.8 (none for 5 %) with
         ``3.0``. The next retraining takes the events at their usual weight.
+    rules : dict, optional
+        The chain's merchandising rules (:mod:`recsys.recommender.rules`); default
+        ``{"max_per_category": 3, "dedupe_groups": True}``. ``{}`` means none.
+    store_rules : dict of store id to dict, optional
+        Rules of single stores, over the chain's (a request's rules go over both).
     **model_params
         Passed to the model (e.g. ``iterations=15``, ``regularization=0.05``); a name the
         model does not take is an :class:`InvalidInputError` at ``fit``.
@@ -107,6 +113,8 @@ class Recommender(Params):
         index: str = "exact",
         weights: EventWeights | None = None,
         live_boost: float = 1.0,
+        rules: Mapping[str, Any] | None = None,
+        store_rules: Mapping[str, Mapping[str, Any]] | None = None,
         **model_params: Any,
     ) -> None:
         self.model = model
@@ -116,6 +124,8 @@ class Recommender(Params):
         self.index = index
         self.weights = weights
         self.live_boost = live_boost
+        self.rules = rules
+        self.store_rules = store_rules
         self.model_params = dict(model_params)
         self.event_seq = 0
 
@@ -137,6 +147,13 @@ class Recommender(Params):
             raise InvalidInputError(f"live_boost must be a number > 0, got {boost!r}")
         if self.weights is not None and not isinstance(self.weights, EventWeights):
             raise InvalidInputError("weights must be an EventWeights")
+        if self.rules is not None and not isinstance(self.rules, Mapping):
+            raise InvalidInputError("rules must be a dict of merchandising rules")
+        if self.store_rules is not None and not (
+            isinstance(self.store_rules, Mapping)
+            and all(isinstance(v, Mapping) for v in self.store_rules.values())
+        ):
+            raise InvalidInputError("store_rules must be a dict of store id -> rules")
 
     def _make_model(self) -> RecModel:
         return make_model(self.model, factors=self.factors, seed=self.seed, **self.model_params)
@@ -285,6 +302,15 @@ class Recommender(Params):
         data = self.state_.dataset
         return parse_filters(filters, data.catalog, data.items)
 
+    def _rules(self, store_id: str | None, rules: Any) -> Rules:
+        """The chain's rules, then the store's, then the request's, key by key."""
+        data = self.state_.dataset
+        chain = CHAIN_DEFAULT if self.rules is None else self.rules
+        out = parse_rules(chain, data.catalog, data.items)
+        if store_id is not None and self.store_rules and store_id in self.store_rules:
+            out = parse_rules(self.store_rules[store_id], data.catalog, data.items, out)
+        return parse_rules(rules, data.catalog, data.items, out)
+
     # ---------------------------------------------------------------- shelves
     def recommend(
         self,
@@ -295,6 +321,7 @@ class Recommender(Params):
         profile: Mapping[str, Any] | None = None,
         filters: Mapping[str, Any] | None = None,
         exclude_purchased: bool = True,
+        rules: Mapping[str, Any] | None = None,
     ) -> list[Recommendation]:
         """A member's shelf: at most ``k`` SKUs passing every filter, best first.
 
@@ -312,6 +339,9 @@ class Recommender(Params):
             ``category``, ``min_price``, ``max_price``, ``in_season``, ``include``, ``exclude``.
         exclude_purchased : bool
             Leave out SKUs the member already bought.
+        rules : dict, optional
+            Merchandising rules of this request (``max_per_category``, ``dedupe_groups``,
+            ``boost``, ``pin``, ``bury``), over the store's and the chain's.
 
         Returns
         -------
@@ -321,18 +351,20 @@ class Recommender(Params):
         k = check_k(k)
         store = self._store(store_id)
         flt = self._filter(filters)
+        merch = self._rules(store_id, rules)
         u, features, tags = self._member(member_id, profile)
         bought = state.members.bought(u)
         excluded = bought if exclude_purchased else _EMPTY
         if flt.exclude:
             excluded = np.union1d(excluded, np.asarray(flt.exclude, dtype=np.int64))
-        ids, vals = rank_members(
+        ids, vals = rank_shelves(
             state,
             np.array([u], dtype=np.int64),
             k,
             store=store,
             allowed=state.allowed.allowed(store, flt),
             exclude=Rows.one(excluded),
+            rules=merch,
             profiles=features,
         )
         history = state.members.history_items(u) if u >= 0 else bought
@@ -346,8 +378,12 @@ class Recommender(Params):
         store_id: str | None = None,
         filters: Mapping[str, Any] | None = None,
         exclude_purchased: bool = True,
+        rules: Mapping[str, Any] | None = None,
     ) -> list[list[Recommendation]]:
-        """Shelves for many members at once (one vectorized search), in input order."""
+        """Shelves for many members at once (one vectorized search), in input order.
+
+        Arguments as in :meth:`recommend`; every shelf follows the same rules.
+        """
         state = self._fitted()
         k = check_k(k)
         if isinstance(member_ids, str) or not isinstance(member_ids, Sequence) or not member_ids:
@@ -356,9 +392,10 @@ class Recommender(Params):
             raise InvalidInputError("member_ids must all be strings")
         store = self._store(store_id)
         flt = self._filter(filters)
+        merch = self._rules(store_id, rules)
         members = state.members
         users = members.to_index(list(member_ids), strict=self.on_unknown == "raise")
-        ids, vals = self._rank(users, k, store, flt, exclude_purchased)
+        ids, vals = self._rank(users, k, store, flt, exclude_purchased, merch)
         boughts = [members.bought(u) for u in users.tolist()]
         histories = [
             members.history_items(u) if u >= 0 else b for u, b in zip(users, boughts, strict=True)
@@ -374,13 +411,21 @@ class Recommender(Params):
         return out
 
     def _rank(
-        self, users: np.ndarray, k: int, store: int, flt: ShelfFilter, exclude_purchased: bool
+        self,
+        users: np.ndarray,
+        k: int,
+        store: int,
+        flt: ShelfFilter,
+        exclude_purchased: bool,
+        rules: Rules,
     ) -> tuple[np.ndarray, np.ndarray]:
         state = self.state_
         exclude = state.members.purchased(users) if exclude_purchased else Rows.empty(len(users))
         exclude = exclude.plus(np.asarray(flt.exclude, dtype=np.int64))
         allowed = state.allowed.allowed(store, flt)
-        return rank_members(state, users, k, store=store, allowed=allowed, exclude=exclude)
+        return rank_shelves(
+            state, users, k, store=store, allowed=allowed, exclude=exclude, rules=rules
+        )
 
     def recommend_arrays(
         self,
@@ -392,6 +437,7 @@ class Recommender(Params):
         filter_items: Any = None,
         filter_purchased: bool = True,
         profiles: Any = None,
+        rules: Mapping[str, Any] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The array core: internal ids in, ``(ids, scores)`` out, no reason strings.
 
@@ -415,6 +461,9 @@ class Recommender(Params):
             Leave out what each member bought.
         profiles : csr_matrix, shape (n, n_profile_features), optional
             Encoded profile rows (``dataset_.profile_encoder``) for members without one.
+        rules : dict, optional
+            Merchandising rules to apply (only these: the array core applies no chain or
+            store defaults, so evaluation measures the model).
 
         Returns
         -------
@@ -444,8 +493,10 @@ class Recommender(Params):
         if profiles is not None:
             width = state.dataset.matrices.user_features.shape[1]
             rows = _check_csr(profiles, (len(ids), width), "profiles")
-        return rank_members(
-            state, ids, k, store=store, allowed=allowed, exclude=exclude, profiles=rows
+        data = state.dataset
+        merch = parse_rules(rules, data.catalog, data.items)
+        return rank_shelves(
+            state, ids, k, store=store, allowed=allowed, exclude=exclude, rules=merch, profiles=rows
         )
 
     def _allowed_arrays(self, store: int, items: Any) -> Allowed:

@@ -84,6 +84,7 @@ class RecsysRuntime:
         profile: Mapping[str, Any] | None = None,
         filters: Mapping[str, Any] | None = None,
         exclude_purchased: bool = True,
+        rules: Mapping[str, Any] | None = None,
     ) -> list[Recommendation]:
         if member_id is None and not profile:
             raise InvalidInputError("give a member_id, a profile, or both")
@@ -95,6 +96,7 @@ class RecsysRuntime:
             profile=profile,
             filters=filters,
             exclude_purchased=exclude_purchased,
+            rules=rules,
         )
 
     def recommend_batch(
@@ -105,6 +107,7 @@ class RecsysRuntime:
         store_id: str | None = None,
         filters: Mapping[str, Any] | None = None,
         exclude_purchased: bool = True,
+        rules: Mapping[str, Any] | None = None,
     ) -> list[list[Recommendation]]:
         if not member_ids:
             raise InvalidInputError("member_ids must not be empty")
@@ -120,6 +123,7 @@ class RecsysRuntime:
             store_id=store_id,
             filters=filters,
             exclude_purchased=exclude_purchased,
+            rules=rules,
         )
 
     def similar(

@@ -21,6 +21,7 @@ __all__ = [
     "Filters",
     "RecommendRequest",
     "RecommendResponse",
+    "Rules",
     "SimilarRequest",
     "SimilarResponse",
 ]
@@ -62,6 +63,37 @@ class Filters(_Request):
         return out or None
 
 
+class Rules(_Request):
+    """Merchandising rules of this request, over the store's and the chain's (each optional)."""
+
+    max_per_category: int | None = Field(
+        None,
+        ge=1,
+        description="At most this many SKUs of one category (null: no cap).",
+        examples=[3],
+    )
+    dedupe_groups: bool | None = Field(
+        None, description="One SKU per style group (the catalog's group_id)."
+    )
+    boost: dict[str, float] | None = Field(
+        None,
+        description="SKU id or category -> score multiplier (> 0), e.g. a campaign.",
+        examples=[{"sku5": 2.0, "jackets": 1.5}],
+    )
+    pin: dict[str, int] | None = Field(
+        None, description="SKU id -> slot (0 is the first).", examples=[{"sku8": 0}]
+    )
+    bury: list[str] | None = Field(
+        None, description="SKU ids shown only when nothing else passes.", examples=[["sku3"]]
+    )
+
+    def as_dict(self) -> dict[str, Any] | None:
+        out = self.model_dump(exclude_unset=True)
+        return out or None
+
+
+_RULES = Field(None, description="Merchandising rules (over the store's and the chain's).")
+
 _K = Field(10, ge=1, le=MAX_K, description=f"Shelf length, 1..{MAX_K}.", examples=[10])
 _STORE = Field(None, min_length=1, description="Only SKUs stocked in this store.", examples=["s3"])
 
@@ -85,6 +117,7 @@ class RecommendRequest(_Request):
     k: int = _K
     filters: Filters | None = Field(None, description="Extra constraints on the SKUs.")
     exclude_purchased: bool = Field(True, description="Leave out SKUs the member already bought.")
+    rules: Rules | None = _RULES
 
 
 class BatchRequest(_Request):
@@ -97,6 +130,7 @@ class BatchRequest(_Request):
     k: int = _K
     filters: Filters | None = Field(None, description="Extra constraints on the SKUs.")
     exclude_purchased: bool = Field(True, description="Leave out SKUs each member bought.")
+    rules: Rules | None = _RULES
 
 
 class SimilarRequest(_Request):

@@ -116,6 +116,7 @@ class RecsysService:
             profile=request.profile,
             filters=request.filters.as_dict() if request.filters else None,
             exclude_purchased=request.exclude_purchased,
+            rules=request.rules.as_dict() if request.rules else None,
         )
         return RecommendResponse.model_validate(
             {"items": _items(shelf), "model_version": self.runtime.model_version}
@@ -131,6 +132,7 @@ class RecsysService:
             store_id=request.store_id,
             filters=request.filters.as_dict() if request.filters else None,
             exclude_purchased=request.exclude_purchased,
+            rules=request.rules.as_dict() if request.rules else None,
         )
         results = [
             {"member_id": m, "items": _items(s)}

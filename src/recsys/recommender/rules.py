@@ -1,0 +1,260 @@
+"""Merchandising rules, applied inside ranking and never violated.
+
+A shelf is ranked, then re-ranked under the rules from a pool of candidates several times
+its length:
+
+* ``boost`` multiplies the score of SKUs or of whole categories (a campaign), ``bury`` sends
+  SKUs to the back (shown only when nothing else passes);
+* ``pin`` puts a SKU at a slot (0 is the first) when the SKU may be on the shelf at all (in the
+  store, passing the filters, not already bought);
+* ``max_per_category`` caps how many SKUs of one category a shelf holds (pins count);
+* ``dedupe_groups`` keeps one SKU per style group (the catalog's ``group_id``: variants of one
+  style, e.g. colours).
+
+Rules come from three places, later ones overriding earlier ones key by key: the chain's
+defaults (``Recommender(rules=...)``), a store's (``store_rules``) and the request's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from recsys.data import Catalog, IdMap
+from recsys.exceptions import InvalidInputError
+
+__all__ = ["CHAIN_DEFAULT", "RULE_KEYS", "Rules", "apply_rules", "parse_rules"]
+
+RULE_KEYS = ("max_per_category", "dedupe_groups", "boost", "pin", "bury")
+#: the chain default when nothing else is given: no more than 3 SKUs of one category
+CHAIN_DEFAULT: dict[str, Any] = {"max_per_category": 3, "dedupe_groups": True}
+#: candidates per shelf slot the rules choose from
+POOL_FACTOR = 5
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Validated rules in internal ids (see the module docstring)."""
+
+    max_per_category: int | None = None
+    dedupe_groups: bool = False
+    boost_items: tuple[tuple[int, float], ...] = ()
+    boost_categories: tuple[tuple[int, float], ...] = ()
+    pin: tuple[tuple[int, int], ...] = ()  # (item, slot)
+    bury: tuple[int, ...] = ()
+    _multipliers: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_trivial(self) -> bool:
+        return (
+            self.max_per_category is None
+            and not self.dedupe_groups
+            and not (self.boost_items or self.boost_categories or self.pin or self.bury)
+        )
+
+    def pool(self, k: int) -> int:
+        """Candidates to rank before the rules pick ``k`` (pins and caps need spares)."""
+        return k if self.is_trivial else k * POOL_FACTOR + len(self.pin) + len(self.bury)
+
+
+NO_RULES = Rules()
+
+
+def _factor(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise InvalidInputError(f"rule {name!r}: a multiplier must be a finite number")
+    if value <= 0:
+        raise InvalidInputError(f"rule {name!r}: a multiplier must be > 0, got {value!r}")
+    return float(value)
+
+
+def _boosts(
+    value: Any, catalog: Catalog, items: IdMap
+) -> tuple[tuple[tuple[int, float], ...], tuple[tuple[int, float], ...]]:
+    """``boost``: SKU or category -> multiplier, split into SKUs and categories."""
+    if not isinstance(value, Mapping):
+        raise InvalidInputError("rule 'boost' must map SKU ids or categories to multipliers")
+    categories = {str(c): i for i, c in enumerate(catalog.categories.tolist())}
+    by_item, by_category = [], []
+    for key, factor in value.items():
+        if not isinstance(key, str):
+            raise InvalidInputError(
+                f"rule 'boost': keys must be SKU ids or categories, got {key!r}"
+            )
+        mult = _factor("boost", factor)
+        if key in items:
+            by_item.append((items.index_of(key), mult))
+        elif key in categories:
+            by_category.append((categories[key], mult))
+        else:
+            raise InvalidInputError(f"rule 'boost': {key!r} is neither a SKU nor a category")
+    return tuple(by_item), tuple(by_category)
+
+
+def _pins(value: Any, items: IdMap) -> tuple[tuple[int, int], ...]:
+    if not isinstance(value, Mapping):
+        raise InvalidInputError("rule 'pin' must map SKU ids to slots (0 is the first)")
+    out, slots = [], set()
+    for key, slot in value.items():
+        if not isinstance(key, str):
+            raise InvalidInputError(f"rule 'pin': keys must be SKU ids, got {key!r}")
+        if isinstance(slot, bool) or not isinstance(slot, int) or slot < 0:
+            raise InvalidInputError(f"rule 'pin': slot of {key!r} must be an int >= 0")
+        if slot in slots:
+            raise InvalidInputError(f"rule 'pin': two SKUs pinned to slot {slot}")
+        slots.add(slot)
+        out.append((items.index_of(key), int(slot)))
+    return tuple(sorted(out, key=lambda p: p[1]))
+
+
+def parse_rules(
+    rules: Mapping[str, Any] | None, catalog: Catalog, items: IdMap, base: Rules = NO_RULES
+) -> Rules:
+    """``rules`` (a dict of :data:`RULE_KEYS`) over ``base``, key by key.
+
+    Raises
+    ------
+    InvalidInputError
+        An unknown key or a malformed value, naming it.
+    UnknownIdError
+        A pinned or buried SKU that is not in the catalog.
+    """
+    if not rules:
+        return base
+    if not isinstance(rules, Mapping):
+        raise InvalidInputError(f"rules must be a dict, got {type(rules).__name__}")
+    unknown = sorted(set(rules) - set(RULE_KEYS))
+    if unknown:
+        raise InvalidInputError(f"unknown rule(s) {unknown}; valid rules: {list(RULE_KEYS)}")
+    changes: dict[str, Any] = {}
+    if "max_per_category" in rules:
+        cap = rules["max_per_category"]
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise InvalidInputError(f"rule 'max_per_category' must be an int >= 1, got {cap!r}")
+        changes["max_per_category"] = cap
+    if "dedupe_groups" in rules:
+        if not isinstance(rules["dedupe_groups"], bool):
+            raise InvalidInputError("rule 'dedupe_groups' must be true or false")
+        changes["dedupe_groups"] = rules["dedupe_groups"]
+    if "boost" in rules:
+        changes["boost_items"], changes["boost_categories"] = _boosts(
+            rules["boost"], catalog, items
+        )
+    if "pin" in rules:
+        changes["pin"] = _pins(rules["pin"], items)
+    if "bury" in rules:
+        bury = rules["bury"]
+        if isinstance(bury, str) or not isinstance(bury, list | tuple):
+            raise InvalidInputError("rule 'bury' must be a list of SKU ids")
+        changes["bury"] = tuple(int(i) for i in items.to_index(list(bury)))
+    return _resolved(replace(base, **changes, _multipliers={}), changes)
+
+
+def _resolved(rules: Rules, changes: Mapping[str, Any]) -> Rules:
+    """A SKU both pinned and buried: refused within one set of rules; across levels the
+    later (more specific) one wins."""
+    both = {item for item, _ in rules.pin} & set(rules.bury)
+    if not both:
+        return rules
+    if "pin" in changes and "bury" in changes:
+        raise InvalidInputError(f"rules pin and bury the same SKU ({len(both)} of them)")
+    if "bury" in changes:
+        return replace(rules, pin=tuple(p for p in rules.pin if p[0] not in both))
+    return replace(rules, bury=tuple(b for b in rules.bury if b not in both))
+
+
+def _multiplier(rules: Rules, catalog: Catalog) -> np.ndarray | None:
+    """Score multiplier per SKU from the boosts (cached on the rules)."""
+    if not (rules.boost_items or rules.boost_categories):
+        return None
+    cached = rules._multipliers.get(0)
+    if cached is None:
+        cached = np.ones(len(catalog), dtype=np.float32)
+        codes = catalog.category_codes
+        for code, mult in rules.boost_categories:
+            cached[codes == code] *= mult
+        for item, mult in rules.boost_items:
+            cached[item] *= mult
+        rules._multipliers[0] = cached
+    return cached
+
+
+def _adjusted(
+    ids: np.ndarray, scores: np.ndarray, rules: Rules, catalog: Catalog
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates in the order the rules see them: boosted, with buried SKUs last."""
+    ok = ids >= 0
+    ids, scores = ids[ok], scores[ok].astype(np.float64)
+    mult = _multiplier(rules, catalog)
+    if mult is not None:
+        m = mult[ids]
+        # a multiplier scales positive scores up and negative ones towards zero
+        scores = np.where(scores >= 0, scores * m, scores / m)
+    order = np.argsort(-scores, kind="stable")
+    ids, scores = ids[order], scores[order]
+    if rules.bury:
+        buried = np.isin(ids, rules.bury)
+        ids = np.concatenate([ids[~buried], ids[buried]])
+        scores = np.concatenate([scores[~buried], scores[buried]])
+    return ids, scores
+
+
+def apply_rules(
+    ids: np.ndarray, scores: np.ndarray, k: int, rules: Rules, catalog: Catalog, pinned: set[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` SKUs (padded with -1) the rules choose from one row of ranked candidates.
+
+    ``pinned`` holds which pinned SKUs may be on this shelf (in the store, passing the
+    filters and exclusions); a pin that may not is left out, never forced in.
+    """
+    order, adjusted = _adjusted(ids, scores, rules, catalog)
+    out_ids = np.full(k, -1, dtype=np.int64)
+    out_scores = np.full(k, -np.inf, dtype=np.float32)
+    taken: set[int] = set()
+    per_category: dict[int, int] = {}
+    groups: set[int] = set()
+    codes, group_codes = catalog.category_codes, catalog.group_codes
+    cap = rules.max_per_category
+
+    def fits(item: int) -> bool:
+        if item in taken:
+            return False
+        code = int(codes[item])
+        if cap is not None and code >= 0 and per_category.get(code, 0) >= cap:
+            return False
+        group = int(group_codes[item])
+        return not (rules.dedupe_groups and group >= 0 and group in groups)
+
+    def take(slot: int, item: int, score: float) -> None:
+        out_ids[slot], out_scores[slot] = item, score
+        taken.add(item)
+        code, group = int(codes[item]), int(group_codes[item])
+        per_category[code] = per_category.get(code, 0) + 1
+        if group >= 0:
+            groups.add(group)
+
+    score_of = dict(zip(order.tolist(), adjusted.tolist(), strict=True))
+    for item, pin_slot in rules.pin:
+        if pin_slot < k and item in pinned and fits(item):
+            take(pin_slot, item, score_of.get(item, float(adjusted[0]) if len(adjusted) else 0.0))
+    free = [s for s in range(k) if out_ids[s] < 0]
+    for item, score in zip(order.tolist(), adjusted.tolist(), strict=True):
+        if not free:
+            break
+        if fits(item):
+            take(free.pop(0), item, score)
+    return _compact(out_ids, out_scores)
+
+
+def _compact(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Slots left empty (no candidate fits) move to the end: padding only ever trails."""
+    keep = ids >= 0
+    if keep.all():
+        return ids, scores
+    return (
+        np.concatenate([ids[keep], ids[~keep]]),
+        np.concatenate([scores[keep], scores[~keep]]),
+    )

@@ -1,0 +1,112 @@
+"""Merchandising rules are never violated, over random requests, rules, stores and members."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import recsys
+
+_spec = importlib.util.spec_from_file_location(
+    "filters_property", Path(__file__).with_name("test_filters_property.py")
+)
+_filters = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_filters)  # the filter request generator and checker, shared
+
+
+@st.composite
+def ruled_requests(draw, data):
+    req = draw(_filters.requests(data))
+    items = data.catalog.item_id.tolist()
+    cats = sorted(data.catalog.category.unique().tolist())
+    rules = {}
+    if draw(st.booleans()):
+        rules["max_per_category"] = draw(st.one_of(st.none(), st.integers(1, 4)))
+    if draw(st.booleans()):
+        rules["dedupe_groups"] = draw(st.booleans())
+    if draw(st.booleans()):
+        keys = draw(st.lists(st.sampled_from(items + cats), min_size=1, max_size=4, unique=True))
+        rules["boost"] = {key: draw(st.floats(0.2, 20)) for key in keys}
+    if draw(st.booleans()):
+        pinned = draw(st.lists(st.sampled_from(items), min_size=1, max_size=3, unique=True))
+        slots = draw(st.lists(st.integers(0, 12), min_size=len(pinned), max_size=len(pinned),
+                              unique=True))  # fmt: skip
+        rules["pin"] = dict(zip(pinned, slots, strict=True))
+    if draw(st.booleans()):
+        pinned = set(rules.get("pin", {}))
+        buried = draw(st.lists(st.sampled_from(items), max_size=10, unique=True))
+        rules["bury"] = [i for i in buried if i not in pinned]  # both at once is refused
+    req["rules"] = rules
+    return req
+
+
+def _rule_violations(rec, data, req, shelf, chain):
+    cat = data.catalog.set_index("item_id")
+    ids = [r.item_id for r in shelf]
+    rules = {**chain, **req["rules"]}
+    bad = []
+    cap = rules.get("max_per_category")
+    if cap is not None:
+        counts = cat.loc[ids, "category"].value_counts()
+        bad += [("max_per_category", c) for c, n in counts.items() if n > cap]
+    if rules.get("dedupe_groups"):
+        groups = cat.loc[ids, "group_id"].dropna()
+        bad += [("dedupe_groups", g) for g in groups[groups.duplicated()]]
+    buried = set(rules.get("bury", []))
+    flags = [i in buried for i in ids]
+    if True in flags and False in flags[flags.index(True) :]:
+        bad.append(("bury", ids))
+    for item, slot in rules.get("pin", {}).items():
+        if item in ids and ids.index(item) != slot and len(ids) > slot:
+            # a pin may only move when a rule ruled out the slot (a cap or a group)
+            bad.append(("pin", item, slot, ids.index(item)))
+    return bad
+
+
+@pytest.mark.parametrize("model", ["hybrid", "ease"])
+def test_no_shelf_breaks_a_rule_or_a_filter(model, fitted, small_data, assert_same_shelf):
+    rec = fitted(model)
+    chain = {"max_per_category": 3, "dedupe_groups": True}
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(req=ruled_requests(small_data))
+    def check(req):
+        kwargs = {
+            "k": req["k"],
+            "store_id": req["store"],
+            "filters": req["filters"],
+            "exclude_purchased": req["exclude_purchased"],
+            "rules": req["rules"],
+        }
+        shelf = rec.recommend(req["member"], **kwargs)
+        ids = [r.item_id for r in shelf]
+        assert len(ids) <= req["k"] and len(set(ids)) == len(ids)
+        assert _filters._violations(rec, small_data, req, ids) == []
+        assert _rule_violations(rec, small_data, req, shelf, chain) == []
+        assert_same_shelf(rec.recommend_batch([req["member"]], **kwargs)[0], shelf)
+
+    check()
+
+
+def test_a_pin_takes_its_slot_and_a_boost_lifts(fitted, small_data):
+    rec = fitted("ease")
+    member = small_data.interactions.user_id.iloc[0]
+    store = small_data.stores.store_id.iloc[0]
+    plain = rec.recommend(member, 10, store_id=store)
+    last = plain[-1].item_id
+    pinned = rec.recommend(member, 10, store_id=store, rules={"pin": {last: 0}})
+    assert pinned[0].item_id == last
+    boosted = rec.recommend(member, 10, store_id=store, rules={"boost": {last: 50.0}})
+    assert [r.item_id for r in boosted].index(last) < 9
+    with pytest.raises(recsys.InvalidInputError, match="unknown rule"):
+        rec.recommend(member, 10, rules={"max_per_cat": 2})
+    with pytest.raises(recsys.InvalidInputError, match="slot"):
+        rec.recommend(member, 10, rules={"pin": {last: -1}})
+    with pytest.raises(recsys.UnknownIdError):
+        rec.recommend(member, 10, rules={"bury": ["no-such-sku"]})
+    with pytest.raises(recsys.InvalidInputError, match="pin and bury"):
+        rec.recommend(member, 10, rules={"pin": {last: 0}, "bury": [last]})
