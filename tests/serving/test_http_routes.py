@@ -130,6 +130,30 @@ def test_similar_and_audience(client: httpx.Client, trained: TrainedModel) -> No
     assert 0 < len(members) <= 7 and set(members[0]) == {"member_id", "score"}
 
 
+def test_views_over_http_fill_the_next_shelf_with_their_category(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    member = str(trained.data.interactions[Columns.USER].iloc[40])
+    body = {"member_id": member, "store_id": trained.store, "k": 10}
+    category = trained.data.catalog.set_index(Columns.ITEM)[Columns.CATEGORY]
+    stocked = trained.data.stores.loc[
+        trained.data.stores[Columns.STORE] == trained.store, Columns.ITEM
+    ].tolist()
+    shown = {category[i["item_id"]] for i in client.post("/recommend", json=body).json()["items"]}
+    counts = category[stocked].value_counts()
+    target = next(c for c in counts.index if c not in shown and counts[c] >= 6)
+    viewed = [i for i in stocked if category[i] == target][:3]
+    events = [
+        {"user_id": member, "item_id": i, "kind": "view", "value": 90.0, "store_id": trained.store}
+        for i in viewed
+    ]
+    assert client.post("/events", json={"events": events}).status_code == 200
+    items = client.post("/recommend", json=body).json()["items"]
+    others = [i for i in items if category[i["item_id"]] == target and i["item_id"] not in viewed]
+    assert len(others) >= 2, items
+    assert others[0]["reason"].startswith("because you just looked at")
+
+
 def test_events_change_the_next_shelf_and_count_once(
     client: httpx.Client, trained: TrainedModel
 ) -> None:

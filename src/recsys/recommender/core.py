@@ -7,17 +7,23 @@ all come through here; no reason string is built in this module.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.data import Catalog
 from recsys.models import VectorModel
 from recsys.recommender.ranking import Allowed, Rows, top_k
-from recsys.recommender.rules import Rules, apply_rules
+from recsys.recommender.rules import POOL_FACTOR, Rules, apply_rules
+from recsys.recommender.session import Session
 from recsys.recommender.state import ShelfState
 
 __all__ = ["rank_audience", "rank_members", "rank_shelves"]
 
-_SCORE_CHUNK = 2048  # members scored at once by a score model's audience (memory bound)
+_SCORE_CHUNK = 2048
+#: SKUs of a visit's categories added to a shelf's candidates (the most popular ones)
+VISIT_CANDIDATES = 500  # members scored at once by a score model's audience (memory bound)
 
 
 def rank_members(
@@ -85,18 +91,24 @@ def rank_shelves(
     exclude: Rows,
     rules: Rules,
     profiles: sp.csr_matrix | None = None,
+    sessions: Sequence[Session | None] | None = None,
+    session_weight: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`rank_members`, then the merchandising ``rules`` choose each shelf's ``k``.
+    """:func:`rank_members`, then each member's current visit and the merchandising ``rules``.
 
-    The rules pick from a pool of candidates several times ``k`` (see
-    :meth:`Rules.pool`); a pinned SKU that is not in the pool but may be on the shelf (in the
-    allow-list, not excluded for that member) is added to it.
+    The rules pick from a pool of candidates several times ``k`` (see :meth:`Rules.pool`);
+    a pinned SKU that is not in the pool but may be on the shelf (in the allow-list, not
+    excluded for that member) is added to it. A member with a visit in ``sessions`` also gets
+    the allowed SKUs of the visit's categories into the pool, and every candidate's score
+    (scaled to [0, 1] in the pool) gains ``session_weight`` x the visit's share of its
+    category (see :mod:`recsys.recommender.session`).
     """
-    if rules.is_trivial:
+    visiting = sessions is not None and any(s is not None for s in sessions)
+    if rules.is_trivial and not visiting:
         return rank_members(
             state, users, k, store=store, allowed=allowed, exclude=exclude, profiles=profiles
         )
-    pool = rules.pool(k)
+    pool = max(rules.pool(k), k * POOL_FACTOR if visiting else k)
     ids, vals = rank_members(
         state, users, pool, store=store, allowed=allowed, exclude=exclude, profiles=profiles
     )
@@ -108,9 +120,75 @@ def rank_shelves(
     out_vals = np.full((len(users), k), -np.inf, dtype=np.float32)
     for row in range(len(users)):
         banned = exclude.indices[exclude.indptr[row] : exclude.indptr[row + 1]]
+        row_ids, row_vals = ids[row], vals[row]
+        session = sessions[row] if sessions is not None else None
+        if session is not None:
+            profile = None if profiles is None else profiles[row]
+            candidates = _with_visit(state, session, row_ids, allowed, banned)
+            base = _score_items(state, users[row], candidates, store, profile)
+            row_ids, row_vals = _lifted(catalog, session, candidates, base, session_weight)
         pinned = set(pins[~np.isin(pins, banned)].tolist()) if len(pins) else set()
-        out_ids[row], out_vals[row] = apply_rules(ids[row], vals[row], k, rules, catalog, pinned)
+        out_ids[row], out_vals[row] = apply_rules(row_ids, row_vals, k, rules, catalog, pinned)
     return out_ids, out_vals
+
+
+def _with_visit(
+    state: ShelfState, session: Session, pool: np.ndarray, allowed: Allowed, banned: np.ndarray
+) -> np.ndarray:
+    """The pool plus the allowed, not excluded SKUs of the visit's categories (the most
+    popular first, at most :data:`VISIT_CANDIDATES`)."""
+    codes = state.dataset.catalog.category_codes
+    wanted = np.flatnonzero(session.intent(codes)[1:] > 0)
+    every = allowed.ids if allowed.ids is not None else np.arange(len(codes), dtype=np.int64)
+    extra = every[np.isin(codes[every], wanted)]
+    extra = extra[~np.isin(extra, banned)]
+    if len(extra) > VISIT_CANDIDATES:
+        popular = state.fallback.global_[extra]
+        extra = extra[np.argsort(-popular, kind="stable")[:VISIT_CANDIDATES]]
+    return np.union1d(pool[pool >= 0], extra).astype(np.int64)
+
+
+def _score_items(
+    state: ShelfState,
+    user: int,
+    items: np.ndarray,
+    store: int,
+    profile: sp.csr_matrix | None,
+) -> np.ndarray:
+    """One member's model scores of ``items`` (the fallback's for a member nothing is
+    known about)."""
+    model, members = state.model, state.members
+    users = np.array([user], dtype=np.int64)
+    if user < 0 and (profile is None or not profile.nnz or not model.uses_profiles):
+        empty = sp.csr_matrix((1, state.fallback.n_items_), dtype=np.float32)
+        return state.fallback.score(np.array([-1]), empty, profile, store, items=items)[0]
+    if isinstance(model, VectorModel):
+        if user >= 0:
+            vector = members.vectors(users)[0]
+        else:
+            empty = sp.csr_matrix((1, model.n_items_), dtype=np.float32)
+            vector = model.fold_in(empty, profile)[0]
+        return np.asarray(model.item_factors_[items] @ vector, dtype=np.float32)
+    features = members.features(users) if profile is None or not profile.nnz else profile
+    known = np.where(users < model.n_users_, users, -1)
+    return model.score(known, members.history(users), features, store, items=items)[0]
+
+
+def _lifted(
+    catalog: Catalog,
+    session: Session,
+    candidates: np.ndarray,
+    base: np.ndarray,
+    weight: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates ordered by their scaled score plus the visit's lift, best first."""
+    low, high = float(base.min()), float(base.max())
+    scaled = (base - low) / (high - low) if high > low else np.zeros_like(base)
+    lift = session.intent(catalog.category_codes)[catalog.category_codes[candidates] + 1]
+    lift[np.isin(candidates, session.items)] = 0.0  # show what else there is
+    total = scaled + weight * lift
+    order = np.argsort(-total, kind="stable")
+    return candidates[order], total[order].astype(np.float32)
 
 
 def _rank_model(

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.data import EventWeights, RetailDataset
+from recsys.data.events import parse_timestamp
 from recsys.data.frames import as_pandas
 from recsys.exceptions import InvalidInputError, NotFittedError, UnknownIdError
 from recsys.models import MODEL_REGISTRY, RecModel, make_model
@@ -32,6 +34,7 @@ from recsys.recommender.persistence import load_state, save_state
 from recsys.recommender.ranking import Allowed, Rows, top_k
 from recsys.recommender.results import MemberScore, Recommendation, check_k
 from recsys.recommender.rules import CHAIN_DEFAULT, Rules, parse_rules
+from recsys.recommender.session import Session
 from recsys.recommender.state import ShelfState, build_state
 from recsys.recommender.updates import apply_events, prepare_events
 
@@ -74,6 +77,11 @@ class Recommender(Params):
         ``{"max_per_category": 3, "dedupe_groups": True}``. ``{}`` means none.
     store_rules : dict of store id to dict, optional
         Rules of single stores, over the chain's (a request's rules go over both).
+    session_minutes : float
+        A member's live events of the last this many minutes are the current visit; their
+        categories lift the next shelf, fading over the window (0: no visits).
+    session_weight : float
+        How strongly a visit lifts its categories (scores are scaled to [0, 1] first).
     **model_params
         Passed to the model (e.g. ``iterations=15``, ``regularization=0.05``); a name the
         model does not take is an :class:`InvalidInputError` at ``fit``.
@@ -115,6 +123,8 @@ class Recommender(Params):
         live_boost: float = 1.0,
         rules: Mapping[str, Any] | None = None,
         store_rules: Mapping[str, Mapping[str, Any]] | None = None,
+        session_minutes: float = 30.0,
+        session_weight: float = 1.0,
         **model_params: Any,
     ) -> None:
         self.model = model
@@ -126,6 +136,8 @@ class Recommender(Params):
         self.live_boost = live_boost
         self.rules = rules
         self.store_rules = store_rules
+        self.session_minutes = session_minutes
+        self.session_weight = session_weight
         self.model_params = dict(model_params)
         self.event_seq = 0
 
@@ -147,6 +159,10 @@ class Recommender(Params):
             raise InvalidInputError(f"live_boost must be a number > 0, got {boost!r}")
         if self.weights is not None and not isinstance(self.weights, EventWeights):
             raise InvalidInputError("weights must be an EventWeights")
+        for name in ("session_minutes", "session_weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise InvalidInputError(f"{name} must be a number >= 0, got {value!r}")
         if self.rules is not None and not isinstance(self.rules, Mapping):
             raise InvalidInputError("rules must be a dict of merchandising rules")
         if self.store_rules is not None and not (
@@ -322,6 +338,7 @@ class Recommender(Params):
         filters: Mapping[str, Any] | None = None,
         exclude_purchased: bool = True,
         rules: Mapping[str, Any] | None = None,
+        at: Any = None,
     ) -> list[Recommendation]:
         """A member's shelf: at most ``k`` SKUs passing every filter, best first.
 
@@ -342,6 +359,9 @@ class Recommender(Params):
         rules : dict, optional
             Merchandising rules of this request (``max_per_category``, ``dedupe_groups``,
             ``boost``, ``pin``, ``bury``), over the store's and the chain's.
+        at : datetime-like or epoch seconds, optional
+            When the shelf is shown (default now): the member's live events of the
+            ``session_minutes`` before it are the current visit.
 
         Returns
         -------
@@ -357,6 +377,7 @@ class Recommender(Params):
         excluded = bought if exclude_purchased else _EMPTY
         if flt.exclude:
             excluded = np.union1d(excluded, np.asarray(flt.exclude, dtype=np.int64))
+        visit = self._visit(u, at)
         ids, vals = rank_shelves(
             state,
             np.array([u], dtype=np.int64),
@@ -366,9 +387,11 @@ class Recommender(Params):
             exclude=Rows.one(excluded),
             rules=merch,
             profiles=features,
+            sessions=[visit],
+            session_weight=float(self.session_weight),
         )
         history = state.members.history_items(u) if u >= 0 else bought
-        return self._shelf(ids[0], vals[0], history, bought, tags, store >= 0)
+        return self._shelf(ids[0], vals[0], history, bought, tags, store >= 0, session=visit)
 
     def recommend_batch(
         self,
@@ -379,6 +402,7 @@ class Recommender(Params):
         filters: Mapping[str, Any] | None = None,
         exclude_purchased: bool = True,
         rules: Mapping[str, Any] | None = None,
+        at: Any = None,
     ) -> list[list[Recommendation]]:
         """Shelves for many members at once (one vectorized search), in input order.
 
@@ -395,7 +419,8 @@ class Recommender(Params):
         merch = self._rules(store_id, rules)
         members = state.members
         users = members.to_index(list(member_ids), strict=self.on_unknown == "raise")
-        ids, vals = self._rank(users, k, store, flt, exclude_purchased, merch)
+        visits = [self._visit(u, at) for u in users.tolist()]
+        ids, vals = self._rank(users, k, store, flt, exclude_purchased, merch, visits)
         boughts = [members.bought(u) for u in users.tolist()]
         histories = [
             members.history_items(u) if u >= 0 else b for u, b in zip(users, boughts, strict=True)
@@ -406,7 +431,9 @@ class Recommender(Params):
         for j, u in enumerate(users.tolist()):
             tags = encoder.tags_of_columns(members.feature_columns(u)) if u >= 0 else []
             out.append(
-                self._shelf(ids[j], vals[j], histories[j], boughts[j], tags, store >= 0, refs[j])
+                self._shelf(
+                    ids[j], vals[j], histories[j], boughts[j], tags, store >= 0, refs[j], visits[j]
+                )
             )
         return out
 
@@ -418,14 +445,29 @@ class Recommender(Params):
         flt: ShelfFilter,
         exclude_purchased: bool,
         rules: Rules,
+        visits: list[Session | None],
     ) -> tuple[np.ndarray, np.ndarray]:
         state = self.state_
         exclude = state.members.purchased(users) if exclude_purchased else Rows.empty(len(users))
         exclude = exclude.plus(np.asarray(flt.exclude, dtype=np.int64))
         allowed = state.allowed.allowed(store, flt)
         return rank_shelves(
-            state, users, k, store=store, allowed=allowed, exclude=exclude, rules=rules
+            state,
+            users,
+            k,
+            store=store,
+            allowed=allowed,
+            exclude=exclude,
+            rules=rules,
+            sessions=visits,
+            session_weight=float(self.session_weight),
         )
+
+    def _visit(self, member: int, at: Any) -> Session | None:
+        """The member's current visit as of ``at`` (now by default)."""
+        if member < 0 or not self.session_minutes:
+            return None
+        return self.state_.sessions.session(member, _epoch(at), 60.0 * self.session_minutes)
 
     def recommend_arrays(
         self,
@@ -601,7 +643,7 @@ class Recommender(Params):
             members=state.members,
             live_boost=float(self.live_boost),
         )
-        apply_events(batch, state.members, state.model)
+        apply_events(batch, state.members, state.model, state.sessions)
         return batch.n_events
 
     # ---------------------------------------------------------------- explain
@@ -623,13 +665,16 @@ class Recommender(Params):
         tags: list[str],
         in_store: bool,
         references: np.ndarray | None = None,
+        session: Session | None = None,
     ) -> list[Recommendation]:
         if len(ids) and ids[-1] < 0:  # padding (-1) only ever trails a short shelf
             keep = ids >= 0
             ids, vals = ids[keep], vals[keep]
             if references is not None:
                 references = references[keep]
-        reasons = self.state_.reasons.reasons(ids, history, bought, tags, in_store, references)
+        reasons = self.state_.reasons.reasons(
+            ids, history, bought, tags, in_store, references, session
+        )
         names = self.state_.item_names
         return [
             Recommendation(names[i], v, r)
@@ -661,6 +706,20 @@ class Recommender(Params):
             f"{self.n_members} members x {self.n_items} SKUs" if self.is_fitted else "not fitted"
         )
         return f"Recommender(model={self.model!r}, factors={self.factors}, {state})"
+
+
+def _epoch(at: Any) -> float:
+    """``at`` (None: now; a datetime, ISO text or epoch seconds) in epoch seconds."""
+    if at is None:
+        return time.time()
+    if isinstance(at, int | float) and not isinstance(at, bool):
+        return float(at)
+    try:
+        return parse_timestamp(at).timestamp()
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInputError(
+            f"at must be a datetime, ISO text or epoch seconds, got {at!r}"
+        ) from None
 
 
 def _check_index(value: Any, n: int, name: str) -> int:

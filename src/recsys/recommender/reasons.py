@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsys.data import Catalog
+from recsys.recommender.session import Session
 
 #: cosine similarity above which "goes with X" is said rather than a generic reason
 SIMILARITY_FOR_REASON = 0.25
@@ -110,6 +111,7 @@ class ReasonBuilder:
         tags: list[str] | None,
         in_store: bool,
         references: np.ndarray | None = None,
+        session: Session | None = None,
     ) -> list[str]:
         """One reason per recommended SKU.
 
@@ -127,6 +129,8 @@ class ReasonBuilder:
             Whether the shelf is for a store.
         references : ndarray of int, optional
             :meth:`references` of these items, when already computed for a batch.
+        session : Session, optional
+            The member's current visit: a SKU of a category just looked at says so.
         """
         items = np.asarray(items, dtype=np.int64)
         if references is None:
@@ -134,9 +138,15 @@ class ReasonBuilder:
         codes, names, new = self._codes_list, self._names_list, self._new_list
         history_codes = {codes[h] for h in history.tolist()}
         bought_set = set(bought.tolist())
+        just_seen: dict[int, int] = {}  # category -> the newest SKU of it in the visit
+        if session is not None:
+            for seen in session.items.tolist()[::-1]:
+                just_seen[codes[seen]] = seen
         out = []
         for item, ref in zip(items.tolist(), references.tolist(), strict=True):
-            if new[item]:
+            if codes[item] in just_seen and just_seen[codes[item]] != item:
+                out.append(f"because you just looked at the {names[just_seen[codes[item]]]}")
+            elif new[item]:
                 out.append("new in your store" if in_store else "new in the collection")
             elif ref >= 0:
                 verb = "bought" if ref in bought_set else "looked at"

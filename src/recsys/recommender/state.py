@@ -21,6 +21,7 @@ from recsys.recommender.filters import AllowedItems
 from recsys.recommender.members import MemberState
 from recsys.recommender.ranking import ItemRanker
 from recsys.recommender.reasons import ReasonBuilder
+from recsys.recommender.session import SessionLog
 
 __all__ = ["ShelfState", "build_state", "model_version"]
 
@@ -55,6 +56,8 @@ class ShelfState:
         External SKU ids in internal order.
     model_version : str
         Content hash of the fitted model.
+    sessions : SessionLog
+        Every member's live events of the current visit (not saved: replayed from the log).
     """
 
     dataset: RetailDataset
@@ -69,6 +72,7 @@ class ShelfState:
     regulars: sp.csc_matrix
     item_names: list[str]
     model_version: str
+    sessions: SessionLog
 
 
 def build_state(
@@ -108,6 +112,7 @@ def build_state(
         regulars=m.user_stores.tocsc(),
         item_names=[str(i) for i in dataset.items.ids],
         model_version=version or model_version(model),
+        sessions=SessionLog(),
     )
 
 

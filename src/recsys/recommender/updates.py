@@ -6,8 +6,9 @@ computes every affected member's new row; only then does :func:`apply_events` wr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from recsys.data.events import EventColumns, events_frame, validate_events
 from recsys.exceptions import InvalidInputError
 from recsys.models import RecModel, VectorModel
 from recsys.recommender.members import MemberState
+from recsys.recommender.session import SessionLog
 
 C = Columns
 _PURCHASE = EventKind.ALL.index(EventKind.PURCHASE)
@@ -36,6 +38,11 @@ class EventBatch:
     new_features: sp.csr_matrix
     rows: sp.csr_matrix  # full new history row per affected member
     bought: list[np.ndarray]  # full sorted purchases per affected member
+    # every event, for the member's current visit: affected-member slot, SKU, weight, time
+    event_slot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    event_items: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    event_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    event_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
 
 
 def _events(events: Any) -> EventColumns:
@@ -80,7 +87,8 @@ def prepare_events(
     items = data.items.to_index(item_ids)[item_codes]
     # events since training weigh live_boost times their usual weight: what a member does
     # today says more about today's shelf than last year's history does
-    weights = data.weights._weigh(cols.kinds, cols.values, None, None) * np.float32(live_boost)
+    plain = data.weights._weigh(cols.kinds, cols.values, None, None)
+    weights = plain * np.float32(live_boost)
     codes, uniques = cols.ids[C.USER]
     internal = np.array([members.index_of(m) for m in uniques.tolist()], dtype=np.int64)
     new_mask = internal < 0
@@ -107,11 +115,25 @@ def prepare_events(
         new_features=new_features,
         rows=rows,
         bought=bought,
+        event_slot=codes,
+        event_items=items,
+        event_weights=plain,
+        event_seconds=_seconds(cols.timestamps),
     )
 
 
-def apply_events(batch: EventBatch, members: MemberState, model: RecModel) -> None:
-    """Write a prepared batch into the member state (new members, rows, vectors), locked."""
+def _seconds(timestamps: np.ndarray) -> np.ndarray:
+    """Epoch seconds of event times; an event without a time happened now."""
+    out = timestamps.astype("datetime64[ms]").astype(np.int64) / 1000.0
+    out[np.isnat(timestamps)] = time.time()
+    return out
+
+
+def apply_events(
+    batch: EventBatch, members: MemberState, model: RecModel, sessions: SessionLog
+) -> None:
+    """Write a prepared batch into the member state (new members, rows, vectors) and the
+    members' current visits, locked."""
     with members.lock:
         users = batch.users.copy()
         if batch.new_members:
@@ -122,6 +144,11 @@ def apply_events(batch: EventBatch, members: MemberState, model: RecModel) -> No
         if isinstance(model, VectorModel):
             vectors = model.fold_in(batch.rows, members.features(users))
         members.set_rows(users, batch.rows, batch.bought, vectors)
+    for j, u in enumerate(users.tolist()):
+        mine = batch.event_slot == j
+        sessions.record(
+            u, batch.event_items[mine], batch.event_weights[mine], batch.event_seconds[mine]
+        )
 
 
 __all__ = ["EventBatch", "apply_events", "prepare_events"]

@@ -1,0 +1,64 @@
+"""The current visit: what a member just looked at fills the next shelf, then fades."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import recsys
+
+
+@pytest.fixture(scope="module")
+def chain():
+    from recsys.datasets import synthetic_retail
+
+    data = synthetic_retail(n_users=400, n_items=600, n_stores=3, items_per_store=(250, 300))
+    return data, recsys.Recommender(model="ease").fit(data)
+
+
+def _visit(data, rec, member, rng):
+    cat = data.catalog.set_index("item_id").category
+    store = data.interactions.loc[data.interactions.user_id == member, "store_id"].mode()[0]
+    stocked = data.stores.loc[data.stores.store_id == store, "item_id"].tolist()
+    shown = {cat[r.item_id] for r in rec.recommend(member, 10, store_id=store)}
+    counts = cat[stocked].value_counts()
+    choices = [c for c in counts.index if c not in shown and counts[c] >= 6]
+    category = choices[rng.integers(len(choices))]
+    viewed = rng.choice([i for i in stocked if cat[i] == category], 3, replace=False).tolist()
+    return store, category, viewed, cat
+
+
+def test_three_long_views_bring_the_category_then_fade(chain):
+    data, rec = chain
+    rng = np.random.default_rng(1)
+    members = rng.choice(data.interactions.user_id.unique(), 25, replace=False).tolist()
+    lifted = faded = 0
+    for member in members:
+        store, category, viewed, cat = _visit(data, rec, member, rng)
+        now = time.time()
+        events = [
+            {"user_id": member, "item_id": v, "kind": "view", "value": 90.0, "timestamp": now}
+            for v in viewed
+        ]
+        rec.update(events)
+        shelf = rec.recommend(member, 10, store_id=store, at=now + 60)
+        others = [r for r in shelf if cat[r.item_id] == category and r.item_id not in viewed]
+        lifted += len(others) >= 2
+        assert all(r.reason.startswith("because you just looked at") for r in others)
+        later = [r.item_id for r in rec.recommend(member, 10, store_id=store, at=now + 3600)]
+        settled = [r.item_id for r in rec.recommend(member, 10, store_id=store, at=now + 86400)]
+        faded += sum(i not in settled for i in later) <= 2
+    assert lifted >= 0.9 * len(members) and faded == len(members)
+
+
+def test_no_visit_without_a_window_and_bad_times_are_refused(chain):
+    data, rec = chain
+    member = data.interactions.user_id.iloc[3]
+    quiet = recsys.Recommender(model="ease", session_minutes=0).fit(data)
+    assert quiet._visit(quiet.members_.index_of(member), None) is None
+    with pytest.raises(recsys.InvalidInputError, match="at must be"):
+        rec.recommend(member, 5, at="not a time")
+    with pytest.raises(recsys.InvalidInputError, match="session_weight"):
+        recsys.Recommender(model="ease", session_weight=-1).fit(data)
