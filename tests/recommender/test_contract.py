@@ -36,11 +36,14 @@ def test_oversized_k_returns_every_allowed_item_once(model, fitted, small_data):
     member, store = _member_and_store(small_data)
     stocked = set(small_data.stores.loc[small_data.stores.store_id == store, "item_id"])
     free = {"max_per_category": None, "dedupe_groups": False}  # no merchandising caps
-    shelf = rec.recommend(member, k=10_000, store_id=store, exclude_purchased=False, rules=free)
+    every = {"in_season": False}  # every season, not only today's
+    shelf = rec.recommend(
+        member, k=10_000, store_id=store, exclude_purchased=False, rules=free, filters=every
+    )
     assert {r.item_id for r in shelf} == stocked
     assert len(shelf) == len(stocked)
     # the chain default caps each category at three SKUs
-    capped = rec.recommend(member, k=10_000, store_id=store, exclude_purchased=False)
+    capped = rec.recommend(member, k=10_000, store_id=store, exclude_purchased=False, filters=every)
     categories = small_data.catalog.set_index("item_id").category
     counts = pd.Series([categories[r.item_id] for r in capped]).value_counts()
     assert counts.max() == 3 and set(counts.index) == set(categories[list(stocked)])
@@ -85,6 +88,25 @@ def test_refit_starts_from_scratch(small_data):
         half, catalog=small_data.catalog, stores=small_data.stores, profiles=small_data.profiles
     )
     np.testing.assert_allclose(rec.model_.item_factors_, fresh.model_.item_factors_, atol=1e-5)
+
+
+def test_a_store_shelf_shows_the_season_of_its_day(fitted, small_data):
+    rec = fitted("ease")
+    member, store = _member_and_store(small_data)
+    catalog = rec.dataset_.catalog
+    for day in ("2026-07-15", "2026-01-15"):
+        shelf = rec.recommend(member, k=40, store_id=store, at=day)
+        in_season = catalog.in_season_mask(day)
+        assert shelf and all(in_season[rec.dataset_.items.index_of(r.item_id)] for r in shelf)
+    summer = {r.item_id for r in rec.recommend(member, k=40, store_id=store, at="2026-07-15")}
+    winter = {r.item_id for r in rec.recommend(member, k=40, store_id=store, at="2026-01-15")}
+    assert summer != winter
+    every = rec.recommend(
+        member, k=40, store_id=store, at="2026-07-15", filters={"in_season": False}
+    )
+    assert not all(
+        catalog.in_season_mask("2026-07-15")[rec.dataset_.items.index_of(r.item_id)] for r in every
+    )
 
 
 def test_thousand_faces(fitted, small_data):

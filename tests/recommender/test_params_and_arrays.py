@@ -37,7 +37,11 @@ def test_recommend_arrays_is_the_core_of_recommend_batch(fitted, small_data):
     rec = fitted("ease")
     members = list(small_data.interactions.user_id.unique()[:20])
     store = small_data.stores.store_id.iloc[0]
-    shelves = rec.recommend_batch(members, k=5, store_id=store)
+    raw = {
+        "rules": {"max_per_category": None, "dedupe_groups": False},
+        "filters": {"in_season": False},
+    }
+    shelves = rec.recommend_batch(members, k=5, store_id=store, **raw)
     users = rec.dataset_.users.to_index(members)
     ids, scores = rec.recommend_arrays(users, 5, store=rec.dataset_.stores.index_of(store))
     names = rec.dataset_.items.ids

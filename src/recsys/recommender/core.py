@@ -56,9 +56,9 @@ def rank_members(
     """
     n = len(users)
     if profiles is None and n == 1 and users[0] >= 0:  # one known member: the common shelf
-        if allowed.store >= 0 and state.items is not None and exclude is not None:
+        if allowed.key is not None and state.items is not None and exclude is not None:
             query = state.members.vectors(users)[0]
-            return state.items.store_shelf(query, k, allowed.store, exclude.indices)
+            return state.items.store_shelf(query, k, allowed, exclude.indices)
         return _rank_model(state, users, k, store, allowed, exclude, None, None)
     has_profile = np.zeros(n, bool) if profiles is None else np.diff(profiles.indptr) > 0
     # nothing known, or tags a model cannot read: popularity (in the member's segment)

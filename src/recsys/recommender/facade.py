@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -354,6 +355,8 @@ class Recommender(Params):
             Tags of a member without history, e.g. ``{"age_band": "25-34", "family": "kids"}``.
         filters : dict, optional
             ``category``, ``min_price``, ``max_price``, ``in_season``, ``include``, ``exclude``.
+            A store's shelf holds only SKUs in season on the day of ``at`` unless
+            ``in_season`` is given (``False``: every season).
         exclude_purchased : bool
             Leave out SKUs the member already bought.
         rules : dict, optional
@@ -370,7 +373,7 @@ class Recommender(Params):
         state = self._fitted()
         k = check_k(k)
         store = self._store(store_id)
-        flt = self._filter(filters)
+        flt = self._filter(_in_season(filters, store_id, at))
         merch = self._rules(store_id, rules)
         u, features, tags = self._member(member_id, profile)
         bought = state.members.bought(u)
@@ -415,7 +418,7 @@ class Recommender(Params):
         if not all(isinstance(m, str) for m in member_ids):
             raise InvalidInputError("member_ids must all be strings")
         store = self._store(store_id)
-        flt = self._filter(filters)
+        flt = self._filter(_in_season(filters, store_id, at))
         merch = self._rules(store_id, rules)
         members = state.members
         users = members.to_index(list(member_ids), strict=self.on_unknown == "raise")
@@ -544,7 +547,9 @@ class Recommender(Params):
     def _allowed_arrays(self, store: int, items: Any) -> Allowed:
         assortment = self.state_.dataset.assortment
         if items is None:
-            return Allowed(assortment.items_of(store), store) if store >= 0 else Allowed(None)
+            if store < 0:
+                return Allowed(None)
+            return Allowed(assortment.items_of(store), ("store", store))
         wanted = np.unique(_check_ids(items, self.n_items, "items", allow_unknown=False))
         if store >= 0:
             wanted = np.intersect1d(assortment.items_of(store), wanted, assume_unique=True)
@@ -563,7 +568,7 @@ class Recommender(Params):
         k = check_k(k)
         item = self._item(item_id)
         store = self._store(store_id)
-        flt = self._filter(filters)
+        flt = self._filter(_in_season(filters, store_id, None))
         allowed = state.allowed.allowed(store, flt).ids
         excluded = np.union1d(np.asarray(flt.exclude, dtype=np.int64), [item]).astype(np.int64)
         if state.similar is not None:
@@ -706,6 +711,16 @@ class Recommender(Params):
             f"{self.n_members} members x {self.n_items} SKUs" if self.is_fitted else "not fitted"
         )
         return f"Recommender(model={self.model!r}, factors={self.factors}, {state})"
+
+
+def _in_season(filters: Any, store_id: Any, at: Any) -> Any:
+    """``filters`` with a store shelf's default: in season on the day of ``at``."""
+    if store_id is None or (isinstance(filters, Mapping) and "in_season" in filters):
+        return filters
+    if filters is not None and not isinstance(filters, Mapping):
+        return filters  # parse_filters names the mistake
+    day = dt.datetime.fromtimestamp(_epoch(at), tz=dt.timezone.utc).date()
+    return {**(filters or {}), "in_season": day}
 
 
 def _epoch(at: Any) -> float:

@@ -69,7 +69,7 @@ def _as_price(name: str, value: Any) -> float | None:
 
 
 def _as_date(value: Any) -> dt.date | None:
-    if value is None:
+    if value is None or value is False:  # False: the caller asks for every season
         return None
     if isinstance(value, dt.datetime):
         return value.date()
@@ -140,6 +140,7 @@ class AllowedItems:
         self._assortment = assortment
         self._n_items = n_items
         self._cache: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+        self._store_cache: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = Lock()
 
@@ -166,10 +167,23 @@ class AllowedItems:
         return mask
 
     def allowed(self, store: int, flt: ShelfFilter) -> Allowed:
-        """The sorted int64 ids a shelf may hold (``None``: every SKU), and whether they are
-        exactly the store's assortment."""
+        """The sorted int64 ids a shelf may hold (``None``: every SKU); a store's assortment,
+        alone or with a catalog filter (its in-season part), is named by a key."""
         if store >= 0 and (flt is NO_FILTER or (flt.include is None and not flt.has_catalog_part)):
-            return Allowed(self._assortment.items_of(store), store)
+            return Allowed(self._assortment.items_of(store), ("store", store))
+        if store >= 0 and flt.include is None:
+            key = ("store", store, flt.catalog_key)
+            with self._lock:
+                kept = self._store_cache.get(key)
+            if kept is None:
+                stocked = self._assortment.items_of(store)
+                kept = stocked[self.catalog_mask(flt)[stocked]]
+                kept.setflags(write=False)
+                with self._lock:
+                    self._store_cache[key] = kept
+                    if len(self._store_cache) > self._cache_size:
+                        self._store_cache.popitem(last=False)
+            return Allowed(kept, key)
         ids: np.ndarray | None = None
         if store >= 0:
             ids = self._assortment.items_of(store)

@@ -14,6 +14,7 @@ go to the FAISS :class:`~recsys.index.VectorIndex`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -100,11 +101,12 @@ class Rows(NamedTuple):
 class Allowed(NamedTuple):
     """The SKUs a request may return: ``ids`` (sorted) or ``None`` for all.
 
-    ``store >= 0`` says ``ids`` is exactly that store's assortment, so its item block applies.
+    ``key`` names an allow-list that comes back request after request (a store's
+    assortment, or its in-season part): its item vectors are then kept as one block.
     """
 
     ids: np.ndarray | None
-    store: int = -1
+    key: Hashable | None = None
 
 
 def _exclude(scores: np.ndarray, columns: np.ndarray | None, exclude: Rows | None) -> None:
@@ -220,46 +222,45 @@ class ItemRanker:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.index = index
         self.assortment = assortment
-        self._blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._blocks: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
         self._block_bytes = 0
         self._lock = threading.Lock()
 
-    def block(self, store: int) -> tuple[np.ndarray, np.ndarray]:
-        """The store's item vectors, contiguous, in the order of ``items_of(store)``, and
-        each SKU's row in that block (``-1``: not stocked)."""
-        cached = self._blocks.get(store)
+    def block(self, key: Hashable, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The item vectors of ``ids``, contiguous, and each SKU's row in the block (``-1``:
+        not in it), kept under ``key`` (bounded by :data:`_BLOCK_BYTES`)."""
+        cached = self._blocks.get(key)
         if cached is not None:
             return cached
-        stocked = self.assortment.items_of(store)
-        block = np.ascontiguousarray(self.vectors[stocked])
+        block = np.ascontiguousarray(self.vectors[ids])
         where = np.full(len(self.vectors), -1, dtype=np.int32)
-        where[stocked] = np.arange(len(stocked), dtype=np.int32)
+        where[ids] = np.arange(len(ids), dtype=np.int32)
         block.flags.writeable = where.flags.writeable = False
         with self._lock:
             if self._block_bytes + block.nbytes + where.nbytes <= _BLOCK_BYTES:
-                self._blocks[store] = (block, where)
+                self._blocks[key] = (block, where)
                 self._block_bytes += block.nbytes + where.nbytes
         return block, where
 
     def store_shelf(
-        self, query: np.ndarray, k: int, store: int, exclude: np.ndarray
+        self, query: np.ndarray, k: int, allowed: Allowed, exclude: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`search` of one member in one store with 1-d NumPy calls (the common shelf)."""
-        block, where = self.block(store)
+        """:meth:`search` of one member over a kept allow-list, with 1-d NumPy calls."""
+        assert allowed.ids is not None and allowed.key is not None
+        block, where = self.block(allowed.key, allowed.ids)
         scores = block @ query
         if len(exclude):
             pos = where[exclude]
             scores[pos[pos >= 0]] = -np.inf
-        ids, vals = _top_k_row(scores, k, self.assortment.items_of(store))
-        return ids, vals
+        return _top_k_row(scores, k, allowed.ids)
 
     def search(
         self, queries: np.ndarray, k: int, allowed: Allowed, exclude: Rows | None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` item ids and scores of each query row among ``allowed`` minus exclusions."""
         ids = allowed.ids
-        if allowed.store >= 0:
-            block, where = self.block(allowed.store)
+        if allowed.key is not None and ids is not None:
+            block, where = self.block(allowed.key, ids)
             scores = queries @ block.T
             if exclude is not None and len(exclude.indices):
                 pos = where[exclude.indices]
