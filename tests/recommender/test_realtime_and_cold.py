@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import recsys
@@ -198,3 +199,25 @@ def test_a_model_without_tags_gives_new_members_popularity_in_their_segment(
     a = rec.recommend(None, 10, profile=young)
     b = rec.recommend(None, 10, profile=older)
     assert [r.item_id for r in a] != [r.item_id for r in b]
+
+
+def test_a_sku_nobody_touched_has_no_false_neighbours_and_no_audience(small_data):
+    catalog = small_data.catalog
+    extra = catalog.iloc[[0]].assign(item_id="sku-unsold")
+    data = type(small_data)(
+        small_data.interactions, pd.concat([catalog, extra]), small_data.stores,
+        small_data.profiles, dict(small_data.report),
+    )  # fmt: skip
+    rec = recsys.Recommender(model="als", factors=8, iterations=4).fit(data)
+    assert np.allclose(rec.model_.item_factors_[rec.dataset_.items.index_of("sku-unsold")], 0)
+    shelf = rec.similar_items("sku-unsold", k=5)
+    category = extra.category.iloc[0]
+    assert len(shelf) == 5
+    assert all(r.reason == f"more {category}, popular" for r in shelf)
+    assert set(catalog.set_index("item_id").loc[[r.item_id for r in shelf], "category"]) == {
+        category
+    }
+    assert rec.audience("sku-unsold", k=50) == []
+    # a SKU with neighbours is "similar to" them, and each one truly is
+    known = rec.similar_items(catalog.item_id.iloc[1], k=5)
+    assert known and all(r.reason.startswith("similar to") and r.score > 0 for r in known)

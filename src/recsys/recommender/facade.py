@@ -563,7 +563,12 @@ class Recommender(Params):
         store_id: str | None = None,
         filters: Mapping[str, Any] | None = None,
     ) -> list[Recommendation]:
-        """SKUs most like ``item_id`` (cosine in the model's item space), itself excluded."""
+        """SKUs most like ``item_id`` (cosine in the model's item space), itself excluded.
+
+        Only SKUs the model finds similar (a positive similarity) are "similar to" it; when
+        there are fewer than ``k`` (a SKU nobody bought yet has no neighbours), the shelf is
+        filled with popular SKUs of its category, saying so.
+        """
         state = self._fitted()
         k = check_k(k)
         item = self._item(item_id)
@@ -571,6 +576,26 @@ class Recommender(Params):
         flt = self._filter(_in_season(filters, store_id, None))
         allowed = state.allowed.allowed(store, flt).ids
         excluded = np.union1d(np.asarray(flt.exclude, dtype=np.int64), [item]).astype(np.int64)
+        ids, vals = self._similar(item, k, store, allowed, excluded)
+        catalog, names = state.dataset.catalog, state.item_names
+        like = [
+            Recommendation(names[i], float(v), f"similar to {catalog.names[item]}")
+            for i, v in zip(ids.tolist(), vals.tolist(), strict=True)
+        ]
+        if len(like) >= k:
+            return like
+        more = self._same_category(item, k - len(like), store, allowed, np.union1d(excluded, ids))
+        category = catalog.category_of(item) or "the collection"
+        return like + [
+            Recommendation(names[i], float(v), f"more {category}, popular")
+            for i, v in zip(*more, strict=True)
+        ]
+
+    def _similar(
+        self, item: int, k: int, store: int, allowed: np.ndarray | None, excluded: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The SKUs with a positive similarity to ``item``, best first (at most ``k``)."""
+        state = self.state_
         if state.similar is not None:
             q = state.similar.vectors[item : item + 1]
             ids, vals = state.similar.search(q, k, allowed=allowed, excluded=excluded)
@@ -579,13 +604,23 @@ class Recommender(Params):
             scores = state.model.score(np.array([-1]), row, None, store)
             sub = scores if allowed is None else scores[:, allowed]
             ids, vals = top_k(sub, k, allowed, Rows.one(excluded))
-        name = state.dataset.catalog.names[item]
+        keep = (ids[0] >= 0) & (vals[0] > 0)
+        return ids[0][keep], vals[0][keep]
+
+    def _same_category(
+        self, item: int, k: int, store: int, allowed: np.ndarray | None, excluded: np.ndarray
+    ) -> tuple[list[int], list[float]]:
+        """Popular SKUs (in the store) of ``item``'s category."""
+        state = self.state_
+        codes = state.dataset.catalog.category_codes
+        every = allowed if allowed is not None else np.arange(len(codes), dtype=np.int64)
+        same = every[(codes[every] == codes[item]) & (codes[item] >= 0)]
+        same = same[~np.isin(same, excluded)]
+        empty = sp.csr_matrix((1, self.n_items), dtype=np.float32)
+        scores = state.fallback.score(np.array([-1]), empty, None, store, items=same)
+        ids, vals = top_k(scores, k, same)
         keep = ids[0] >= 0
-        names = state.item_names
-        return [
-            Recommendation(names[i], float(v), f"similar to {name}")
-            for i, v in zip(ids[0][keep].tolist(), vals[0][keep].tolist(), strict=True)
-        ]
+        return ids[0][keep].tolist(), vals[0][keep].tolist()
 
     def audience(
         self,
@@ -599,6 +634,8 @@ class Recommender(Params):
 
         With ``store_id``, only that store's regular customers (members with events there).
         Members who already bought the SKU are left out unless ``exclude_purchased=False``.
+        Only members the model gives a positive affinity are in it (none for a SKU it knows
+        nothing about).
         """
         state = self._fitted()
         k = check_k(k)
@@ -613,7 +650,7 @@ class Recommender(Params):
         ids, vals = rank_audience(
             state, item, k, allowed=allowed, exclude=buyers if len(buyers) else None
         )
-        keep = ids >= 0
+        keep = (ids >= 0) & (vals > 0)  # no affinity (a SKU without a vector): no audience
         names = state.members.id_of(ids[keep])
         return [MemberScore(m, float(v)) for m, v in zip(names, vals[keep].tolist(), strict=True)]
 
