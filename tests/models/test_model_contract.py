@@ -239,3 +239,70 @@ def test_duplicate_entries_are_summed(name: str, fitted: dict[str, RecModel], sm
     np.testing.assert_allclose(
         model.score([-1], raw), model.score([-1], summed), rtol=1e-5, atol=1e-6
     )
+
+
+def _copy_of(items: list[int], n_trained: int) -> sp.csr_matrix:
+    """Look-alike weights: added SKU ``j`` is exactly trained SKU ``items[j]``."""
+    rows = np.arange(len(items))
+    data = np.ones(len(items), np.float32)
+    return sp.csr_matrix((data, (rows, items)), shape=(len(items), n_trained))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_added_sku_scores_as_its_look_alikes(
+    name: str, fitted: dict[str, RecModel], small: Any
+) -> None:
+    model, m = fitted[name], small.matrices
+    n = m.n_items
+    weights = _copy_of([3, 7], n)
+    weights = sp.vstack([weights, 0.25 * _copy_of([1], n) + 0.75 * _copy_of([2], n)]).tocsr()
+    grown = model.with_items(weights)
+    assert (model.n_items_, grown.n_items_, grown.n_trained_items_) == (n, n + 3, n)
+    users, rows, feats = _batch(m, np.arange(6))
+    wide = sp.hstack([rows, sp.csr_matrix((6, 3))]).tocsr()
+    before = model.score(users, rows, feats, store=0)
+    after = grown.score(users, wide, feats, store=0)
+    np.testing.assert_allclose(after[:, :n], before, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after[:, n], before[:, 3], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after[:, n + 1], before[:, 7], rtol=1e-5, atol=1e-6)
+    mix = 0.25 * before[:, 1] + 0.75 * before[:, 2]
+    if not isinstance(model, VectorModel) or name not in ("profile", "hybrid"):
+        np.testing.assert_allclose(after[:, n + 2], mix, rtol=1e-4, atol=1e-5)
+    sub = grown.score(users, wide, feats, store=0, items=np.array([2, 3, 7, n, n + 1]))
+    np.testing.assert_allclose(sub[:, 3:], sub[:, 1:3], rtol=1e-5, atol=1e-6)
+    if name != "blend":  # blend scales each part to its row maximum over the SKUs scored
+        np.testing.assert_allclose(sub, after[:, [2, 3, 7, n, n + 1]], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_event_on_an_added_sku_counts_on_its_look_alike(
+    name: str, fitted: dict[str, RecModel], small: Any
+) -> None:
+    model, m = fitted[name], small.matrices
+    n = m.n_items
+    grown = model.with_items(_copy_of([4], n))
+    cold = -np.ones(1, dtype=np.int64)
+    on_trained = sp.csr_matrix(([2.0], ([0], [4])), shape=(1, n), dtype=np.float32)
+    on_added = sp.csr_matrix(([2.0], ([0], [n])), shape=(1, n + 1), dtype=np.float32)
+    wide = sp.hstack([on_trained, sp.csr_matrix((1, 1))]).tocsr()
+    np.testing.assert_allclose(
+        grown.score(cold, on_added), grown.score(cold, wide), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_added_skus_survive_the_state_round_trip(
+    name: str, fitted: dict[str, RecModel], small: Any
+) -> None:
+    model, m = fitted[name], small.matrices
+    grown = model.with_items(_copy_of([0, 9], m.n_items))
+    back = type(grown).from_state(grown.get_params(), grown.get_state())
+    users, rows, feats = _batch(m, np.arange(4))
+    wide = sp.hstack([rows, sp.csr_matrix((4, 2))]).tocsr()
+    assert back.n_items_ == m.n_items + 2
+    np.testing.assert_array_equal(back.score(users, wide, feats), grown.score(users, wide, feats))
+
+
+def test_added_sku_weights_must_match_the_trained_skus(fitted: dict[str, RecModel]) -> None:
+    with pytest.raises(InvalidInputError, match="columns"):
+        fitted["als"].with_items(sp.csr_matrix((1, 3)))

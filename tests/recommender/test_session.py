@@ -57,7 +57,12 @@ def test_no_visit_without_a_window_and_bad_times_are_refused(chain):
     data, rec = chain
     member = data.interactions.user_id.iloc[3]
     quiet = recsys.Recommender(model="ease", session_minutes=0).fit(data)
-    assert quiet._visit(quiet.members_.index_of(member), None) is None
+    store, _, viewed, _ = _visit(data, quiet, member, np.random.default_rng(2))
+    now = time.time()
+    quiet.update([{"user_id": member, "item_id": v, "kind": "view", "value": 90.0,
+                   "timestamp": now} for v in viewed])  # fmt: skip
+    reasons = [r.reason for r in quiet.recommend(member, 10, store_id=store, at=now + 60)]
+    assert not any("just looked at" in r for r in reasons)  # no window: no visit
     with pytest.raises(recsys.InvalidInputError, match="at must be"):
         rec.recommend(member, 5, at="not a time")
     with pytest.raises(recsys.InvalidInputError, match="session_weight"):

@@ -221,12 +221,35 @@ def _prices(col: pd.Series | None, ids: np.ndarray) -> np.ndarray:
     return price
 
 
-def _groups(col: pd.Series | None, n_rows: int) -> np.ndarray:
-    """Style group code per row (``-1``: none)."""
-    if col is None:
-        return np.full(n_rows, -1, dtype=np.int64)
-    codes, _ = pd.factorize(col.astype(object).where(col.notna(), None), use_na_sentinel=True)
-    return codes.astype(np.int64)
+def _groups(col: pd.Series | None, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Style group names and each row's code (``-1``: none)."""
+    if col is None or not col.notna().any():
+        return np.array([], dtype=object), np.full(n_rows, -1, dtype=np.int64)
+    present = col.notna().to_numpy()
+    text = np.full(n_rows, None, dtype=object)
+    text[present] = normalize_ids(col[present], what=Columns.GROUP)
+    codes, names = pd.factorize(pd.Series(text, dtype=object), use_na_sentinel=True)
+    return np.asarray(names, dtype=object), codes.astype(np.int64)
+
+
+def _names_of(names: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Name per code (``None`` for ``-1``)."""
+    lookup = np.empty(len(names) + 1, dtype=object)  # code -1 -> None
+    lookup[:-1] = names
+    return lookup[codes]
+
+
+def _merged_names(old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``old`` names plus the names of ``new`` it lacks (appended), and each ``new`` name's
+    code in the result: codes of known names never change."""
+    index = {name: code for code, name in enumerate(old.tolist())}
+    merged = list(old.tolist())
+    for name in new.tolist():
+        if name not in index:
+            index[name] = len(merged)
+            merged.append(name)
+    codes = np.array([index[name] for name in new.tolist()], dtype=np.int64)
+    return np.array(merged, dtype=object), codes
 
 
 def _seasons(col: pd.Series | None, n_rows: int) -> np.ndarray:
@@ -249,7 +272,8 @@ class Catalog:
     items : IdMap
         The SKUs, internal order.
     categories : ndarray of str
-        Category name of each category code (sorted).
+        Category name of each category code (sorted at build; categories of SKUs added
+        later by :meth:`updated` follow, so no code ever changes).
     category_codes : ndarray of int32
         Code into ``categories`` per SKU, ``-1`` if unknown.
     prices : ndarray of float32
@@ -263,6 +287,8 @@ class Catalog:
     group_codes : ndarray of int64
         Style group of each SKU (variants of one style share one), ``-1`` for none; from the
         frame's ``group_id`` column.
+    groups : ndarray of str
+        Style group id of each group code.
     tags : tuple of tuple of str
         Free tags per SKU (``"a|b"`` strings or lists in the frame).
     price_edges : ndarray of float64, shape (3,)
@@ -295,6 +321,7 @@ class Catalog:
     tags: tuple[tuple[str, ...], ...]
     price_edges: np.ndarray
     group_codes: np.ndarray
+    groups: np.ndarray
 
     #: the array fields, read-only once built
     _ARRAYS: ClassVar[tuple[str, ...]] = (
@@ -307,6 +334,7 @@ class Catalog:
         "names",
         "price_edges",
         "group_codes",
+        "groups",
     )
 
     def __post_init__(self) -> None:
@@ -339,6 +367,7 @@ class Catalog:
             return out
 
         categories, codes = _categories(_column(df, Columns.CATEGORY), len(df))
+        groups, group_codes = _groups(_column(df, Columns.GROUP), len(df))
         prices = place(_prices(_column(df, Columns.PRICE), ids), np.nan, np.float32)
         known = prices[~np.isnan(prices)].astype(np.float64)
         edges = np.quantile(known, [0.25, 0.5, 0.75]) if known.size else np.full(3, np.nan)
@@ -371,7 +400,8 @@ class Catalog:
             names=names,
             tags=tuple(tag_rows),
             price_edges=edges,
-            group_codes=place(_groups(_column(df, Columns.GROUP), len(df)), -1, np.int64),
+            group_codes=place(group_codes, -1, np.int64),
+            groups=groups,
         )
 
     # ----------------------------------------------------------------- queries
@@ -472,10 +502,15 @@ class Catalog:
         )
 
     def _feature_rows(
-        self, codes: np.ndarray, prices: np.ndarray, seasons: np.ndarray
+        self,
+        codes: np.ndarray,
+        prices: np.ndarray,
+        seasons: np.ndarray,
+        n_categories: int | None = None,
     ) -> sp.csr_matrix:
         n = codes.shape[0]
-        n_cat = len(self.categories)
+        n_cat = len(self.categories) if n_categories is None else n_categories
+        codes = np.where(codes < n_cat, codes, -1)  # a category the layout lacks: no feature
         rows: list[np.ndarray] = []
         cols: list[np.ndarray] = []
         has_cat = codes >= 0
@@ -498,11 +533,21 @@ class Catalog:
         out.sort_indices()
         return out
 
-    def item_features(self) -> sp.csr_matrix:
+    def item_features(
+        self, items: np.ndarray | None = None, n_categories: int | None = None
+    ) -> sp.csr_matrix:
         """Binary SKU features: one-hot category, price tier (quartile), in-season months.
 
         Unknown category or price gives no feature in that block. Columns are
         :attr:`feature_names`.
+
+        Parameters
+        ----------
+        items : ndarray of int, optional
+            Rows of these SKUs only (default: every SKU, in order).
+        n_categories : int, optional
+            Lay the columns out for the first this many categories (those a model was
+            trained with): categories added since get no category feature.
 
         Returns
         -------
@@ -516,7 +561,10 @@ class Catalog:
         >>> Catalog.from_frame(df, IdMap.from_values(df["item_id"])).item_features().shape
         (2, 18)
         """
-        return self._feature_rows(self.category_codes, self.prices, self.season_months)
+        rows = slice(None) if items is None else np.asarray(items, dtype=np.int64)
+        return self._feature_rows(
+            self.category_codes[rows], self.prices[rows], self.season_months[rows], n_categories
+        )
 
     def features_for(
         self, attributes: pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -565,6 +613,77 @@ class Catalog:
             )
         return self._feature_rows(codes, prices, seasons)
 
+    def updated(self, df: pd.DataFrame, items: IdMap) -> Catalog:
+        """This catalog over ``items`` (its SKUs, then new ones) with the rows of ``df`` applied.
+
+        A SKU in ``df`` takes its values for the columns ``df`` has and keeps the others; a
+        SKU new in ``items`` starts unknown (no category, NaN price, all year). Codes of known
+        categories and style groups never change (new names get the next codes) and the
+        price-tier edges stay, so features keep the meaning a model learned them with.
+
+        Raises
+        ------
+        SchemaError, UnknownIdError
+            As :meth:`from_frame`, for the rows of ``df``.
+        InvalidInputError
+            If ``items`` does not start with this catalog's SKUs.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> before = pd.DataFrame({"item_id": ["a", "b"], "category": ["tops", "jeans"]})
+        >>> cat = Catalog.from_frame(before, IdMap(["a", "b"]))
+        >>> change = pd.DataFrame({"item_id": ["c", "a"], "category": ["bags", "jeans"]})
+        >>> grown = cat.updated(change, cat.items.add(["c"]))
+        >>> grown.categories.tolist(), grown.category_of([0, 1, 2]).tolist()
+        (['jeans', 'tops', 'bags'], ['jeans', 'jeans', 'bags'])
+        """
+        n_old, n = self.n_items, len(items)
+        if n < n_old or not np.array_equal(items.ids[:n_old], self.items.ids):
+            raise InvalidInputError("the grown item map must start with the catalog's SKUs")
+        part = Catalog.from_frame(df, IdMap(catalog_ids(df)))
+        row = items.to_index(part.items.ids)
+        has = set(df.columns)
+        fields: dict[str, Any] = {
+            "categories": self.categories,
+            "price_edges": self.price_edges,
+            "groups": self.groups,
+        }
+        fills = {
+            "category_codes": -1,
+            "prices": np.nan,
+            "season_months": ALL_YEAR,
+            "available_from": np.datetime64("NaT"),
+            "available_to": np.datetime64("NaT"),
+            "names": None,
+            "group_codes": -1,
+        }
+        for name, fill in fills.items():
+            old = getattr(self, name)
+            fields[name] = np.concatenate([old, np.full(n - n_old, fill, dtype=old.dtype)])
+        fields["names"][n_old:] = items.ids[n_old:]
+        for name, column in (("categories", Columns.CATEGORY), ("groups", Columns.GROUP)):
+            if column in has:
+                codes_name = "category_codes" if name == "categories" else "group_codes"
+                merged, code_of = _merged_names(fields[name], getattr(part, name))
+                codes = getattr(part, codes_name)
+                fields[name] = merged
+                fields[codes_name][row] = np.where(codes >= 0, code_of[np.maximum(codes, 0)], -1)
+        for name, column in (
+            ("prices", Columns.PRICE),
+            ("season_months", Columns.SEASON),
+            ("available_from", Columns.AVAILABLE_FROM),
+            ("available_to", Columns.AVAILABLE_TO),
+            ("names", Columns.NAME),
+        ):
+            if column in has:
+                fields[name][row] = getattr(part, name)
+        tags = list(self.tags) + [()] * (n - n_old)
+        if Columns.TAGS in has:
+            for r, t in zip(row.tolist(), part.tags, strict=True):
+                tags[r] = t
+        return Catalog(items=items, tags=tuple(tags), **fields)
+
     def to_frame(self) -> pd.DataFrame:
         """The catalog back as a frame (``from_frame(to_frame(), items)`` round-trips)."""
         months = [
@@ -581,7 +700,7 @@ class Catalog:
                 Columns.AVAILABLE_TO: self.available_to,
                 Columns.NAME: self.names,
                 Columns.TAGS: ["|".join(t) for t in self.tags],
-                Columns.GROUP: pd.Series(self.group_codes).where(self.group_codes >= 0),
+                Columns.GROUP: _names_of(self.groups, self.group_codes),
             }
         )
 
@@ -611,6 +730,9 @@ class Catalog:
         ((('red', 'cotton'), ()), 'tops', ['a', 'b'])
         """
         fields = {}
+        if "groups" not in arrays:  # written before group names were kept
+            n_groups = int(np.asarray(arrays["group_codes"]).max(initial=-1)) + 1
+            arrays = {**arrays, "groups": np.arange(n_groups).astype(str)}
         for name in cls._ARRAYS:
             arr = np.asarray(arrays[name])
             fields[name] = arr.astype(object) if arr.dtype.kind == "U" else arr.copy()

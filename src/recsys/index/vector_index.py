@@ -287,6 +287,40 @@ class VectorIndex:
         self._install(index, exact)
         return self
 
+    def extended(self, vectors: ArrayLike) -> VectorIndex:
+        """A new index holding this one's vectors, then ``vectors`` (ids ``ntotal``, ...).
+
+        This index is left as it is (searches running on it are safe). Approximate kinds
+        add to a copy of the built structure: IVF lists are not retrained and the HNSW graph
+        is not rebuilt, which is what keeps adding a few SKUs cheap.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> index = VectorIndex("exact").build(np.eye(4, dtype=np.float32))
+        >>> grown = index.extended(np.full((1, 4), 0.5, dtype=np.float32))
+        >>> index.ntotal, grown.ntotal, int(grown.search(np.ones((1, 4)), k=1)[0][0, 0])
+        (4, 5, 4)
+        """
+        exact = self._require_built()
+        x = self._as_matrix(vectors)
+        if x.shape[1] != exact.d:
+            raise InvalidInputError(f"vectors must have {exact.d} columns, got {x.shape[1]}")
+        if self.metric == "cosine":
+            x = self._normalized(x)
+        out = VectorIndex(**self.get_params())
+        index = faiss.clone_index(self.index_)
+        index.add(x)
+        if self._kind == "exact":
+            grown = index
+        elif self._kind == "hnsw":
+            grown = faiss.downcast_index(index.storage)  # type: ignore[attr-defined]
+        else:
+            grown = faiss.clone_index(exact)
+            grown.add(x)
+        out._install(index, grown)
+        return out
+
     def _nlist(self, n: int) -> int:
         if self.ivf_nlist is not None:
             return max(1, min(int(self.ivf_nlist), n))

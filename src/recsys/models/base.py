@@ -12,10 +12,17 @@ models alike. Hyperparameters come from ``__init__`` (:class:`~recsys.params.Par
 
 Public methods are templates (fitted check, shapes, dtype); subclasses implement the
 private hooks ``_fit``, ``_fold_in`` / ``_score`` and the state round trip.
+
+SKUs added after training (:meth:`RecModel.with_items`) are handled here, once for every
+model: a history row's columns of added SKUs are folded onto their look-alikes before a
+hook sees it, so hooks only ever see the ``n_trained_items_`` SKUs they learned, and an
+added SKU scores the weighted mean of its look-alikes' scores (a vector model gives it the
+weighted mean of their vectors, or a vector from its attributes).
 """
 
 from __future__ import annotations
 
+import copy
 import numbers
 import os
 from abc import ABC, abstractmethod
@@ -28,6 +35,7 @@ from threadpoolctl import threadpool_limits
 
 from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import ArtifactError, InvalidInputError, NotFittedError
+from recsys.models._linalg import sparse_from_state, sparse_to_state
 from recsys.params import Params
 
 _M = TypeVar("_M", bound="RecModel")
@@ -94,9 +102,17 @@ class RecModel(Params, ABC):
 
     # learned state common to all models
     n_users_: int
+    #: SKUs the model scores: the trained ones, then those added by :meth:`with_items`
     n_items_: int
     n_user_features_: int
     is_fitted_: bool
+    #: look-alike weights of the SKUs added after training (rows) over the trained SKUs
+    added_: sp.csr_matrix | None = None
+
+    @property
+    def n_trained_items_(self) -> int:
+        """SKUs the model learned (the width of every hook's history rows)."""
+        return self.n_items_ - (0 if self.added_ is None else self.added_.shape[0])
 
     # ----------------------------------------------------------------- templates
     def fit(self: _M, matrices: TrainingMatrices) -> _M:
@@ -139,12 +155,46 @@ class RecModel(Params, ABC):
         ndarray, float32, shape (n, n_items) or (n, len(items))
         """
         users, history, features = self._check_batch(users, history, features)
-        if items is None:
-            return np.asarray(self._scores(users, history, features, store), dtype=np.float32)
-        items = np.asarray(items, dtype=np.int64)
-        if items.size and (items.min() < 0 or items.max() >= self.n_items_):
-            raise InvalidInputError(f"items must be SKU ids in [0, {self.n_items_})")
-        return np.asarray(self._scores_at(users, history, features, store, items), np.float32)
+        if items is not None:
+            items = np.asarray(items, dtype=np.int64)
+            if items.size and (items.min() < 0 or items.max() >= self.n_items_):
+                raise InvalidInputError(f"items must be SKU ids in [0, {self.n_items_})")
+        return np.asarray(self._score_items(users, history, features, store, items), np.float32)
+
+    def with_items(self: _M, weights: sp.spmatrix, features: sp.spmatrix | None = None) -> _M:
+        """A copy of this model that also scores SKUs added after training; ``self`` is kept.
+
+        Parameters
+        ----------
+        weights : sparse matrix, shape (n_added, n_trained_items_)
+            Look-alike weights of *every* added SKU (those of earlier calls too, in order;
+            see :func:`recsys.data.lookalikes.lookalike_weights`): an added SKU scores the
+            weighted mean of its look-alikes' scores, and an event on it counts as events
+            on them.
+        features : sparse matrix, shape (n_added, n_item_features), optional
+            Their attribute rows (``TrainingMatrices.item_features`` layout), for models that
+            embed attributes (``profile``, ``hybrid``).
+
+        Returns
+        -------
+        RecModel
+            Of the same class, ``n_items_ == n_trained_items_ + n_added``.
+        """
+        self.check_fitted()
+        w = sp.csr_matrix(weights, dtype=np.float32)
+        if w.shape[1] != self.n_trained_items_:
+            raise InvalidInputError(
+                f"look-alike weights have {w.shape[1]} columns, the model learned "
+                f"{self.n_trained_items_} SKUs"
+            )
+        out = copy.copy(self)
+        out.n_items_ = self.n_trained_items_ + w.shape[0]
+        out.added_ = w if w.shape[0] else None
+        out._add_items(features)
+        return out
+
+    def _add_items(self, features: sp.spmatrix | None) -> None:
+        """Hook of :meth:`with_items` (``added_`` is set): models with item arrays extend them."""
 
     def check_fitted(self) -> None:
         """Raise :class:`NotFittedError` unless ``fit`` (or a load) has run."""
@@ -157,7 +207,14 @@ class RecModel(Params, ABC):
         self.check_fitted()
         state = dict(self._get_state())
         state["_shape"] = np.array([self.n_users_, self.n_items_, self.n_user_features_])
+        if self.added_ is not None:
+            state.update(sparse_to_state("_added", self.added_))
+            state.update(self._added_state())
         return state
+
+    def _added_state(self) -> dict[str, np.ndarray]:
+        """Arrays :meth:`_add_items` made that cannot be made again from ``added_`` alone."""
+        return {}
 
     @classmethod
     def from_state(cls: type[_M], params: dict[str, Any], state: Mapping[str, np.ndarray]) -> _M:
@@ -170,8 +227,12 @@ class RecModel(Params, ABC):
         arrays = {k: np.asarray(v) for k, v in state.items()}
         try:
             n_users, n_items, n_feat = (int(v) for v in arrays.pop("_shape"))
+            added = {k: arrays.pop(k) for k in list(arrays) if k.startswith("_added")}
             model.n_users_, model.n_items_, model.n_user_features_ = n_users, n_items, n_feat
             model._set_state(arrays)
+            if added:
+                model.added_ = sparse_from_state("_added", added).astype(np.float32)
+                model._set_added_state(added)
         except KeyError as exc:
             raise ArtifactError(
                 f"saved state of model {cls.name!r} lacks array {exc.args[0]!r}; "
@@ -179,6 +240,9 @@ class RecModel(Params, ABC):
             ) from exc
         model.is_fitted_ = True
         return model
+
+    def _set_added_state(self, state: dict[str, np.ndarray]) -> None:
+        """Inverse of :meth:`_added_state` (``added_`` is set)."""
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -205,6 +269,34 @@ class RecModel(Params, ABC):
     ) -> np.ndarray:
         """Scores of ``items`` only; models that can compute fewer columns override it."""
         return self._scores(users, history, features, store)[:, items]
+
+    def _score_items(
+        self,
+        users: np.ndarray,
+        history: sp.csr_matrix,
+        features: sp.csr_matrix,
+        store: int,
+        items: np.ndarray | None,
+    ) -> np.ndarray:
+        """Scores of every SKU or of ``items``, added SKUs from their look-alikes."""
+        added = self.added_
+        if added is None:
+            if items is None:
+                return self._scores(users, history, features, store)
+            return self._scores_at(users, history, features, store, items)
+        n_trained = self.n_trained_items_
+        if items is None:
+            base = self._scores(users, history, features, store)
+            return np.hstack([base, np.asarray((added @ base.T).T, dtype=np.float32)])
+        trained, extra = items[items < n_trained], items[items >= n_trained] - n_trained
+        weights = added[extra]
+        need = np.union1d(trained, weights.indices).astype(np.int64)
+        base = self._scores_at(users, history, features, store, need)
+        out = np.empty((len(users), len(items)), dtype=np.float32)
+        out[:, : len(trained)] = base[:, np.searchsorted(need, trained)]
+        if len(extra):
+            out[:, len(trained) :] = (weights[:, need] @ base.T).T
+        return out
 
     # ---------------------------------------------------------------- helpers
     def _check_batch(
@@ -235,6 +327,9 @@ class RecModel(Params, ABC):
             raise InvalidInputError(
                 f"history has {rows.shape[1]} SKU columns, the model knows {self.n_items_}"
             )
+        if self.added_ is not None:  # events on added SKUs count on their look-alikes
+            n = self.n_trained_items_
+            rows = sp.csr_matrix(rows[:, :n] + rows[:, n:] @ self.added_, dtype=np.float32)
         if features is None:
             features = sp.csr_matrix((rows.shape[0], self.n_user_features_), dtype=np.float32)
         feats = sp.csr_matrix(features, dtype=np.float32)
@@ -281,6 +376,16 @@ class VectorModel(RecModel):
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
+    #: vectors of the SKUs added after training (see :meth:`RecModel.with_items`)
+    added_vectors_: np.ndarray | None = None
+    _every_vector: np.ndarray | None = None
+
+    @property
+    def item_vectors(self) -> np.ndarray:
+        """Vectors of every SKU the model scores: ``item_factors_``, then the added SKUs'."""
+        if self._every_vector is None:
+            return self.item_factors_
+        return self._every_vector
 
     def fold_in(self, history: sp.csr_matrix, features: sp.csr_matrix | None = None) -> np.ndarray:
         """Member vectors from history rows (and profile rows), without retraining.
@@ -307,7 +412,9 @@ class VectorModel(RecModel):
         features: sp.csr_matrix | None = None,
     ) -> np.ndarray:
         """Stored vectors for known members, folded-in vectors for unknown ones (``-1``)."""
-        ids, rows, feats = self._check_batch(users, history, features)
+        return self._vectors(*self._check_batch(users, history, features))
+
+    def _vectors(self, ids: np.ndarray, rows: sp.csr_matrix, feats: sp.csr_matrix) -> np.ndarray:
         out = np.empty((ids.shape[0], self.item_factors_.shape[1]), dtype=np.float32)
         known = ids >= 0
         out[known] = self.user_factors_[ids[known]]
@@ -321,7 +428,41 @@ class VectorModel(RecModel):
     def _scores(
         self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
     ) -> np.ndarray:
-        return self.user_vectors(users, history, features) @ self.item_factors_.T
+        return self._vectors(users, history, features) @ self.item_factors_.T
+
+    def _score_items(
+        self,
+        users: np.ndarray,
+        history: sp.csr_matrix,
+        features: sp.csr_matrix,
+        store: int,
+        items: np.ndarray | None,
+    ) -> np.ndarray:
+        vectors = self.item_vectors if items is None else self.item_vectors[items]
+        return self._vectors(users, history, features) @ vectors.T
+
+    # ------------------------------------------------------------ added SKUs
+    def _embed_added(self, features: sp.spmatrix | None) -> np.ndarray:
+        """Vectors of the added SKUs: the weighted mean of their look-alikes' vectors."""
+        assert self.added_ is not None
+        return np.asarray(self.added_ @ self.item_factors_, dtype=np.float32)
+
+    def _add_items(self, features: sp.spmatrix | None) -> None:
+        if self.added_ is None:
+            self.added_vectors_ = self._every_vector = None
+            return
+        self._set_added_vectors(self._embed_added(features))
+
+    def _set_added_vectors(self, vectors: np.ndarray) -> None:
+        self.added_vectors_ = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._every_vector = np.ascontiguousarray(np.vstack([self.item_factors_, vectors]))
+
+    def _added_state(self) -> dict[str, np.ndarray]:
+        assert self.added_vectors_ is not None
+        return {"_added_vectors": self.added_vectors_}
+
+    def _set_added_state(self, state: dict[str, np.ndarray]) -> None:
+        self._set_added_vectors(np.asarray(state["_added_vectors"], dtype=np.float32))
 
 
 def _check_matrices(matrices: Any) -> None:

@@ -364,7 +364,7 @@ class BlendModel(ScoreModel):
         items: np.ndarray | None,
     ) -> np.ndarray:
         """The weighted sum of row-max-scaled parts (at ``items`` only, when given)."""
-        width = self.n_items_ if items is None else len(items)
+        width = self.n_trained_items_ if items is None else len(items)
         out = np.zeros((history.shape[0], width), dtype=np.float32)
         warm = np.diff(history.indptr) > 0  # canonical rows: an entry is a SKU with events
         for mask, weights in ((warm, self.weights_), (~warm, self.cold_weights_)):

@@ -116,9 +116,9 @@ class EASEModel(ScoreModel):
     def _score(
         self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
     ) -> np.ndarray:
-        if len(self.items_) == self.n_items_:
+        if len(self.items_) == self.n_trained_items_:
             return np.asarray(history @ self.weights_, dtype=np.float32)
-        out = np.zeros((history.shape[0], self.n_items_), dtype=np.float32)
+        out = np.zeros((history.shape[0], self.n_trained_items_), dtype=np.float32)
         out[:, self.items_] = history[:, self.items_] @ self.weights_
         return out
 

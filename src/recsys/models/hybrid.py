@@ -117,6 +117,12 @@ class HybridModel(VectorModel):
         self.check_fitted()
         return self.profile_.embed_items(item_features)
 
+    def _embed_added(self, features: sp.spmatrix | None) -> np.ndarray:
+        """Added SKUs get vectors from their attributes (look-alikes when none are given)."""
+        if features is None:
+            return super()._embed_added(features)
+        return self.embed_items(features)
+
     def _get_state(self) -> dict[str, np.ndarray]:
         return {
             **prefixed("profile", self.profile_.get_state()),

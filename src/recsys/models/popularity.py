@@ -95,7 +95,7 @@ class PopularityModel(ScoreModel):
         glob = self.global_
         w = np.float32(self.global_weight)
         by = self.by
-        out = np.zeros((n, self.n_items_), dtype=np.float32)
+        out = np.zeros((n, self.n_trained_items_), dtype=np.float32)
         has_store = store >= 0 and self.store_.indptr[store + 1] > self.store_.indptr[store]
         if by in ("store", "auto") and has_store:
             out += self.store_[store].toarray()
@@ -111,6 +111,24 @@ class PopularityModel(ScoreModel):
             missing = ~np.any(out != 0, axis=1)
             out += np.where(missing[:, np.newaxis], glob, w * glob)
         return out
+
+    def overall(self) -> np.ndarray:
+        """Chain-wide popularity of every SKU scored (added SKUs: their look-alikes')."""
+        self.check_fitted()
+        if self.added_ is None:
+            return self.global_
+        if self._overall is None:
+            extra = np.asarray(self.added_ @ self.global_, dtype=np.float32)
+            self._overall = np.concatenate([self.global_, extra])
+        return self._overall
+
+    _overall: np.ndarray | None = None
+
+    def _add_items(self, features: sp.spmatrix | None) -> None:
+        self._overall = None
+
+    def _set_added_state(self, state: dict[str, np.ndarray]) -> None:
+        self._overall = None
 
     def _get_state(self) -> dict[str, np.ndarray]:
         return {

@@ -163,6 +163,12 @@ class ProfileModel(VectorModel):
             )
         return np.ascontiguousarray(self._embed(rows, self.item_weights_, self.item_bias_))
 
+    def _embed_added(self, features: sp.spmatrix | None) -> np.ndarray:
+        """Added SKUs get vectors from their attributes (look-alikes when none are given)."""
+        if features is None:
+            return super()._embed_added(features)
+        return self.embed_items(features)
+
     def _get_state(self) -> dict[str, np.ndarray]:
         return {
             **prefixed("als", self.als_.get_state()),

@@ -19,7 +19,7 @@ from recsys.recommender.rules import POOL_FACTOR, Rules, apply_rules
 from recsys.recommender.session import Session
 from recsys.recommender.state import ShelfState
 
-__all__ = ["rank_audience", "rank_members", "rank_shelves"]
+__all__ = ["rank_audience", "rank_category", "rank_members", "rank_shelves", "rank_similar"]
 
 _SCORE_CHUNK = 2048
 #: SKUs of a visit's categories added to a shelf's candidates (the most popular ones)
@@ -143,7 +143,7 @@ def _with_visit(
     extra = every[np.isin(codes[every], wanted)]
     extra = extra[~np.isin(extra, banned)]
     if len(extra) > VISIT_CANDIDATES:
-        popular = state.fallback.global_[extra]
+        popular = state.fallback.overall()[extra]
         extra = extra[np.argsort(-popular, kind="stable")[:VISIT_CANDIDATES]]
     return np.union1d(pool[pool >= 0], extra).astype(np.int64)
 
@@ -168,7 +168,7 @@ def _score_items(
         else:
             empty = sp.csr_matrix((1, model.n_items_), dtype=np.float32)
             vector = model.fold_in(empty, profile)[0]
-        return np.asarray(model.item_factors_[items] @ vector, dtype=np.float32)
+        return np.asarray(model.item_vectors[items] @ vector, dtype=np.float32)
     features = members.features(users) if profile is None or not profile.nnz else profile
     known = np.where(users < model.n_users_, users, -1)
     return model.score(known, members.history(users), features, store, items=items)[0]
@@ -206,7 +206,7 @@ def _rank_model(
         if has_profile is None or (users >= 0).all():
             queries = members.vectors(users)
         else:
-            queries = np.empty((len(users), model.item_factors_.shape[1]), dtype=np.float32)
+            queries = np.empty((len(users), model.item_vectors.shape[1]), dtype=np.float32)
             known = users >= 0
             queries[known] = members.vectors(users[known])
             cold = np.flatnonzero(~known)
@@ -262,7 +262,7 @@ def rank_audience(
     """
     model = state.model
     if isinstance(model, VectorModel):
-        query = model.item_factors_[item : item + 1]
+        query = model.item_vectors[item : item + 1]
         ids, vals = state.audiences.index().search(query, k, allowed=allowed, excluded=exclude)
         return ids[0], vals[0]
     scores = _item_column(state, item)[None, :]
@@ -283,3 +283,50 @@ def _item_column(state: ShelfState, item: int) -> np.ndarray:
         scores = model.score(known, members.history(users), members.features(users))
         out[start : start + len(users)] = scores[:, item]
     return out
+
+
+def rank_similar(
+    state: ShelfState,
+    item: int,
+    k: int,
+    store: int,
+    allowed: np.ndarray | None,
+    excluded: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The SKUs with a positive similarity to ``item``, best first (at most ``k``).
+
+    Cosine between item vectors for a vector model, else the model's scores for a member
+    whose history is this one SKU.
+    """
+    if state.similar is not None:
+        q = state.similar.vectors[item : item + 1]
+        ids, vals = state.similar.search(q, k, allowed=allowed, excluded=excluded)
+    else:
+        n_items = state.model.n_items_
+        row = sp.csr_matrix(([1.0], ([0], [item])), shape=(1, n_items), dtype=np.float32)
+        scores = state.model.score(np.array([-1]), row, None, store)
+        sub = scores if allowed is None else scores[:, allowed]
+        ids, vals = top_k(sub, k, allowed, Rows.one(excluded))
+    keep = (ids[0] >= 0) & (vals[0] > 0)
+    return ids[0][keep], vals[0][keep]
+
+
+def rank_category(
+    state: ShelfState,
+    item: int,
+    k: int,
+    store: int,
+    allowed: np.ndarray | None,
+    excluded: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Popular SKUs (in the store) of ``item``'s category, best first (at most ``k``)."""
+    codes = state.dataset.catalog.category_codes
+    every = allowed if allowed is not None else np.arange(len(codes), dtype=np.int64)
+    same = every[(codes[every] == codes[item]) & (codes[item] >= 0)]
+    same = same[~np.isin(same, excluded)]
+    fallback = state.fallback
+    empty = sp.csr_matrix((1, fallback.n_items_), dtype=np.float32)
+    scores = fallback.score(np.array([-1]), empty, None, store, items=same)
+    ids, vals = top_k(scores, k, same)
+    keep = ids[0] >= 0
+    return ids[0][keep], vals[0][keep]

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,21 +20,31 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from recsys.data import EventWeights, RetailDataset
-from recsys.data.events import parse_timestamp
 from recsys.data.frames import as_pandas
-from recsys.exceptions import InvalidInputError, NotFittedError, UnknownIdError
+from recsys.exceptions import InvalidInputError, NotFittedError
 from recsys.models import MODEL_REGISTRY, RecModel, make_model
 from recsys.params import Params
-from recsys.recommender.core import rank_audience, rank_shelves
-from recsys.recommender.filters import ShelfFilter, parse_filters
+from recsys.recommender.core import rank_audience, rank_category, rank_shelves, rank_similar
+from recsys.recommender.filters import ShelfFilter
+from recsys.recommender.live_catalog import with_items, with_stock
 from recsys.recommender.members import MemberState
 from recsys.recommender.persistence import load_state, save_state
-from recsys.recommender.ranking import Allowed, Rows, top_k
+from recsys.recommender.ranking import Allowed, Rows
+from recsys.recommender.requests import (
+    Request,
+    check_csr,
+    check_ids,
+    check_index,
+    check_rows,
+    day_of,
+    epoch_seconds,
+    in_season,
+    merge_rows,
+)
 from recsys.recommender.results import MemberScore, Recommendation, check_k
-from recsys.recommender.rules import CHAIN_DEFAULT, Rules, parse_rules
+from recsys.recommender.rules import Rules, parse_rules
 from recsys.recommender.session import Session
 from recsys.recommender.state import ShelfState, build_state
 from recsys.recommender.updates import apply_events, prepare_events
@@ -141,6 +151,7 @@ class Recommender(Params):
         self.session_weight = session_weight
         self.model_params = dict(model_params)
         self.event_seq = 0
+        self._writing = threading.RLock()  # updates and catalog changes, one at a time
 
     # ------------------------------------------------------------------ training
     def _validate_params(self) -> None:
@@ -272,61 +283,14 @@ class Recommender(Params):
     def store_ids(self) -> list[str]:
         return [str(s) for s in self._fitted().dataset.stores.ids]
 
-    # -------------------------------------------------------------- boundary ids
-    def _store(self, store_id: Any) -> int:
-        if store_id is None:
-            return -1
-        if not isinstance(store_id, str):
-            raise InvalidInputError(f"store_id must be a string, got {store_id!r}")
-        return self.state_.dataset.stores.index_of(store_id)
-
-    def _item(self, item_id: Any) -> int:
-        if not isinstance(item_id, str):
-            raise InvalidInputError(f"item_id must be a string, got {item_id!r}")
-        return self.state_.dataset.items.index_of(item_id)
-
-    def _profile_row(self, profile: Any) -> sp.csr_matrix:
-        if not isinstance(profile, Mapping) or not all(isinstance(k, str) for k in profile):
-            raise InvalidInputError(f"profile must be a dict of tag name -> value, got {profile!r}")
-        return self.state_.dataset.profile_encoder.transform_one(dict(profile))
-
-    def _member(self, member_id: Any, profile: Any) -> tuple[int, sp.csr_matrix | None, list[str]]:
-        """(internal id or -1, profile row or None, readable tags) of a request's member.
-
-        The profile row is ``None`` for a known member whose stored profile applies.
-        """
-        if member_id is None and profile is None:
-            raise InvalidInputError("give a member_id, a profile, or both")
-        if member_id is not None and not isinstance(member_id, str):
-            raise InvalidInputError(f"member_id must be a string, got {member_id!r}")
-        members, encoder = self.state_.members, self.state_.dataset.profile_encoder
-        if member_id is not None:
-            u = members.index_of(member_id)
-            if u >= 0:
-                columns = members.feature_columns(u)
-                if not len(columns) and profile is not None:
-                    row = self._profile_row(profile)
-                    return u, row, encoder.describe(row)
-                return u, None, encoder.tags_of_columns(columns)
-        if profile is not None:
-            row = self._profile_row(profile)
-            return -1, row, encoder.describe(row)
-        if self.on_unknown == "raise":
-            raise UnknownIdError("member", [str(member_id)], known=len(members))
-        return -1, None, []
-
-    def _filter(self, filters: Any) -> ShelfFilter:
-        data = self.state_.dataset
-        return parse_filters(filters, data.catalog, data.items)
-
-    def _rules(self, store_id: str | None, rules: Any) -> Rules:
-        """The chain's rules, then the store's, then the request's, key by key."""
-        data = self.state_.dataset
-        chain = CHAIN_DEFAULT if self.rules is None else self.rules
-        out = parse_rules(chain, data.catalog, data.items)
-        if store_id is not None and self.store_rules and store_id in self.store_rules:
-            out = parse_rules(self.store_rules[store_id], data.catalog, data.items, out)
-        return parse_rules(rules, data.catalog, data.items, out)
+    def _request(self) -> Request:
+        """A parser of one request's arguments, bound to the current state."""
+        return Request(
+            self._fitted(),
+            on_unknown=self.on_unknown,
+            rules=self.rules,
+            store_rules=self.store_rules,
+        )
 
     # ---------------------------------------------------------------- shelves
     def recommend(
@@ -370,17 +334,19 @@ class Recommender(Params):
         -------
         list of Recommendation
         """
-        state = self._fitted()
+        req = self._request()
+        state = req.state
         k = check_k(k)
-        store = self._store(store_id)
-        flt = self._filter(_in_season(filters, store_id, at))
-        merch = self._rules(store_id, rules)
-        u, features, tags = self._member(member_id, profile)
+        now = epoch_seconds(at)
+        store = req.store(store_id)
+        flt = req.filters(in_season(filters, store_id, now))
+        merch = req.rules(store_id, rules)
+        u, features, tags = req.member(member_id, profile)
         bought = state.members.bought(u)
         excluded = bought if exclude_purchased else _EMPTY
         if flt.exclude:
             excluded = np.union1d(excluded, np.asarray(flt.exclude, dtype=np.int64))
-        visit = self._visit(u, at)
+        visit = self._visit(state, u, now)
         ids, vals = rank_shelves(
             state,
             np.array([u], dtype=np.int64),
@@ -394,7 +360,8 @@ class Recommender(Params):
             session_weight=float(self.session_weight),
         )
         history = state.members.history_items(u) if u >= 0 else bought
-        return self._shelf(ids[0], vals[0], history, bought, tags, store >= 0, session=visit)
+        shelf = _Shelf(state, store >= 0, day_of(now), merch)
+        return shelf.one(ids[0], vals[0], history, bought, tags, session=visit)
 
     def recommend_batch(
         self,
@@ -411,37 +378,39 @@ class Recommender(Params):
 
         Arguments as in :meth:`recommend`; every shelf follows the same rules.
         """
-        state = self._fitted()
+        req = self._request()
+        state = req.state
         k = check_k(k)
         if isinstance(member_ids, str) or not isinstance(member_ids, Sequence) or not member_ids:
             raise InvalidInputError("member_ids must be a non-empty list of member id strings")
         if not all(isinstance(m, str) for m in member_ids):
             raise InvalidInputError("member_ids must all be strings")
-        store = self._store(store_id)
-        flt = self._filter(_in_season(filters, store_id, at))
-        merch = self._rules(store_id, rules)
+        now = epoch_seconds(at)
+        store = req.store(store_id)
+        flt = req.filters(in_season(filters, store_id, now))
+        merch = req.rules(store_id, rules)
         members = state.members
         users = members.to_index(list(member_ids), strict=self.on_unknown == "raise")
-        visits = [self._visit(u, at) for u in users.tolist()]
-        ids, vals = self._rank(users, k, store, flt, exclude_purchased, merch, visits)
+        visits = [self._visit(state, u, now) for u in users.tolist()]
+        ids, vals = self._rank(state, users, k, store, flt, exclude_purchased, merch, visits)
         boughts = [members.bought(u) for u in users.tolist()]
         histories = [
             members.history_items(u) if u >= 0 else b for u, b in zip(users, boughts, strict=True)
         ]
         refs = state.reasons.references(ids, histories)
         encoder = state.dataset.profile_encoder
+        shelf = _Shelf(state, store >= 0, day_of(now), merch)
         out = []
         for j, u in enumerate(users.tolist()):
             tags = encoder.tags_of_columns(members.feature_columns(u)) if u >= 0 else []
             out.append(
-                self._shelf(
-                    ids[j], vals[j], histories[j], boughts[j], tags, store >= 0, refs[j], visits[j]
-                )
+                shelf.one(ids[j], vals[j], histories[j], boughts[j], tags, refs[j], visits[j])
             )
         return out
 
     def _rank(
         self,
+        state: ShelfState,
         users: np.ndarray,
         k: int,
         store: int,
@@ -450,7 +419,6 @@ class Recommender(Params):
         rules: Rules,
         visits: list[Session | None],
     ) -> tuple[np.ndarray, np.ndarray]:
-        state = self.state_
         exclude = state.members.purchased(users) if exclude_purchased else Rows.empty(len(users))
         exclude = exclude.plus(np.asarray(flt.exclude, dtype=np.int64))
         allowed = state.allowed.allowed(store, flt)
@@ -466,11 +434,11 @@ class Recommender(Params):
             session_weight=float(self.session_weight),
         )
 
-    def _visit(self, member: int, at: Any) -> Session | None:
-        """The member's current visit as of ``at`` (now by default)."""
+    def _visit(self, state: ShelfState, member: int, now: float) -> Session | None:
+        """The member's current visit as of ``now`` (epoch seconds)."""
         if member < 0 or not self.session_minutes:
             return None
-        return self.state_.sessions.session(member, _epoch(at), 60.0 * self.session_minutes)
+        return state.sessions.session(member, now, 60.0 * self.session_minutes)
 
     def recommend_arrays(
         self,
@@ -528,32 +496,22 @@ class Recommender(Params):
         """
         state = self._fitted()
         k = check_k(k)
-        ids = _check_ids(users, len(state.members), "users", allow_unknown=True)
-        store = _check_index(store, len(state.dataset.stores), "store")
-        allowed = self._allowed_arrays(store, items)
+        ids = check_ids(users, len(state.members), "users", allow_unknown=True)
+        store = check_index(store, len(state.dataset.stores), "store")
+        allowed = _allowed_arrays(state, store, items)
+        n_items = len(state.dataset.items)
         exclude = state.members.purchased(ids) if filter_purchased else Rows.empty(len(ids))
         if filter_items is not None:
-            exclude = _merge(exclude, _check_rows(filter_items, len(ids), self.n_items))
+            exclude = merge_rows(exclude, check_rows(filter_items, len(ids), n_items))
         rows = None
         if profiles is not None:
             width = state.dataset.matrices.user_features.shape[1]
-            rows = _check_csr(profiles, (len(ids), width), "profiles")
+            rows = check_csr(profiles, (len(ids), width), "profiles")
         data = state.dataset
         merch = parse_rules(rules, data.catalog, data.items)
         return rank_shelves(
             state, ids, k, store=store, allowed=allowed, exclude=exclude, rules=merch, profiles=rows
         )
-
-    def _allowed_arrays(self, store: int, items: Any) -> Allowed:
-        assortment = self.state_.dataset.assortment
-        if items is None:
-            if store < 0:
-                return Allowed(None)
-            return Allowed(assortment.items_of(store), ("store", store))
-        wanted = np.unique(_check_ids(items, self.n_items, "items", allow_unknown=False))
-        if store >= 0:
-            wanted = np.intersect1d(assortment.items_of(store), wanted, assume_unique=True)
-        return Allowed(wanted)
 
     def similar_items(
         self,
@@ -569,14 +527,15 @@ class Recommender(Params):
         there are fewer than ``k`` (a SKU nobody bought yet has no neighbours), the shelf is
         filled with popular SKUs of its category, saying so.
         """
-        state = self._fitted()
+        req = self._request()
+        state = req.state
         k = check_k(k)
-        item = self._item(item_id)
-        store = self._store(store_id)
-        flt = self._filter(_in_season(filters, store_id, None))
+        item = req.item(item_id)
+        store = req.store(store_id)
+        flt = req.filters(in_season(filters, store_id, None))
         allowed = state.allowed.allowed(store, flt).ids
         excluded = np.union1d(np.asarray(flt.exclude, dtype=np.int64), [item]).astype(np.int64)
-        ids, vals = self._similar(item, k, store, allowed, excluded)
+        ids, vals = rank_similar(state, item, k, store, allowed, excluded)
         catalog, names = state.dataset.catalog, state.item_names
         like = [
             Recommendation(names[i], float(v), f"similar to {catalog.names[item]}")
@@ -584,43 +543,12 @@ class Recommender(Params):
         ]
         if len(like) >= k:
             return like
-        more = self._same_category(item, k - len(like), store, allowed, np.union1d(excluded, ids))
+        more = rank_category(state, item, k - len(like), store, allowed, np.union1d(excluded, ids))
         category = catalog.category_of(item) or "the collection"
         return like + [
             Recommendation(names[i], float(v), f"more {category}, popular")
-            for i, v in zip(*more, strict=True)
+            for i, v in zip(more[0].tolist(), more[1].tolist(), strict=True)
         ]
-
-    def _similar(
-        self, item: int, k: int, store: int, allowed: np.ndarray | None, excluded: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The SKUs with a positive similarity to ``item``, best first (at most ``k``)."""
-        state = self.state_
-        if state.similar is not None:
-            q = state.similar.vectors[item : item + 1]
-            ids, vals = state.similar.search(q, k, allowed=allowed, excluded=excluded)
-        else:
-            row = sp.csr_matrix(([1.0], ([0], [item])), shape=(1, self.n_items), dtype=np.float32)
-            scores = state.model.score(np.array([-1]), row, None, store)
-            sub = scores if allowed is None else scores[:, allowed]
-            ids, vals = top_k(sub, k, allowed, Rows.one(excluded))
-        keep = (ids[0] >= 0) & (vals[0] > 0)
-        return ids[0][keep], vals[0][keep]
-
-    def _same_category(
-        self, item: int, k: int, store: int, allowed: np.ndarray | None, excluded: np.ndarray
-    ) -> tuple[list[int], list[float]]:
-        """Popular SKUs (in the store) of ``item``'s category."""
-        state = self.state_
-        codes = state.dataset.catalog.category_codes
-        every = allowed if allowed is not None else np.arange(len(codes), dtype=np.int64)
-        same = every[(codes[every] == codes[item]) & (codes[item] >= 0)]
-        same = same[~np.isin(same, excluded)]
-        empty = sp.csr_matrix((1, self.n_items), dtype=np.float32)
-        scores = state.fallback.score(np.array([-1]), empty, None, store, items=same)
-        ids, vals = top_k(scores, k, same)
-        keep = ids[0] >= 0
-        return ids[0][keep].tolist(), vals[0][keep].tolist()
 
     def audience(
         self,
@@ -637,10 +565,11 @@ class Recommender(Params):
         Only members the model gives a positive affinity are in it (none for a SKU it knows
         nothing about).
         """
-        state = self._fitted()
+        req = self._request()
+        state = req.state
         k = check_k(k)
-        item = self._item(item_id)
-        store = self._store(store_id)
+        item = req.item(item_id)
+        store = req.store(store_id)
         allowed = None
         if store >= 0:
             col = state.regulars
@@ -677,51 +606,98 @@ class Recommender(Params):
         int
             Number of events applied.
         """
-        state = self._fitted()
-        batch = prepare_events(
-            events,
-            profiles,
-            data=state.dataset,
-            members=state.members,
-            live_boost=float(self.live_boost),
-        )
-        apply_events(batch, state.members, state.model, state.sessions)
-        return batch.n_events
+        with self._writing:
+            state = self._fitted()
+            batch = prepare_events(
+                events,
+                profiles,
+                data=state.dataset,
+                members=state.members,
+                live_boost=float(self.live_boost),
+            )
+            apply_events(batch, state.members, state.model, state.sessions)
+            return batch.n_events
+
+    # ------------------------------------------------------------ live catalog
+    def add_items(
+        self, items: Any, stores: Mapping[str, Sequence[str]] | None = None, *, at: Any = None
+    ) -> int:
+        """Add SKUs to the catalog, or change known ones, without retraining.
+
+        A new SKU is placed among its look-alikes: trained SKUs with sales of its style
+        (``group_id``) or else of its category, closest in price tier, season and tags. The
+        model scores it as their weighted mean (a vector model gives it their mean vector;
+        ``profile`` and ``hybrid`` embed its attributes), so it can reach shelves,
+        ``similar_items`` and audiences before its first sale; events on it are taken at
+        once. It is "new" on shelves for 30 days from ``available_from``, or from ``at``.
+
+        All-or-nothing: every row and store is checked before anything changes.
+
+        Parameters
+        ----------
+        items : DataFrame or list of dict
+            One row per SKU: ``item_id`` plus any catalog columns (``category``, ``price``,
+            ``season``, ``available_from``, ``available_to``, ``name``, ``tags``,
+            ``group_id``). A known SKU takes the given columns' values and keeps the rest.
+        stores : dict of store id to list of SKU ids, optional
+            Stores that stock these SKUs from now on.
+        at : datetime-like or epoch seconds, optional
+            When the SKUs arrive (default now).
+
+        Returns
+        -------
+        int
+            SKUs new to the catalog.
+
+        Examples
+        --------
+        >>> from recsys.datasets import synthetic_retail
+        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
+        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
+        >>> rec.add_items([{"item_id": "sku-new", "category": "bags", "price": 40.0}],
+        ...               stores={"s0": ["sku-new"]})
+        1
+        >>> rec.n_items
+        201
+        """
+        day = np.datetime64(day_of(epoch_seconds(at)), "D")
+        with self._writing:
+            state, added = with_items(self._fitted(), items, stores, day)
+            self.state_ = state
+        return added
+
+    def set_stock(self, store_id: str, stock: Mapping[str, float]) -> None:
+        """Change a store's stock: a SKU at 0 is never shown there, one above 0 can be.
+
+        A SKU the store did not stock joins its assortment when given a quantity above 0.
+        All-or-nothing: an unknown store or SKU, or a quantity that is not a number >= 0,
+        changes nothing.
+
+        Examples
+        --------
+        >>> from recsys.datasets import synthetic_retail
+        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
+        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
+        >>> member = data.interactions.user_id.iloc[0]
+        >>> top = rec.recommend(member, k=1, store_id="s0")[0].item_id
+        >>> rec.set_stock("s0", {top: 0})
+        >>> top in [r.item_id for r in rec.recommend(member, k=10, store_id="s0")]
+        False
+        """
+        with self._writing:
+            self.state_ = with_stock(self._fitted(), store_id, stock)
 
     # ---------------------------------------------------------------- explain
     def explain(self, member_id: str, item_id: str) -> str:
         """The reason that would be shown for ``item_id`` on ``member_id``'s shelf."""
-        state = self._fitted()
-        item = self._item(item_id)
-        u, _, tags = self._member(member_id, None)
+        req = self._request()
+        state = req.state
+        item = req.item(item_id)
+        u, _, tags = req.member(member_id, None)
         bought = state.members.bought(u)
         history = state.members.history_items(u) if u >= 0 else bought
-        return state.reasons.reasons(np.array([item]), history, bought, tags, False)[0]
-
-    def _shelf(
-        self,
-        ids: np.ndarray,
-        vals: np.ndarray,
-        history: np.ndarray,
-        bought: np.ndarray,
-        tags: list[str],
-        in_store: bool,
-        references: np.ndarray | None = None,
-        session: Session | None = None,
-    ) -> list[Recommendation]:
-        if len(ids) and ids[-1] < 0:  # padding (-1) only ever trails a short shelf
-            keep = ids >= 0
-            ids, vals = ids[keep], vals[keep]
-            if references is not None:
-                references = references[keep]
-        reasons = self.state_.reasons.reasons(
-            ids, history, bought, tags, in_store, references, session
-        )
-        names = self.state_.item_names
-        return [
-            Recommendation(names[i], v, r)
-            for i, v, r in zip(ids.tolist(), vals.tolist(), reasons, strict=True)
-        ]
+        day = day_of(time.time())
+        return state.reasons.reasons(np.array([item]), history, bought, tags, False, day=day)[0]
 
     # ------------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
@@ -750,69 +726,56 @@ class Recommender(Params):
         return f"Recommender(model={self.model!r}, factors={self.factors}, {state})"
 
 
-def _in_season(filters: Any, store_id: Any, at: Any) -> Any:
-    """``filters`` with a store shelf's default: in season on the day of ``at``."""
-    if store_id is None or (isinstance(filters, Mapping) and "in_season" in filters):
-        return filters
-    if filters is not None and not isinstance(filters, Mapping):
-        return filters  # parse_filters names the mistake
-    day = dt.datetime.fromtimestamp(_epoch(at), tz=dt.timezone.utc).date()
-    return {**(filters or {}), "in_season": day}
+def _allowed_arrays(state: ShelfState, store: int, items: Any) -> Allowed:
+    """The allow-list of :meth:`Recommender.recommend_arrays`."""
+    assortment = state.dataset.assortment
+    if items is None:
+        if store < 0:
+            return Allowed(None)
+        return Allowed(assortment.items_of(store), ("store", store))
+    n_items = len(state.dataset.items)
+    wanted = np.unique(check_ids(items, n_items, "items", allow_unknown=False))
+    if store >= 0:
+        wanted = np.intersect1d(assortment.items_of(store), wanted, assume_unique=True)
+    return Allowed(wanted)
 
 
-def _epoch(at: Any) -> float:
-    """``at`` (None: now; a datetime, ISO text or epoch seconds) in epoch seconds."""
-    if at is None:
-        return time.time()
-    if isinstance(at, int | float) and not isinstance(at, bool):
-        return float(at)
-    try:
-        return parse_timestamp(at).timestamp()
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidInputError(
-            f"at must be a datetime, ISO text or epoch seconds, got {at!r}"
-        ) from None
+class _Shelf:
+    """Turns ranked ids into the :class:`Recommendation` s of one request."""
 
+    def __init__(self, state: ShelfState, in_store: bool, day: int, rules: Rules) -> None:
+        self.state, self.in_store, self.day, self.rules = state, in_store, day, rules
 
-def _check_index(value: Any, n: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not -1 <= value < n:
-        raise InvalidInputError(f"{name} must be an internal id in [-1, {n}), got {value!r}")
-    return int(value)
-
-
-def _check_ids(values: Any, n: int, name: str, *, allow_unknown: bool) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
-        raise InvalidInputError(f"{name} must be a 1-d array of internal integer ids")
-    ids = arr.astype(np.int64)
-    low = -1 if allow_unknown else 0
-    if ids.size and (ids.min() < low or ids.max() >= n):
-        raise InvalidInputError(f"{name} must lie in [{low}, {n}), got {ids.min()}..{ids.max()}")
-    return ids
-
-
-def _check_csr(matrix: Any, shape: tuple[int, int], name: str) -> sp.csr_matrix:
-    if not sp.issparse(matrix):
-        raise InvalidInputError(
-            f"{name} must be a scipy sparse matrix, got {type(matrix).__name__}"
+    def one(
+        self,
+        ids: np.ndarray,
+        vals: np.ndarray,
+        history: np.ndarray,
+        bought: np.ndarray,
+        tags: list[str],
+        references: np.ndarray | None = None,
+        session: Session | None = None,
+    ) -> list[Recommendation]:
+        if len(ids) and ids[-1] < 0:  # padding (-1) only ever trails a short shelf
+            keep = ids >= 0
+            ids, vals = ids[keep], vals[keep]
+            if references is not None:
+                references = references[keep]
+        state, rules = self.state, self.rules
+        reasons = state.reasons.reasons(
+            ids,
+            history,
+            bought,
+            tags,
+            self.in_store,
+            references,
+            session,
+            day=self.day,
+            promoted=rules.promoted(ids, state.dataset.catalog.category_codes),
+            pinned=rules.pinned,
         )
-    csr = sp.csr_matrix(matrix, dtype=np.float32)
-    if csr.shape != shape:
-        raise InvalidInputError(f"{name} must have shape {shape}, got {csr.shape}")
-    return csr
-
-
-def _check_rows(matrix: Any, n: int, n_items: int) -> Rows:
-    return Rows.from_csr(_check_csr(matrix, (n, n_items), "filter_items"))
-
-
-def _merge(a: Rows, b: Rows) -> Rows:
-    """Row-wise union of two exclusion lists (duplicates are harmless)."""
-    n = a.n_rows
-    lists = [
-        np.concatenate(
-            [a.indices[a.indptr[i] : a.indptr[i + 1]], b.indices[b.indptr[i] : b.indptr[i + 1]]]
-        )
-        for i in range(n)
-    ]
-    return Rows.from_lists(lists)
+        names = state.item_names
+        return [
+            Recommendation(names[i], v, r)
+            for i, v, r in zip(ids.tolist(), vals.tolist(), reasons, strict=True)
+        ]

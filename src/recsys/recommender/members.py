@@ -1,14 +1,18 @@
 """Every member's *current* state: history row, purchases, profile row and vector.
 
 Training leaves an immutable snapshot (CSR matrices and factor arrays). Real-time events
-change a handful of members, so their rows live in small override dictionaries instead of
-rewriting a CSR matrix per event; members first seen in an event get ids after the training
-members. One lock guards writes and the vector reads that must not see a half-written row.
+change a handful of members, so their rows live in small override dictionaries (SKU ids and
+weights, no width) instead of rewriting a CSR matrix per event; members first seen in an
+event get ids after the training members. One lock guards writes and the vector reads that
+must not see a half-written row. SKUs added to the catalog widen the rows
+(:meth:`MemberState.with_items`) without copying the snapshot.
 """
 
 from __future__ import annotations
 
+import copy
 from threading import RLock
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,7 +44,7 @@ class MemberState:
         self._features.sort_indices()
         self._new_ids: list[str] = []
         self._new_index: dict[str, int] = {}
-        self._rows: dict[int, sp.csr_matrix] = {}
+        self._rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # (SKU ids, weights)
         self._bought_rows: dict[int, np.ndarray] = {}
         self._feature_rows: dict[int, sp.csr_matrix] = {}
         self._vectors = None if vectors is None else np.array(vectors, dtype=np.float32, order="C")
@@ -48,6 +52,24 @@ class MemberState:
         self.lock = RLock()
         #: bumped by every write, so caches built from the members (audiences) know they are stale
         self.version = 0
+
+    def with_items(self, n_items: int) -> MemberState:
+        """The same members over ``n_items`` SKU columns (SKUs added after training have none
+        yet); this state is left as it is, so reads running on it stay consistent."""
+        with self.lock:
+            out = copy.copy(self)
+            out.n_items = int(n_items)
+            out._conf = _wider(self._conf, n_items)
+            out._bought = _wider(self._bought, n_items)
+            out._buyers = _wider(self._buyers, n_items)
+            out._new_ids = list(self._new_ids)
+            out._new_index = dict(self._new_index)
+            out._rows = dict(self._rows)
+            out._bought_rows = dict(self._bought_rows)
+            out._feature_rows = dict(self._feature_rows)
+            # vectors are shared: a write after the swap is only ever newer, never torn
+            out.lock = RLock()
+            return out
 
     # ------------------------------------------------------------------ ids
     def __len__(self) -> int:
@@ -85,21 +107,31 @@ class MemberState:
         users = np.asarray(users, dtype=np.int64)
         if not self._rows and (users >= 0).all() and (users < self.n_trained).all():
             return self._conf[users]
-        return sp.vstack([self._row(u) for u in users.tolist()], format="csr", dtype=np.float32)
+        parts = [self._row(u) for u in users.tolist()]
+        indptr = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(ids) for ids, _ in parts], out=indptr[1:])
+        if not indptr[-1]:
+            return sp.csr_matrix((len(parts), self.n_items), dtype=np.float32)
+        indices = np.concatenate([ids for ids, _ in parts]).astype(np.int32)
+        data = np.concatenate([w for _, w in parts]).astype(np.float32)
+        return sp.csr_matrix((data, indices, indptr), shape=(len(parts), self.n_items))
 
-    def _row(self, u: int) -> sp.csr_matrix:
+    def _row(self, u: int) -> tuple[np.ndarray, np.ndarray]:
+        """A member's current (SKU ids, weights), sorted by SKU."""
         row = self._rows.get(u)
         if row is not None:
             return row
         if 0 <= u < self.n_trained:
-            return self._conf[u]
-        return sp.csr_matrix((1, self.n_items), dtype=np.float32)
+            c = self._conf
+            a, b = c.indptr[u], c.indptr[u + 1]
+            return c.indices[a:b], c.data[a:b]
+        return _EMPTY_IDS, _EMPTY_WEIGHTS
 
     def history_items(self, u: int) -> np.ndarray:
         """SKU ids in a member's current history row (empty for ``-1``), without a CSR copy."""
         row = self._rows.get(u)
         if row is not None:
-            return row.indices.astype(np.int64)
+            return row[0].astype(np.int64)
         if 0 <= u < self.n_trained:
             c = self._conf
             return c.indices[c.indptr[u] : c.indptr[u + 1]].astype(np.int64)
@@ -193,9 +225,12 @@ class MemberState:
         vectors: np.ndarray | None,
     ) -> None:
         """Replace members' history rows, purchases and vectors in one locked step."""
+        rows = sp.csr_matrix(rows, dtype=np.float32)
+        rows.sort_indices()
         with self.lock:
             for j, u in enumerate(np.asarray(users).tolist()):
-                self._rows[u] = rows[j]
+                a, b = rows.indptr[j], rows.indptr[j + 1]
+                self._rows[u] = (rows.indices[a:b].copy(), rows.data[a:b].copy())
                 self._bought_rows[u] = bought[j]
             if vectors is not None and self._vectors is not None:
                 self._vectors[users] = vectors
@@ -237,6 +272,19 @@ class MemberState:
             bought = [idx[ptr[j] : ptr[j + 1]].astype(np.int64) for j in range(len(changed))]
             rows = _csr_from("rows", arrays)
             self.set_rows(changed, rows, bought, arrays.get("vectors"))
+
+
+_EMPTY_IDS = np.empty(0, dtype=np.int32)
+_EMPTY_WEIGHTS = np.empty(0, dtype=np.float32)
+
+
+def _wider(m: sp.spmatrix, n_items: int) -> Any:
+    """``m`` with ``n_items`` SKU columns (no copy of its entries)."""
+    if isinstance(m, sp.csc_matrix):
+        extra = n_items - m.shape[1]
+        indptr = np.concatenate([m.indptr, np.full(extra, m.indptr[-1], m.indptr.dtype)])
+        return sp.csc_matrix((m.data, m.indices, indptr), shape=(m.shape[0], n_items))
+    return sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], n_items))
 
 
 def _csr_arrays(name: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:

@@ -4,7 +4,8 @@ Layout::
 
     manifest.json   format, versions, parameters, model_version, event_seq, cutoff, counts
     ids.npz         member, SKU and store ids in internal order
-    data.npz        the training matrices, the assortment and the catalog arrays
+    data.npz        the training matrices, the assortment, the catalog arrays and the day
+                    each SKU added after training came
     profiles.json   the fitted profile encoder (tag vocabulary, numeric scaling)
     model.npz       the model's learned arrays
     members.npz     what live events changed since training (rows, purchases, vectors)
@@ -85,7 +86,7 @@ def _write_artifact(tmp: Path, state: ShelfState, params: dict[str, Any], event_
     tmp.mkdir(parents=True)
     ids = {"members": ds.users.ids, "items": ds.items.ids, "stores": ds.stores.ids}
     _savez(tmp / "ids.npz", {k: np.asarray(v, dtype=str) for k, v in ids.items()})
-    _savez(tmp / "data.npz", _data_arrays(ds))
+    _savez(tmp / "data.npz", {**_data_arrays(ds), "added_on": state.added_on})
     (tmp / "profiles.json").write_text(json.dumps(ds.profile_encoder.to_dict()))
     _savez(tmp / "model.npz", model.get_state())
     _savez(tmp / "members.npz", state.members.changes())
@@ -168,7 +169,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def _dataset(path: Path, manifest: dict[str, Any]) -> RetailDataset:
+def _dataset(path: Path, manifest: dict[str, Any]) -> tuple[RetailDataset, np.ndarray | None]:
     with np.load(path / "ids.npz", allow_pickle=False) as ids:
         users = IdMap(ids["members"], kind="member")
         items = IdMap(ids["items"], kind="item")
@@ -183,6 +184,7 @@ def _dataset(path: Path, manifest: dict[str, Any]) -> RetailDataset:
     cutoff = manifest["cutoff"]
     history_counts = arrays["history_counts"]
     history_counts.flags.writeable = False
+    added_on = arrays.get("added_on")
     return RetailDataset(
         users=users,
         items=items,
@@ -197,7 +199,7 @@ def _dataset(path: Path, manifest: dict[str, Any]) -> RetailDataset:
         report=dict(manifest.get("report", {})),
         history_counts=history_counts,
         now=manifest["now"],
-    )
+    ), added_on
 
 
 def load_state(path: Path) -> tuple[dict[str, Any], ShelfState, int]:
@@ -205,7 +207,7 @@ def load_state(path: Path) -> tuple[dict[str, Any], ShelfState, int]:
     path = Path(path)
     manifest = read_manifest(path)
     try:
-        dataset = _dataset(path, manifest)
+        dataset, added_on = _dataset(path, manifest)
         with np.load(path / "model.npz", allow_pickle=False) as npz:
             model_state = {k: npz[k] for k in npz.files}
         with np.load(path / "members.npz", allow_pickle=False) as npz:
@@ -222,6 +224,7 @@ def load_state(path: Path) -> tuple[dict[str, Any], ShelfState, int]:
         seed=int(params.get("seed", 0)),
         item_index=index,
         version=manifest["model_version"],
+        added_on=added_on,
     )
     state.members.replay_changes(changes)
     return params, state, int(manifest["event_seq"])

@@ -1,6 +1,9 @@
 """Reasons a shop assistant can say out loud, one per shelf item.
 
-In order of preference: the SKU is new (nobody bought it at training time); it sits close,
+In order of preference: a merchandising rule put it there ("on promotion" for a boost,
+"featured" for a pin); the member just looked at its category in this visit; it is new
+(launched, by its ``available_from`` or the day it was added to the catalog, at most
+:data:`NEW_DAYS` before the shelf's day: an old slow seller is never new); it sits close,
 in the model's item space, to something the member bought or looked at ("goes with the
 slim jeans you bought"); it shares a category the member keeps choosing; it is popular with
 members who share this member's tags; it is popular in the store.
@@ -15,6 +18,8 @@ from recsys.recommender.session import Session
 
 #: cosine similarity above which "goes with X" is said rather than a generic reason
 SIMILARITY_FOR_REASON = 0.25
+#: a SKU launched at most this many days before the shelf's day is "new"
+NEW_DAYS = 30
 #: history entries compared per block in :meth:`ReasonBuilder.references` (memory bound)
 _BLOCK = 65_536
 
@@ -26,16 +31,19 @@ class ReasonBuilder:
         self,
         catalog: Catalog,
         item_vectors: np.ndarray | None,
-        item_interactions: np.ndarray,
+        launched: np.ndarray,
     ) -> None:
         self._names = np.asarray(catalog.names, dtype=object)
         self._category_names = np.asarray(catalog.categories, dtype=object)
         self._codes = np.asarray(catalog.category_codes)
-        self._new = np.asarray(item_interactions) == 0
         # plain lists: a shelf reads ten entries, and list indexing beats NumPy scalars
         self._codes_list: list[int] = self._codes.tolist()
         self._names_list: list[str] = [str(n) for n in self._names]
-        self._new_list: list[bool] = self._new.tolist()
+        days = np.asarray(launched, dtype="datetime64[D]")
+        # launch day per SKU in days since the epoch, None when unknown (never "new")
+        self._launched: list[int | None] = [
+            None if np.isnat(d) else int(d.astype(np.int64)) for d in days
+        ]
         names = [str(c) for c in self._category_names]
         self._category_of: list[str] = [names[c] if c >= 0 else "" for c in self._codes_list]
         self._unit = None
@@ -112,6 +120,10 @@ class ReasonBuilder:
         in_store: bool,
         references: np.ndarray | None = None,
         session: Session | None = None,
+        *,
+        day: int | None = None,
+        promoted: frozenset[int] = frozenset(),
+        pinned: frozenset[int] = frozenset(),
     ) -> list[str]:
         """One reason per recommended SKU.
 
@@ -131,11 +143,15 @@ class ReasonBuilder:
             :meth:`references` of these items, when already computed for a batch.
         session : Session, optional
             The member's current visit: a SKU of a category just looked at says so.
+        day : int, optional
+            The shelf's day, in days since 1970-01-01 (no SKU is "new" without it).
+        promoted, pinned : frozenset of int
+            SKUs a ``boost`` above 1 or a ``pin`` of the request's rules put on the shelf.
         """
         items = np.asarray(items, dtype=np.int64)
         if references is None:
             references = self._references_one(items, np.asarray(history, dtype=np.int64))
-        codes, names, new = self._codes_list, self._names_list, self._new_list
+        codes, names, launched = self._codes_list, self._names_list, self._launched
         history_codes = {codes[h] for h in history.tolist()}
         bought_set = set(bought.tolist())
         just_seen: dict[int, int] = {}  # category -> the newest SKU of it in the visit
@@ -144,9 +160,14 @@ class ReasonBuilder:
                 just_seen[codes[seen]] = seen
         out = []
         for item, ref in zip(items.tolist(), references.tolist(), strict=True):
-            if codes[item] in just_seen and just_seen[codes[item]] != item:
+            start = launched[item]
+            if item in promoted:
+                out.append("on promotion")
+            elif item in pinned:
+                out.append("featured in this store" if in_store else "featured")
+            elif codes[item] in just_seen and just_seen[codes[item]] != item:
                 out.append(f"because you just looked at the {names[just_seen[codes[item]]]}")
-            elif new[item]:
+            elif day is not None and start is not None and 0 <= day - start <= NEW_DAYS:
                 out.append("new in your store" if in_store else "new in the collection")
             elif ref >= 0:
                 verb = "bought" if ref in bought_set else "looked at"

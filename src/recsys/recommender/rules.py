@@ -55,6 +55,18 @@ class Rules:
             and not (self.boost_items or self.boost_categories or self.pin or self.bury)
         )
 
+    def promoted(self, items: np.ndarray, codes: np.ndarray) -> frozenset[int]:
+        """Those of ``items`` a boost above 1 lifts (its SKU's or its category's)."""
+        if not (self.boost_items or self.boost_categories):
+            return frozenset()
+        skus = {i for i, f in self.boost_items if f > 1}
+        cats = {c for c, f in self.boost_categories if f > 1}
+        return frozenset(i for i in items.tolist() if i in skus or int(codes[i]) in cats)
+
+    @property
+    def pinned(self) -> frozenset[int]:
+        return frozenset(i for i, _ in self.pin)
+
     def pool(self, k: int) -> int:
         """Candidates to rank before the rules pick ``k`` (pins and caps need spares)."""
         return k if self.is_trivial else k * POOL_FACTOR + len(self.pin) + len(self.bury)

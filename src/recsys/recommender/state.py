@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data import RetailDataset
+from recsys.data import Catalog, RetailDataset
 from recsys.index import VectorIndex
 from recsys.models import PopularityModel, RecModel, VectorModel
 from recsys.recommender.audience import AudienceIndex
@@ -58,6 +58,11 @@ class ShelfState:
         Content hash of the fitted model.
     sessions : SessionLog
         Every member's live events of the current visit (not saved: replayed from the log).
+    sold : ndarray of int64, shape (n_trained_items,)
+        Members with events on each trained SKU (look-alikes are chosen among sold SKUs).
+    added_on : ndarray of datetime64[D], shape (n_items,)
+        The day each SKU was added after training (:mod:`recsys.recommender.live_catalog`),
+        NaT for the SKUs known at training.
     """
 
     dataset: RetailDataset
@@ -73,6 +78,20 @@ class ShelfState:
     item_names: list[str]
     model_version: str
     sessions: SessionLog
+    sold: np.ndarray
+    added_on: np.ndarray
+
+
+def launch_days(catalog: Catalog, added_on: np.ndarray) -> np.ndarray:
+    """The day each SKU came to the shelves: its ``available_from``, else the day it was
+    added after training (NaT for a trained SKU without a sale window: never "new")."""
+    return np.where(np.isnat(catalog.available_from), added_on, catalog.available_from)
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (zero rows stay zero)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def build_state(
@@ -83,36 +102,49 @@ def build_state(
     seed: int,
     item_index: VectorIndex | None = None,
     version: str | None = None,
+    added_on: np.ndarray | None = None,
 ) -> ShelfState:
-    """Assemble the state of a model fitted on ``dataset`` (indexes built unless given)."""
+    """Assemble the state of a model fitted on ``dataset`` (indexes built unless given).
+
+    ``dataset`` and ``model`` may hold SKUs added after training (a saved grown state):
+    the model's ``added_`` weights extend the popularity fallback the same way.
+    """
     m = dataset.matrices
+    n_items = len(dataset.items)
     vectors = model.user_factors_ if isinstance(model, VectorModel) else None
     members = MemberState(dataset.users, m.confidence, m.purchased, m.user_features, vectors)
+    if n_items != members.n_items:
+        members = members.with_items(n_items)
+    fallback = PopularityModel(by="auto").fit(m)
+    if model.added_ is not None:
+        fallback = fallback.with_items(model.added_)
     items = similar = None
     item_vectors = None
     if isinstance(model, VectorModel):
-        item_vectors = model.item_factors_
+        item_vectors = model.item_vectors
         index = item_index or VectorIndex(kind=index_kind, seed=seed).build(item_vectors)
         items = ItemRanker(item_vectors, index, dataset.assortment)
-        norms = np.linalg.norm(item_vectors, axis=1, keepdims=True)
-        similar = VectorIndex(kind=index_kind, seed=seed).build(
-            item_vectors / np.maximum(norms, 1e-12)
-        )
-    sold = np.diff(m.confidence.tocsc().indptr)
+        similar = VectorIndex(kind=index_kind, seed=seed).build(unit_rows(item_vectors))
+    if added_on is None:
+        added_on = np.full(n_items, np.datetime64("NaT"), dtype="datetime64[D]")
     return ShelfState(
         dataset=dataset,
         model=model,
-        fallback=PopularityModel(by="auto").fit(m),
+        fallback=fallback,
         members=members,
-        allowed=AllowedItems(dataset.catalog, dataset.assortment, m.n_items),
+        allowed=AllowedItems(dataset.catalog, dataset.assortment, n_items),
         items=items,
         similar=similar,
-        reasons=ReasonBuilder(dataset.catalog, item_vectors, sold),
+        reasons=ReasonBuilder(
+            dataset.catalog, item_vectors, launch_days(dataset.catalog, added_on)
+        ),
         audiences=AudienceIndex(members),
         regulars=m.user_stores.tocsc(),
         item_names=[str(i) for i in dataset.items.ids],
         model_version=version or model_version(model),
         sessions=SessionLog(),
+        sold=np.diff(m.confidence.tocsc().indptr).astype(np.int64),
+        added_on=added_on,
     )
 
 
