@@ -1,8 +1,9 @@
 """HTTP load benchmark: a live ``bentoml serve`` on loopback, driven by concurrent clients.
 
 Measures ``POST /recommend`` with a store filter: requests per second, p50/p95/p99 latency
-and errors, next to the same calls in-process (``Recommender.recommend``), and the time
-from ``POST /events`` being acknowledged to ``/recommend`` reflecting the event. Writes
+and errors, next to the same calls in-process (``Recommender.recommend``), the time from
+``POST /events`` being acknowledged to ``/recommend`` reflecting the event, and from
+``POST /catalog`` of a new SKU to a shelf holding it. Writes
 ``benchmarks/results/http.json`` (``http-quick.json`` in quick mode) and prints a table.
 
 Two load shapes on the same server: *closed loop* (16 connections, each sending its next
@@ -242,6 +243,36 @@ def _event_to_shelf(
     }
 
 
+def _sku_to_shelf(url: str, members: list[str], stores: list[str], k: int, trials: int) -> dict:
+    """POST /catalog a new SKU stocked in a store; time until /recommend shows it (pinned)."""
+    import httpx
+
+    ack_s, total_s, first = [], [], 0
+    rng = random.Random(2)
+    with httpx.Client(base_url=url, timeout=30.0) as client:
+        for trial in range(trials):
+            store, sku = rng.choice(stores), f"sku-bench-{time.time_ns()}-{trial}"
+            item = {"item_id": sku, "category": "jackets", "price": 99.0, "season": "all"}
+            body = {"member_id": rng.choice(members), "store_id": store, "k": k,
+                    "rules": {"pin": {sku: 0}}}  # fmt: skip
+            t0 = time.perf_counter()
+            resp = client.post("/catalog", json={"items": [item], "stores": {store: [sku]}})
+            t1 = time.perf_counter()
+            if resp.status_code != 200:
+                continue
+            shelf = client.post("/recommend", json=body).json()["items"]
+            t2 = time.perf_counter()
+            first += bool(shelf) and shelf[0]["item_id"] == sku
+            ack_s.append(t1 - t0)
+            total_s.append(t2 - t0)
+    return {
+        "trials": len(total_s),
+        "on_first_shelf": first,
+        "ack": _percentiles(ack_s),
+        "post_to_shelf": _percentiles(total_s),
+    }
+
+
 def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str, Any]:
     """Train, save, serve, load-test; returns (and writes) the results."""
     from recsys.columns import Columns
@@ -279,6 +310,7 @@ def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str,
                 _paced(server.url, bodies, config.rate, config.connections, config.seconds)
             )
             events = _event_to_shelf(server.url, members, stores, config.k, config.event_trials)
+            catalog = _sku_to_shelf(server.url, members, stores, config.k, config.event_trials)
     result = {
         "benchmark": "http_recommend_store_filter",
         "mode": "quick" if config.quick else "full",
@@ -295,6 +327,7 @@ def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str,
         "http_paced": paced,
         "in_process": in_process,
         "event_to_recommend": events,
+        "catalog_to_recommend": catalog,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
@@ -313,6 +346,7 @@ def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str,
 def format_table(result: dict[str, Any]) -> str:
     """A readable table of one run."""
     h, p, e = result["http"], result["in_process"], result["event_to_recommend"]
+    c = result["catalog_to_recommend"]
     paced = result["http_paced"]
     rows = [
         (
@@ -353,6 +387,14 @@ def format_table(result: dict[str, Any]) -> str:
             e["ack_to_visible"]["p50_ms"],
             e["ack_to_visible"]["p95_ms"],
             e["ack_to_visible"]["p99_ms"],
+            "-",
+        ),
+        (
+            "POST /catalog -> SKU on a shelf",
+            "-",
+            c["post_to_shelf"]["p50_ms"],
+            c["post_to_shelf"]["p95_ms"],
+            c["post_to_shelf"]["p99_ms"],
             "-",
         ),
     ]
@@ -396,6 +438,9 @@ if pytest is not None:
         events = result["event_to_recommend"]
         assert events["trials"] > 0
         assert events["reflected_on_first_read"] == events["trials"]
+        catalog = result["catalog_to_recommend"]
+        assert catalog["trials"] > 0 and catalog["on_first_shelf"] == catalog["trials"]
+        benchmark.extra_info["catalog_to_shelf_p50_ms"] = catalog["post_to_shelf"]["p50_ms"]
 
 
 if __name__ == "__main__":

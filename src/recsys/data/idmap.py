@@ -249,7 +249,15 @@ class IdMap:
         fresh = pd.unique(np.array([v for v in arr if v not in lookup], dtype=object))
         if fresh.size == 0:
             return self
-        return IdMap(np.concatenate([self._ids, fresh]), kind=self.kind)
+        out = object.__new__(IdMap)
+        grown = np.concatenate([self._ids, fresh.astype(self._ids.dtype)])
+        grown.flags.writeable = False
+        start = len(self._ids)
+        index = {**lookup, **{v: start + i for i, v in enumerate(fresh.tolist())}}
+        object.__setattr__(out, "_ids", grown)
+        object.__setattr__(out, "_lookup", index)
+        object.__setattr__(out, "kind", self.kind)
+        return out
 
     # ------------------------------------------------------------------ misc
     def __iter__(self) -> Iterator[str]:

@@ -21,7 +21,6 @@ __all__ = ["N_LOOKALIKES", "lookalike_weights"]
 N_LOOKALIKES = 20
 #: weight of shared tags (Jaccard) next to the feature cosine
 _TAG_WEIGHT = 0.5
-_CHUNK = 256
 
 
 def lookalike_weights(
@@ -73,61 +72,45 @@ def lookalike_weights(
     """
     new = np.asarray(new, dtype=np.int64)
     candidates = np.asarray(candidates, dtype=np.int64)
-    out = sp.lil_matrix((len(new), n_base), dtype=np.float32)
-    if not len(new) or not len(candidates):
-        return sp.csr_matrix(out)
-    tie = np.zeros(len(candidates)) if popularity is None else np.asarray(popularity)[candidates]
-    tie = 1e-6 * tie / max(float(np.max(tie, initial=0.0)), 1e-12)
-    feats = _unit_rows(catalog.item_features(candidates, n_categories))
-    tags = _tag_rows(catalog, candidates)
-    codes, groups = catalog.category_codes, catalog.group_codes
-    for start in range(0, len(new), _CHUNK):
-        block = new[start : start + _CHUNK]
-        sims = np.asarray(
-            (_unit_rows(catalog.item_features(block, n_categories)) @ feats.T).todense()
-        )
-        sims += _TAG_WEIGHT * _jaccard(_tag_rows(catalog, block, tags[1])[0], tags[0])
-        for j, item in enumerate(block.tolist()):
-            row = sims[j] + tie
-            same_style = (groups[candidates] == groups[item]) & (groups[item] >= 0)
-            same_kind = (codes[candidates] == codes[item]) & (codes[item] >= 0)
-            pool = same_style if same_style.any() else same_kind if same_kind.any() else None
-            score = np.where(pool, row, -np.inf) if pool is not None else row
+    rows, cols, vals = [], [], []
+    if len(candidates):
+        tie = np.zeros(n_base) if popularity is None else np.asarray(popularity, dtype=float)
+        tie = 1e-6 * tie / max(float(np.max(tie, initial=0.0)), 1e-12)
+        codes, groups = catalog.category_codes, catalog.group_codes
+        for j, item in enumerate(new.tolist()):
+            pool = candidates[(groups[candidates] == groups[item]) & (groups[item] >= 0)]
+            if not len(pool):
+                pool = candidates[(codes[candidates] == codes[item]) & (codes[item] >= 0)]
+            if not len(pool):
+                pool = candidates
+            score = _similarity(catalog, item, pool, n_categories) + tie[pool]
             top = np.argsort(-score, kind="stable")[:n]
-            top = top[np.isfinite(score[top])]
             weight = np.maximum(score[top], 1e-3)
-            out[start + j, candidates[top]] = (weight / weight.sum()).astype(np.float32)
-    return sp.csr_matrix(out, dtype=np.float32)
+            rows.append(np.full(len(top), j))
+            cols.append(pool[top])
+            vals.append(weight / weight.sum())
+    if not rows:
+        return sp.csr_matrix((len(new), n_base), dtype=np.float32)
+    parts = (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols)))
+    return sp.csr_matrix(parts, shape=(len(new), n_base), dtype=np.float32)
+
+
+def _similarity(
+    catalog: Catalog, item: int, pool: np.ndarray, n_categories: int | None
+) -> np.ndarray:
+    """Feature cosine plus weighted tag Jaccard of one SKU with each SKU of ``pool``."""
+    feats = _unit_rows(catalog.item_features(pool, n_categories))
+    mine = _unit_rows(catalog.item_features(np.array([item]), n_categories))
+    score = np.asarray((feats @ mine.T).todense()).ravel()
+    tags = set(catalog.tags[item])
+    if tags:
+        overlap = np.array(
+            [len(tags & set(catalog.tags[p])) / len(tags | set(catalog.tags[p])) for p in pool]
+        )
+        score = score + _TAG_WEIGHT * overlap
+    return score
 
 
 def _unit_rows(m: sp.csr_matrix) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     return sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ m, dtype=np.float32)
-
-
-def _tag_rows(
-    catalog: Catalog, items: np.ndarray, vocabulary: dict[str, int] | None = None
-) -> tuple[sp.csr_matrix, dict[str, int]]:
-    """Binary SKU x tag rows (tags outside a given ``vocabulary`` are dropped)."""
-    vocab = {} if vocabulary is None else vocabulary
-    rows, cols = [], []
-    for r, item in enumerate(items.tolist()):
-        for tag in set(catalog.tags[item]):
-            col = vocab.get(tag)
-            if col is None and vocabulary is None:
-                col = vocab[tag] = len(vocab)
-            if col is not None:
-                rows.append(r)
-                cols.append(col)
-    data = np.ones(len(rows), dtype=np.float32)
-    shape = (len(items), max(len(vocab), 1))
-    return sp.csr_matrix((data, (rows, cols)), shape=shape), vocab
-
-
-def _jaccard(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
-    """Jaccard similarity of every row of ``a`` with every row of ``b`` (dense)."""
-    both = np.asarray((a @ b.T).todense())
-    sizes_a = np.asarray(a.sum(axis=1)).ravel()[:, None]
-    sizes_b = np.asarray(b.sum(axis=1)).ravel()[None, :]
-    union = sizes_a + sizes_b - both
-    return np.divide(both, union, out=np.zeros_like(both), where=union > 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from recsys.events.changes import LoggedChange
 from recsys.events.log import SEQ, AppendResult, EventLog, SynchronousLevel
 
-__all__ = ["SEQ", "AppendResult", "EventLog", "SynchronousLevel"]
+__all__ = ["SEQ", "AppendResult", "EventLog", "LoggedChange", "SynchronousLevel"]

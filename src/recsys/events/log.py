@@ -23,6 +23,13 @@ import pandas as pd
 
 from recsys.columns import Columns
 from recsys.data.events import events_frame, parse_timestamp, validate_events
+from recsys.events.changes import (
+    CHANGE_KINDS,
+    CHANGES_SCHEMA,
+    LoggedChange,
+    insert_change,
+    select_changes,
+)
 from recsys.exceptions import InvalidInputError, RecsysError
 
 __all__ = ["SEQ", "AppendResult", "EventLog", "SynchronousLevel"]
@@ -48,7 +55,7 @@ CREATE TABLE IF NOT EXISTS events (
     received_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_timestamp ON events ({Columns.TIMESTAMP});
-"""
+{CHANGES_SCHEMA}"""
 
 _INSERT: Final = f"""
 INSERT INTO events ({Columns.EVENT_ID}, {Columns.USER}, {Columns.ITEM}, {Columns.KIND},
@@ -263,11 +270,41 @@ class EventLog:
         accepted = len(fresh)
         return AppendResult(accepted=accepted, duplicates=len(rows) - accepted, last_seq=last)
 
+    def append_change(self, kind: str, payload: Mapping[str, Any]) -> LoggedChange:
+        """Log a catalog or stock change durably (one transaction), after every event so far.
+
+        Parameters
+        ----------
+        kind : {"items", "stock"}
+        payload : dict
+            JSON-serializable arguments of the change.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> with EventLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite") as log:
+        ...     _ = log.append([{"user_id": "u1", "item_id": "sku1", "kind": "view"}])
+        ...     change = log.append_change("stock", {"store_id": "s1", "stock": {"sku1": 0}})
+        ...     changes = log.changes()
+        >>> change.change_seq, change.after_event, changes[0].payload["stock"]
+        (1, 1, {'sku1': 0})
+        """
+        if kind not in CHANGE_KINDS:
+            raise InvalidInputError(f"change kind must be one of {CHANGE_KINDS}, got {kind!r}")
+        with self._lock:
+            return insert_change(self._connection(), kind, dict(payload), _now_text())
+
+    def changes(self, after_change: int = 0) -> list[LoggedChange]:
+        """Logged catalog and stock changes after ``after_change``, in order."""
+        with self._lock:
+            return select_changes(self._connection(), after_change)
+
     # ------------------------------------------------------------------ reading
     def since(
         self,
         timestamp: str | datetime | pd.Timestamp | np.datetime64 | float | None = None,
         after_seq: int | None = None,
+        until_seq: int | None = None,
     ) -> pd.DataFrame:
         """Events for replay, in log order.
 
@@ -278,6 +315,8 @@ class EventLog:
         after_seq : int, optional
             Keep events with ``seq > after_seq`` (exclusive): pass the ``last_seq`` of a
             previous replay or append to get only what came after it.
+        until_seq : int, optional
+            Keep events with ``seq <= until_seq`` (a change's ``after_event``).
 
         Returns
         -------
@@ -294,11 +333,13 @@ class EventLog:
             except InvalidInputError as err:
                 raise InvalidInputError(f"since(): timestamp {err}") from None
             clauses.append(f"{Columns.TIMESTAMP} >= ?")
-        if after_seq is not None:
-            if isinstance(after_seq, bool) or not isinstance(after_seq, (int, np.integer)):
-                raise InvalidInputError(f"after_seq must be an int, got {after_seq!r}")
-            clauses.append(f"{SEQ} > ?")
-            params.append(int(after_seq))
+        for name, bound, op in (("after_seq", after_seq, ">"), ("until_seq", until_seq, "<=")):
+            if bound is None:
+                continue
+            if isinstance(bound, bool) or not isinstance(bound, (int, np.integer)):
+                raise InvalidInputError(f"{name} must be an int, got {bound!r}")
+            clauses.append(f"{SEQ} {op} ?")
+            params.append(int(bound))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM events {where} ORDER BY {SEQ}"
         with self._lock:

@@ -319,7 +319,8 @@ class RecModel(Params, ABC):
             raise InvalidInputError(
                 f"history must be a sparse matrix or an array, got {type(history).__name__}"
             )
-        rows = sp.csr_matrix(history, dtype=np.float32)
+        plain = isinstance(history, sp.csr_matrix) and history.dtype == np.float32
+        rows = history if plain else sp.csr_matrix(history, dtype=np.float32)
         if not rows.has_canonical_format:  # implicit's solvers expect summed duplicates
             rows = rows.copy()
             rows.sum_duplicates()
@@ -332,7 +333,8 @@ class RecModel(Params, ABC):
             rows = sp.csr_matrix(rows[:, :n] + rows[:, n:] @ self.added_, dtype=np.float32)
         if features is None:
             features = sp.csr_matrix((rows.shape[0], self.n_user_features_), dtype=np.float32)
-        feats = sp.csr_matrix(features, dtype=np.float32)
+        plain = isinstance(features, sp.csr_matrix) and features.dtype == np.float32
+        feats = features if plain else sp.csr_matrix(features, dtype=np.float32)
         if feats.shape != (rows.shape[0], self.n_user_features_):
             raise InvalidInputError(
                 f"profile rows have shape {feats.shape}, expected "

@@ -248,7 +248,7 @@ class Parts:
         if not keep.any() or not scored.any():
             return out
         if h.shape[0] == 1:  # one member: a weighted sum of the rows of B it touches
-            block = self.ease.weights_[rows[keep]][:, where[scored]]
+            block = self.ease.weights_[np.ix_(rows[keep], where[scored])]
             out[0, scored] = h.data[keep] @ block
             return out
         touched, local = np.unique(rows[keep], return_inverse=True)

@@ -21,9 +21,12 @@ from recsys.recommender.state import ShelfState
 
 __all__ = ["rank_audience", "rank_category", "rank_members", "rank_shelves", "rank_similar"]
 
+#: members scored at once by a score model's audience (memory bound)
 _SCORE_CHUNK = 2048
 #: SKUs of a visit's categories added to a shelf's candidates (the most popular ones)
-VISIT_CANDIDATES = 500  # members scored at once by a score model's audience (memory bound)
+VISIT_CANDIDATES = 500
+#: a visiting member's allow-list up to this size is scored whole (a store's assortment)
+_SCORE_WHOLE = 5000
 
 
 def rank_members(
@@ -109,27 +112,79 @@ def rank_shelves(
             state, users, k, store=store, allowed=allowed, exclude=exclude, profiles=profiles
         )
     pool = max(rules.pool(k), k * POOL_FACTOR if visiting else k)
-    ids, vals = rank_members(
-        state, users, pool, store=store, allowed=allowed, exclude=exclude, profiles=profiles
-    )
+    visits = list(sessions) if sessions is not None else [None] * len(users)
+    plain = np.flatnonzero([v is None for v in visits])
+    ids = np.full((len(users), pool), -1, dtype=np.int64)
+    vals = np.full((len(users), pool), -np.inf, dtype=np.float32)
+    if len(plain):
+        ids[plain], vals[plain] = rank_members(
+            state,
+            users[plain],
+            pool,
+            store=store,
+            allowed=allowed,
+            exclude=exclude.take(plain),
+            profiles=None if profiles is None else profiles[plain],
+        )
     pins = np.array([item for item, _ in rules.pin], dtype=np.int64)
     if len(pins) and allowed.ids is not None:
-        pins = pins[np.isin(pins, allowed.ids)]
+        pins = pins[_contains(allowed.ids, pins)]
     catalog = state.dataset.catalog
     out_ids = np.full((len(users), k), -1, dtype=np.int64)
     out_vals = np.full((len(users), k), -np.inf, dtype=np.float32)
     for row in range(len(users)):
         banned = exclude.indices[exclude.indptr[row] : exclude.indptr[row + 1]]
         row_ids, row_vals = ids[row], vals[row]
-        session = sessions[row] if sessions is not None else None
+        session = visits[row]
         if session is not None:
             profile = None if profiles is None else profiles[row]
-            candidates = _with_visit(state, session, row_ids, allowed, banned)
-            base = _score_items(state, users[row], candidates, store, profile)
+            candidates, base = _visit_candidates(
+                state, users[row], session, pool, store, allowed, banned, profile
+            )
             row_ids, row_vals = _lifted(catalog, session, candidates, base, session_weight)
         pinned = set(pins[~np.isin(pins, banned)].tolist()) if len(pins) else set()
         out_ids[row], out_vals[row] = apply_rules(row_ids, row_vals, k, rules, catalog, pinned)
     return out_ids, out_vals
+
+
+def _contains(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Whether each of ``ids`` is in ``sorted_ids``."""
+    if not len(sorted_ids):
+        return np.zeros(len(ids), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return sorted_ids[pos] == ids
+
+
+def _visit_candidates(
+    state: ShelfState,
+    user: int,
+    session: Session,
+    pool: int,
+    store: int,
+    allowed: Allowed,
+    banned: np.ndarray,
+    profile: sp.csr_matrix | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A visiting member's candidates (the best ``pool`` and the visit's categories) and
+    their model scores. A store's assortment is scored once, whole; a wider allow-list
+    is searched for the pool first."""
+    every = allowed.ids
+    if every is not None and len(every) <= _SCORE_WHOLE:
+        scores = _score_items(state, user, every, store, profile)
+        if len(banned):
+            scores[np.searchsorted(every, banned[_contains(every, banned)])] = -np.inf
+        top = np.argpartition(-scores, min(pool, len(every) - 1))[:pool] if len(every) else every
+        top = top[np.isfinite(scores[top])]
+        candidates = _with_visit(state, session, every[top], allowed, banned)
+        return candidates, scores[np.searchsorted(every, candidates)]
+    users = np.array([user], dtype=np.int64)
+    one = Rows.one(banned)
+    rows = None if profile is None else sp.csr_matrix(profile)
+    ids, _ = rank_members(
+        state, users, pool, store=store, allowed=allowed, exclude=one, profiles=rows
+    )
+    candidates = _with_visit(state, session, ids[0], allowed, banned)
+    return candidates, _score_items(state, user, candidates, store, profile)
 
 
 def _with_visit(

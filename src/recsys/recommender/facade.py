@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from recsys.models import MODEL_REGISTRY, RecModel, make_model
 from recsys.params import Params
 from recsys.recommender.core import rank_audience, rank_category, rank_shelves, rank_similar
 from recsys.recommender.filters import ShelfFilter
-from recsys.recommender.live_catalog import with_items, with_stock
+from recsys.recommender.live_catalog import PendingChange, with_items, with_stock
 from recsys.recommender.members import MemberState
 from recsys.recommender.persistence import load_state, save_state
 from recsys.recommender.ranking import Allowed, Rows
@@ -104,6 +104,8 @@ class Recommender(Params):
         ``members_`` are its data, model and member state.
     event_seq : int
         Last event-log sequence number folded in (0 for a fresh model).
+    change_seq : int
+        Last catalog or stock change of the event log applied (0 for a fresh model).
 
     Examples
     --------
@@ -151,6 +153,7 @@ class Recommender(Params):
         self.session_weight = session_weight
         self.model_params = dict(model_params)
         self.event_seq = 0
+        self.change_seq = 0
         self._writing = threading.RLock()  # updates and catalog changes, one at a time
 
     # ------------------------------------------------------------------ training
@@ -207,7 +210,7 @@ class Recommender(Params):
         dataset = self._dataset(interactions, catalog, stores, profiles, unknown_items)
         model.fit(dataset.matrices)
         state = build_state(dataset.without_events(), model, index_kind=self.index, seed=self.seed)
-        self._install(state, event_seq=0)
+        self._install(state, {"event_seq": 0, "change_seq": 0})
         return self
 
     def _dataset(
@@ -233,9 +236,10 @@ class Recommender(Params):
             unknown_items=unknown_items,  # type: ignore[arg-type]
         )
 
-    def _install(self, state: ShelfState, event_seq: int) -> None:
+    def _install(self, state: ShelfState, cursors: dict[str, int]) -> None:
         self.state_ = state
-        self.event_seq = event_seq
+        self.event_seq = cursors["event_seq"]
+        self.change_seq = cursors["change_seq"]
 
     # ---------------------------------------------------------------- properties
     @property
@@ -660,11 +664,45 @@ class Recommender(Params):
         >>> rec.n_items
         201
         """
+        return self.commit(self.prepare_items(items, stores, at=at))
+
+    def prepare_items(
+        self, items: Any, stores: Mapping[str, Sequence[str]] | None = None, *, at: Any = None
+    ) -> PendingChange:
+        """Check :meth:`add_items` arguments and prepare the change, changing nothing yet.
+
+        :meth:`commit` puts it in effect; in between, the service logs it durably.
+        """
         day = np.datetime64(day_of(epoch_seconds(at)), "D")
+
+        def make(state: ShelfState) -> tuple[ShelfState, int]:
+            return with_items(state, items, stores, day)
+
+        return self._prepare("items", make)
+
+    def prepare_stock(self, store_id: str, stock: Mapping[str, float]) -> PendingChange:
+        """Check :meth:`set_stock` arguments and prepare the change, changing nothing yet."""
+
+        def make(state: ShelfState) -> tuple[ShelfState, int]:
+            return with_stock(state, store_id, stock), 0
+
+        return self._prepare("stock", make)
+
+    def _prepare(
+        self, kind: str, make: Callable[[ShelfState], tuple[ShelfState, int]]
+    ) -> PendingChange:
         with self._writing:
-            state, added = with_items(self._fitted(), items, stores, day)
-            self.state_ = state
-        return added
+            base = self._fitted()
+            version = base.members.version
+            state, added = make(base)
+        return PendingChange(kind, added, base, version, state, make)
+
+    def commit(self, change: PendingChange) -> int:
+        """Put a prepared change in effect (made again if an update landed since); returns
+        the number of SKUs it added."""
+        with self._writing:
+            self.state_ = change.on(self._fitted())
+        return change.added
 
     def set_stock(self, store_id: str, stock: Mapping[str, float]) -> None:
         """Change a store's stock: a SKU at 0 is never shown there, one above 0 can be.
@@ -684,8 +722,7 @@ class Recommender(Params):
         >>> top in [r.item_id for r in rec.recommend(member, k=10, store_id="s0")]
         False
         """
-        with self._writing:
-            self.state_ = with_stock(self._fitted(), store_id, stock)
+        self.commit(self.prepare_stock(store_id, stock))
 
     # ---------------------------------------------------------------- explain
     def explain(self, member_id: str, item_id: str) -> str:
@@ -709,14 +746,15 @@ class Recommender(Params):
         """
         state = self._fitted()
         params = {k: v for k, v in self.get_params().items() if k != "weights"}
-        return save_state(state, params, self.event_seq, Path(path))
+        cursors = {"event_seq": self.event_seq, "change_seq": self.change_seq}
+        return save_state(state, params, cursors, Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> Recommender:
         """Read a directory written by :meth:`save`; the shelves are identical."""
-        params, state, event_seq = load_state(Path(path))
+        params, state, cursors = load_state(Path(path))
         rec = cls(weights=state.dataset.weights, **params)
-        rec._install(state, event_seq)
+        rec._install(state, cursors)
         return rec
 
     def __repr__(self) -> str:

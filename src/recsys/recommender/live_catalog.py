@@ -10,12 +10,17 @@ a consistent state; the facade swaps the new state in with one assignment.
   its attributes), the FAISS indexes are extended, and it joins the stores named for it.
 * :func:`with_stock` changes one store's stock: a SKU at quantity 0 leaves the store's
   assortment (it is never shown there), a SKU above 0 joins it.
+
+A :class:`PendingChange` holds a checked change before it is in effect: the service writes
+it to its durable log in between, so nothing is logged that cannot be applied, and nothing
+is applied that is not logged.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,36 +40,67 @@ from recsys.recommender.ranking import ItemRanker
 from recsys.recommender.reasons import ReasonBuilder
 from recsys.recommender.state import ShelfState, launch_days, unit_rows
 
-__all__ = ["with_items", "with_stock"]
+__all__ = ["PendingChange", "with_items", "with_stock"]
+
+
+@dataclass(frozen=True, eq=False)
+class PendingChange:
+    """A checked catalog or stock change, not yet in effect (see
+    :meth:`Recommender.prepare_items`): the state it leads to, and how to make it again
+    from a newer state should one land first.
+
+    Attributes
+    ----------
+    kind : {"items", "stock"}
+    added : int
+        SKUs new to the catalog.
+    """
+
+    kind: str
+    added: int
+    base: ShelfState
+    base_version: int
+    state: ShelfState
+    redo: Callable[[ShelfState], tuple[ShelfState, int]]
+
+    def on(self, state: ShelfState) -> ShelfState:
+        """The changed state, made from ``state`` (the one it was prepared on, if unchanged)."""
+        if state is self.base and state.members.version == self.base_version:
+            return self.state
+        return self.redo(state)[0]
 
 
 def with_items(
     state: ShelfState,
-    frame: Any,
+    items: Any,
     stores: Mapping[str, Sequence[str]] | None,
     day: np.datetime64,
 ) -> tuple[ShelfState, int]:
-    """The state with the SKUs of ``frame`` added or changed; and how many are new.
+    """The state with the SKUs of ``items`` added or changed; and how many are new.
 
     Parameters
     ----------
     state : ShelfState
-    frame : pandas.DataFrame
+    items : DataFrame or list of dict
         One row per SKU: ``item_id`` and any catalog columns (``category``, ``price``,
         ``season``, ``available_from``, ``available_to``, ``name``, ``tags``, ``group_id``).
-        A known SKU takes the given columns' values; a new SKU starts unknown in the others.
+        A known SKU takes the given values (a dict's missing or None keys keep theirs); a
+        new SKU starts unknown in the others.
     stores : dict of store id to list of SKU ids, optional
-        Stores that stock these SKUs from now on (known SKUs or SKUs of ``frame``).
+        Stores that stock these SKUs from now on (known SKUs or SKUs of ``items``).
     day : numpy.datetime64
         Today: a new SKU without ``available_from`` is "new" for 30 days from it.
     """
     data = state.dataset
-    frame = _frame(frame)
-    ids = catalog_ids(frame)
+    frames = _frames(items)
+    ids = np.concatenate([catalog_ids(f) for f in frames])
     fresh = [i for i in ids.tolist() if i not in data.items]
-    items = data.items.add(fresh) if fresh else data.items
-    pairs = _store_pairs(stores, data.stores, items)
-    catalog = data.catalog.updated(frame, items)  # validates every attribute first
+    grown = data.items.add(fresh) if fresh else data.items
+    pairs = _store_pairs(stores, data.stores, grown)
+    catalog = data.catalog
+    for frame in frames:  # validates every attribute before anything changes
+        catalog = catalog.updated(frame, grown)
+    items = grown
     n_trained, n_old, n_all = state.model.n_trained_items_, len(data.items), len(items)
     placed = items.to_index(ids)
     replaced = np.sort(placed[(placed >= n_trained) & (placed < n_old)])
@@ -102,7 +138,7 @@ def with_items(
             index = ranker.index.extended(vectors[n_old:]) if n_all > n_old else ranker.index
             similar = similar.extended(unit_rows(vectors[n_old:])) if n_all > n_old else similar
         ranker = ItemRanker(vectors, index, assortment)
-    grown = dataclasses.replace(
+    out = dataclasses.replace(
         state,
         dataset=dataset,
         model=model,
@@ -116,7 +152,7 @@ def with_items(
         item_names=state.item_names + fresh,
         added_on=added_on,
     )
-    return grown, len(fresh)
+    return out, len(fresh)
 
 
 def with_stock(state: ShelfState, store_id: Any, stock: Any) -> ShelfState:
@@ -161,20 +197,34 @@ def with_stock(state: ShelfState, store_id: Any, stock: Any) -> ShelfState:
     )
 
 
-def _frame(frame: Any) -> pd.DataFrame:
-    """A frame (pandas, polars, pyarrow) or a list of SKU dicts, as pandas."""
-    if isinstance(frame, Sequence) and not isinstance(frame, str | bytes):
-        if not all(isinstance(row, Mapping) for row in frame):
+def _frames(items: Any) -> list[pd.DataFrame]:
+    """``items`` as pandas frames: one for a frame (pandas, polars, pyarrow), one per set of
+    keys for a list of SKU dicts (a key a dict leaves out, or sets to None, is kept as it is).
+    """
+    if isinstance(items, Sequence) and not isinstance(items, str | bytes):
+        if not all(isinstance(row, Mapping) for row in items):
             raise InvalidInputError("items must be a frame or a list of SKU dicts")
-        frame = pd.DataFrame([dict(row) for row in frame])
-    out = as_pandas(frame, "items")
-    if out is None:
-        raise InvalidInputError("add_items() needs a frame of SKUs with an item_id column")
-    if Columns.ITEM not in out.columns:
-        raise SchemaError(f"items frame misses column {Columns.ITEM!r} (has {list(out.columns)})")
-    if out.empty:
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in items:
+            given = {k: v for k, v in row.items() if v is not None}
+            groups.setdefault(tuple(sorted(given)), []).append(given)
+        frames = [pd.DataFrame(rows, columns=list(keys)) for keys, rows in groups.items()]
+    else:
+        frame = as_pandas(items, "items")
+        if frame is None:
+            raise InvalidInputError("add_items() needs a frame of SKUs with an item_id column")
+        frames = [frame.reset_index(drop=True)]
+    if not frames or all(f.empty for f in frames):
         raise InvalidInputError("add_items() got no SKUs")
-    return out.reset_index(drop=True)
+    for frame in frames:
+        if Columns.ITEM not in frame.columns:
+            raise SchemaError(
+                f"items frame misses column {Columns.ITEM!r} (has {list(frame.columns)})"
+            )
+    ids = pd.Series(np.concatenate([catalog_ids(f) for f in frames]))
+    if ids.duplicated().any():
+        raise SchemaError(f"items list SKUs {ids[ids.duplicated()].unique()[:5].tolist()} twice")
+    return frames
 
 
 def _store_pairs(

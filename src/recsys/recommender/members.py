@@ -105,15 +105,20 @@ class MemberState:
     def history(self, users: np.ndarray) -> sp.csr_matrix:
         """Current confidence rows (n, n_items) of members (``-1`` gives an empty row)."""
         users = np.asarray(users, dtype=np.int64)
-        if not self._rows and (users >= 0).all() and (users < self.n_trained).all():
+        if (
+            len(users) > 1
+            and not self._rows
+            and (users >= 0).all()
+            and (users < self.n_trained).all()
+        ):
             return self._conf[users]
-        parts = [self._row(u) for u in users.tolist()]
+        parts = [self._row(u) for u in users.tolist()]  # one member: no fancy indexing
         indptr = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum([len(ids) for ids, _ in parts], out=indptr[1:])
         if not indptr[-1]:
             return sp.csr_matrix((len(parts), self.n_items), dtype=np.float32)
-        indices = np.concatenate([ids for ids, _ in parts]).astype(np.int32)
-        data = np.concatenate([w for _, w in parts]).astype(np.float32)
+        indices = np.concatenate([ids for ids, _ in parts]).astype(np.int32, copy=False)
+        data = np.concatenate([w for _, w in parts]).astype(np.float32, copy=False)
         return sp.csr_matrix((data, indices, indptr), shape=(len(parts), self.n_items))
 
     def _row(self, u: int) -> tuple[np.ndarray, np.ndarray]:
@@ -180,6 +185,14 @@ class MemberState:
 
     def features(self, users: np.ndarray) -> sp.csr_matrix:
         users = np.asarray(users, dtype=np.int64)
+        if len(users) == 1:  # one member: a slice, no fancy indexing
+            u = int(users[0])
+            if u in self._feature_rows:
+                return self._feature_rows[u]
+            f = self._features
+            a, b = (f.indptr[u], f.indptr[u + 1]) if 0 <= u < self.n_trained else (0, 0)
+            indptr = np.array([0, b - a], dtype=f.indptr.dtype)
+            return sp.csr_matrix((f.data[a:b], f.indices[a:b], indptr), shape=(1, f.shape[1]))
         if not self._feature_rows and (users >= 0).all() and (users < self.n_trained).all():
             return self._features[users]
         empty = sp.csr_matrix((1, self._features.shape[1]), dtype=np.float32)

@@ -2,7 +2,7 @@
 
 Layout::
 
-    manifest.json   format, versions, parameters, model_version, event_seq, cutoff, counts
+    manifest.json   format, versions, parameters, model_version, log cursors, cutoff, counts
     ids.npz         member, SKU and store ids in internal order
     data.npz        the training matrices, the assortment, the catalog arrays and the day
                     each SKU added after training came
@@ -81,7 +81,9 @@ def _data_arrays(ds: RetailDataset) -> dict[str, np.ndarray]:
     return out
 
 
-def _write_artifact(tmp: Path, state: ShelfState, params: dict[str, Any], event_seq: int) -> None:
+def _write_artifact(
+    tmp: Path, state: ShelfState, params: dict[str, Any], cursors: dict[str, int]
+) -> None:
     ds, model = state.dataset, state.model
     tmp.mkdir(parents=True)
     ids = {"members": ds.users.ids, "items": ds.items.ids, "stores": ds.stores.ids}
@@ -101,7 +103,7 @@ def _write_artifact(tmp: Path, state: ShelfState, params: dict[str, Any], event_
         "weights": dataclasses.asdict(ds.weights),
         "now": None if ds.now is None else str(ds.now),
         "model_version": state.model_version,
-        "event_seq": int(event_seq),
+        **{name: int(value) for name, value in cursors.items()},
         "cutoff": None if ds.cutoff is None else str(ds.cutoff),
         "report": ds.report,
         "n_members": len(state.members),
@@ -129,15 +131,18 @@ def _check_target(path: Path) -> None:
         )
 
 
-def save_state(state: ShelfState, params: dict[str, Any], event_seq: int, path: Path) -> Path:
-    """Write ``state`` (and the facade's ``params``) to ``path`` atomically."""
+def save_state(
+    state: ShelfState, params: dict[str, Any], cursors: dict[str, int], path: Path
+) -> Path:
+    """Write ``state``, the facade's ``params`` and its log ``cursors`` (``event_seq``,
+    ``change_seq``: what of the event log it has seen) to ``path`` atomically."""
     path = Path(path)
     _check_target(path)
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        _write_artifact(tmp, state, params, event_seq)
+        _write_artifact(tmp, state, params, cursors)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -202,8 +207,8 @@ def _dataset(path: Path, manifest: dict[str, Any]) -> tuple[RetailDataset, np.nd
     ), added_on
 
 
-def load_state(path: Path) -> tuple[dict[str, Any], ShelfState, int]:
-    """The facade's parameters, the fitted state and the event cursor saved at ``path``."""
+def load_state(path: Path) -> tuple[dict[str, Any], ShelfState, dict[str, int]]:
+    """The facade's parameters, the fitted state and the log cursors saved at ``path``."""
     path = Path(path)
     manifest = read_manifest(path)
     try:
@@ -227,4 +232,5 @@ def load_state(path: Path) -> tuple[dict[str, Any], ShelfState, int]:
         added_on=added_on,
     )
     state.members.replay_changes(changes)
-    return params, state, int(manifest["event_seq"])
+    cursors = {name: int(manifest.get(name, 0)) for name in ("event_seq", "change_seq")}
+    return params, state, cursors

@@ -38,20 +38,20 @@ class ReasonBuilder:
         self._codes = np.asarray(catalog.category_codes)
         # plain lists: a shelf reads ten entries, and list indexing beats NumPy scalars
         self._codes_list: list[int] = self._codes.tolist()
-        self._names_list: list[str] = [str(n) for n in self._names]
+        self._names_list: list[str] = self._names.astype(str).tolist()
+        # launch day per SKU in days since the epoch; NaT reads as the lowest int64, a
+        # launch so long ago that it is never "new"
         days = np.asarray(launched, dtype="datetime64[D]")
-        # launch day per SKU in days since the epoch, None when unknown (never "new")
-        self._launched: list[int | None] = [
-            None if np.isnat(d) else int(d.astype(np.int64)) for d in days
-        ]
-        names = [str(c) for c in self._category_names]
-        self._category_of: list[str] = [names[c] if c >= 0 else "" for c in self._codes_list]
+        self._launched: list[int] = days.astype(np.int64).tolist()
+        lookup = np.append(self._category_names.astype(str), "")  # code -1 -> ""
+        self._category_of: list[str] = lookup[self._codes].tolist()
         self._unit = None
         if item_vectors is not None:
-            norms = np.linalg.norm(item_vectors, axis=1, keepdims=True)
-            unit = (item_vectors / np.maximum(norms, 1e-12)).astype(np.float32)
             # one extra zero row: the padding index of :meth:`references`
-            self._unit = np.vstack([unit, np.zeros((1, unit.shape[1]), np.float32)])
+            unit = np.zeros((len(item_vectors) + 1, item_vectors.shape[1]), np.float32)
+            norms = np.linalg.norm(item_vectors, axis=1, keepdims=True)
+            np.divide(item_vectors, np.maximum(norms, 1e-12), out=unit[:-1])
+            self._unit = unit
 
     def category(self, item: int) -> str:
         """Category name of a SKU ("" when unknown)."""
@@ -167,7 +167,7 @@ class ReasonBuilder:
                 out.append("featured in this store" if in_store else "featured")
             elif codes[item] in just_seen and just_seen[codes[item]] != item:
                 out.append(f"because you just looked at the {names[just_seen[codes[item]]]}")
-            elif day is not None and start is not None and 0 <= day - start <= NEW_DAYS:
+            elif day is not None and 0 <= day - start <= NEW_DAYS:
                 out.append("new in your store" if in_store else "new in the collection")
             elif ref >= 0:
                 verb = "bought" if ref in bought_set else "looked at"

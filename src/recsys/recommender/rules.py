@@ -18,7 +18,7 @@ defaults (``Recommender(rules=...)``), a store's (``store_rules``) and the reque
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,6 @@ class Rules:
     boost_categories: tuple[tuple[int, float], ...] = ()
     pin: tuple[tuple[int, int], ...] = ()  # (item, slot)
     bury: tuple[int, ...] = ()
-    _multipliers: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_trivial(self) -> bool:
@@ -162,7 +161,7 @@ def parse_rules(
         if isinstance(bury, str) or not isinstance(bury, list | tuple):
             raise InvalidInputError("rule 'bury' must be a list of SKU ids")
         changes["bury"] = tuple(int(i) for i in items.to_index(list(bury)))
-    return _resolved(replace(base, **changes, _multipliers={}), changes)
+    return _resolved(replace(base, **changes), changes)
 
 
 def _resolved(rules: Rules, changes: Mapping[str, Any]) -> Rules:
@@ -178,20 +177,18 @@ def _resolved(rules: Rules, changes: Mapping[str, Any]) -> Rules:
     return replace(rules, bury=tuple(b for b in rules.bury if b not in both))
 
 
-def _multiplier(rules: Rules, catalog: Catalog) -> np.ndarray | None:
-    """Score multiplier per SKU from the boosts (cached on the rules)."""
+def _multipliers(rules: Rules, catalog: Catalog, ids: np.ndarray) -> np.ndarray | None:
+    """Score multiplier of each of ``ids`` from the boosts (``None``: no boost)."""
     if not (rules.boost_items or rules.boost_categories):
         return None
-    cached = rules._multipliers.get(0)
-    if cached is None:
-        cached = np.ones(len(catalog), dtype=np.float32)
-        codes = catalog.category_codes
+    out = np.ones(len(ids), dtype=np.float64)
+    if rules.boost_categories:
+        codes = catalog.category_codes[ids]
         for code, mult in rules.boost_categories:
-            cached[codes == code] *= mult
-        for item, mult in rules.boost_items:
-            cached[item] *= mult
-        rules._multipliers[0] = cached
-    return cached
+            out[codes == code] *= mult
+    for item, mult in rules.boost_items:
+        out[ids == item] *= mult
+    return out
 
 
 def _adjusted(
@@ -200,11 +197,10 @@ def _adjusted(
     """Candidates in the order the rules see them: boosted, with buried SKUs last."""
     ok = ids >= 0
     ids, scores = ids[ok], scores[ok].astype(np.float64)
-    mult = _multiplier(rules, catalog)
+    mult = _multipliers(rules, catalog, ids)
     if mult is not None:
-        m = mult[ids]
         # a multiplier scales positive scores up and negative ones towards zero
-        scores = np.where(scores >= 0, scores * m, scores / m)
+        scores = np.where(scores >= 0, scores * mult, scores / mult)
     order = np.argsort(-scores, kind="stable")
     ids, scores = ids[order], scores[order]
     if rules.bury:
@@ -228,32 +224,35 @@ def apply_rules(
     taken: set[int] = set()
     per_category: dict[int, int] = {}
     groups: set[int] = set()
-    codes, group_codes = catalog.category_codes, catalog.group_codes
-    cap = rules.max_per_category
+    cap, dedupe = rules.max_per_category, rules.dedupe_groups
+    items, values = order.tolist(), adjusted.tolist()
+    every = np.concatenate([order, np.array([i for i, _ in rules.pin], dtype=np.int64)])
+    code_of = dict(zip(every.tolist(), catalog.category_codes[every].tolist(), strict=True))
+    group_of = dict(zip(every.tolist(), catalog.group_codes[every].tolist(), strict=True))
 
     def fits(item: int) -> bool:
         if item in taken:
             return False
-        code = int(codes[item])
+        code = code_of[item]
         if cap is not None and code >= 0 and per_category.get(code, 0) >= cap:
             return False
-        group = int(group_codes[item])
-        return not (rules.dedupe_groups and group >= 0 and group in groups)
+        return not (dedupe and group_of[item] >= 0 and group_of[item] in groups)
 
     def take(slot: int, item: int, score: float) -> None:
         out_ids[slot], out_scores[slot] = item, score
         taken.add(item)
-        code, group = int(codes[item]), int(group_codes[item])
+        code, group = code_of[item], group_of[item]
         per_category[code] = per_category.get(code, 0) + 1
         if group >= 0:
             groups.add(group)
 
-    score_of = dict(zip(order.tolist(), adjusted.tolist(), strict=True))
-    for item, pin_slot in rules.pin:
-        if pin_slot < k and item in pinned and fits(item):
-            take(pin_slot, item, score_of.get(item, float(adjusted[0]) if len(adjusted) else 0.0))
+    if rules.pin:
+        score_of = dict(zip(items, values, strict=True))
+        for item, pin_slot in rules.pin:
+            if pin_slot < k and item in pinned and fits(item):
+                take(pin_slot, item, score_of.get(item, values[0] if values else 0.0))
     free = [s for s in range(k) if out_ids[s] < 0]
-    for item, score in zip(order.tolist(), adjusted.tolist(), strict=True):
+    for item, score in zip(items, values, strict=True):
         if not free:
             break
         if fits(item):

@@ -19,6 +19,8 @@ Routes
 ``POST /similar``          SKUs like a SKU (optionally stocked in a store)
 ``POST /audience``         members most likely to want a SKU (coupon targeting)
 ``POST /events``           member events: written durably to the event log, then applied
+``POST /catalog``          SKUs added or changed (attributes, stores): logged, then applied
+``POST /stock``            a store's stock (0: never shown there): logged, then applied
 ``GET /healthz /livez /readyz /metrics``  BentoML's own; ``GET /docs`` (OpenAPI UI)
 =====================  =====================================================================
 
@@ -48,6 +50,12 @@ replay; updating first would let the model reflect an event that was never made 
 On start-up the same step (3) replays the log rows after ``recommender.event_seq``, so
 every acknowledged event is back in the model after a crash (``kill -9``).
 
+``POST /catalog`` and ``POST /stock`` follow the same order: ``Recommender.prepare_items``
+/ ``prepare_stock`` check the change and build the state it leads to (a 4xx changes and
+logs nothing); ``EventLog.append_change`` writes it, with the last event ``seq`` before it;
+``Recommender.commit`` puts it in effect. A replay applies each logged change after the
+events logged before it, so an event on a SKU added over HTTP always finds the SKU.
+
 Security and privacy
 --------------------
 ``RECSYS_API_KEY``: when set, every route except the liveness/readiness probes (``/healthz``,
@@ -63,12 +71,13 @@ Workers
 -------
 ``RECSYS_WORKERS`` processes (default: 2, or 1 on a one-core machine) each hold a copy of
 the model and share the event log. An event is applied at once by the worker that logged
-it; every other worker notices the commit on its next read request (SQLite's ``PRAGMA
-data_version``, a shared-memory check of microseconds) and folds the new rows in before
-answering, so any worker's next shelf reflects an acknowledged event. ``/recommend`` and
-``/similar`` run on the event loop (a shelf costs less than a hop to a thread);
-``/recommend_batch``, ``/audience`` and ``/events`` (fsync) run on ``RECSYS_THREADS`` request
-threads per worker (default 4).
+it (a catalog or stock change too); every other worker notices the commit on its next
+read request (SQLite's ``PRAGMA data_version``, a shared-memory check of microseconds) and
+folds the new rows in before answering, so any worker's next shelf reflects an
+acknowledged event. ``/recommend`` and ``/similar`` run on the event loop (a shelf costs
+less than a hop to a thread);
+``/recommend_batch``, ``/audience``, ``/events``, ``/catalog`` and ``/stock`` (fsync) run on
+``RECSYS_THREADS`` request threads per worker (default 4).
 
 Other settings
 --------------

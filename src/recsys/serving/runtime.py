@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import pandas as pd
 
-from recsys.events import SEQ, AppendResult, EventLog
+from recsys.events import SEQ, AppendResult, EventLog, LoggedChange
 from recsys.exceptions import ArtifactError, InvalidInputError, PayloadTooLargeError, RecsysError
 from recsys.privacy import Pseudonymizer
-from recsys.recommender import MemberScore, Recommendation, Recommender
+from recsys.recommender import MemberScore, PendingChange, Recommendation, Recommender
 from recsys.serving.settings import ServiceSettings
 
-__all__ = ["RecsysRuntime"]
+__all__ = ["ChangeResult", "RecsysRuntime"]
 
 logger = logging.getLogger("recsys.serving")
 
 _REPLAY_CHUNK: Final = 10_000
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """What one catalog or stock change did: ``applied`` rows, ``added`` new SKUs, and its
+    ``change_seq`` in the log (durable before the answer)."""
+
+    applied: int
+    added: int
+    change_seq: int
 
 
 class RecsysRuntime:
@@ -59,6 +71,7 @@ class RecsysRuntime:
         self.log = EventLog(settings.event_log, synchronous=settings.event_sync)  # type: ignore[arg-type]
         self._events_lock = threading.Lock()
         self.applied_seq = int(getattr(recommender, "event_seq", 0) or 0)
+        self.applied_change = int(getattr(recommender, "change_seq", 0) or 0)
         with self._events_lock:
             self._seen_version = self.log.data_version()
             self.replayed = self._catch_up()
@@ -134,6 +147,7 @@ class RecsysRuntime:
         store_id: str | None = None,
         filters: Mapping[str, Any] | None = None,
     ) -> list[Recommendation]:
+        self.refresh()
         return self.recommender.similar_items(item_id, k, store_id=store_id, filters=filters)
 
     def audience(
@@ -203,6 +217,78 @@ class RecsysRuntime:
                 self._catch_up()  # duplicates or rows from another writer: the log decides
         return result
 
+    def add_items(
+        self, items: list[dict[str, Any]], stores: Mapping[str, Sequence[str]] | None
+    ) -> ChangeResult:
+        """Check, log durably, then apply SKUs added or changed (``POST /catalog``)."""
+        if not items:
+            raise InvalidInputError("no SKUs given: send {'items': [...]} with at least one")
+        if len(items) > self.settings.max_events:
+            raise PayloadTooLargeError(
+                f"{len(items)} SKUs in one call; at most {self.settings.max_events}: "
+                "split the batch"
+            )
+        at = time.time()
+        payload = {"items": items, "stores": None if stores is None else dict(stores), "at": at}
+
+        def prepare() -> PendingChange:
+            return self.recommender.prepare_items(items, stores, at=at)
+
+        return self._change("items", payload, prepare, len(items))
+
+    def set_stock(self, store_id: str, stock: Mapping[str, float]) -> ChangeResult:
+        """Check, log durably, then apply a store's stock (``POST /stock``)."""
+        if not stock:
+            raise InvalidInputError("no stock given: send {'store_id': ..., 'stock': {sku: n}}")
+        if len(stock) > self.settings.max_events:
+            raise PayloadTooLargeError(
+                f"{len(stock)} SKUs in one call; at most {self.settings.max_events}"
+            )
+        payload = {"store_id": store_id, "stock": dict(stock)}
+
+        def prepare() -> PendingChange:
+            return self.recommender.prepare_stock(store_id, stock)
+
+        return self._change("stock", payload, prepare, len(stock))
+
+    def _change(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        prepare: Any,
+        rows: int,
+    ) -> ChangeResult:
+        with self._events_lock:
+            self._catch_up()  # prepare on everything logged so far
+            change = prepare()  # 4xx here: nothing written, nothing applied
+            logged = self.log.append_change(kind, payload)  # durable from here on
+            if (logged.change_seq, logged.after_event) == (
+                self.applied_change + 1,
+                self.applied_seq,
+            ):
+                self.recommender.commit(change)  # nobody else wrote in between
+                self._moved_to(logged)
+            else:
+                self._catch_up()  # another worker wrote first: the log's order decides
+        return ChangeResult(applied=rows, added=change.added, change_seq=logged.change_seq)
+
+    def _moved_to(self, change: LoggedChange) -> None:
+        self.applied_change = change.change_seq
+        self.recommender.change_seq = change.change_seq
+
+    def _apply_change(self, change: LoggedChange) -> None:
+        payload = change.payload
+        try:
+            if change.kind == "items":
+                self.recommender.add_items(
+                    payload["items"], payload.get("stores"), at=payload["at"]
+                )
+            else:
+                self.recommender.set_stock(payload["store_id"], payload["stock"])
+        except (RecsysError, KeyError, TypeError) as exc:
+            logger.error("skipped logged %s change %d: %s", change.kind, change.change_seq, exc)
+        self._moved_to(change)
+
     def _apply_rows(self, records: list[dict[str, Any]], last_seq: int) -> None:
         try:
             self.recommender.update(records)
@@ -213,10 +299,19 @@ class RecsysRuntime:
         self.recommender.event_seq = last_seq
 
     def _catch_up(self) -> int:
-        """Apply every log row after ``applied_seq`` to the model; caller holds the lock."""
+        """Apply every logged event and change the model has not seen, in log order (a
+        change after the events before it); caller holds the lock. Returns events applied."""
+        applied = 0
+        for change in self.log.changes(self.applied_change):
+            applied += self._events_until(change.after_event)
+            self._apply_change(change)
+        return applied + self._events_until(None)
+
+    def _events_until(self, last: int | None) -> int:
+        """Apply the logged events after ``applied_seq`` up to ``last`` (all: ``None``)."""
         applied = 0
         while True:
-            frame = self.log.since(after_seq=self.applied_seq)
+            frame = self.log.since(after_seq=self.applied_seq, until_seq=last)
             if frame.empty:
                 return applied
             for start in range(0, len(frame), _REPLAY_CHUNK):

@@ -15,6 +15,9 @@ __all__ = [
     "AudienceResponse",
     "BatchRequest",
     "BatchResponse",
+    "CatalogItem",
+    "CatalogRequest",
+    "CatalogResponse",
     "EventIn",
     "EventsRequest",
     "EventsResponse",
@@ -24,6 +27,8 @@ __all__ = [
     "Rules",
     "SimilarRequest",
     "SimilarResponse",
+    "StockRequest",
+    "StockResponse",
 ]
 
 MAX_K: Final = 1000
@@ -194,6 +199,70 @@ class EventsRequest(_Request):
         if self.events:
             validate_events([e.model_dump(exclude_none=True) for e in self.events])
         return self
+
+
+_SKU = Field(..., min_length=1, max_length=256, description="The SKU id.", examples=["sku-new"])
+
+
+class CatalogItem(_Request):
+    """One SKU with its attributes; a known SKU keeps the attributes left out."""
+
+    item_id: str = _SKU
+    category: str | None = Field(None, min_length=1, examples=["jackets"])
+    price: float | None = Field(None, ge=0, examples=[89.95])
+    season: str | None = Field(
+        None, description="Season label or months ('winter', 'SS', '1|2|12', 'all').",
+        examples=["winter"],
+    )  # fmt: skip
+    available_from: dt.date | None = Field(
+        None, description="First day on sale (a SKU is 'new' for 30 days from it).",
+        examples=["2026-12-01"],
+    )  # fmt: skip
+    available_to: dt.date | None = Field(None, description="Last day on sale.")
+    name: str | None = Field(None, min_length=1, examples=["Wool Parka, Navy"])
+    tags: list[str] | None = Field(None, examples=[["wool", "navy"]])
+    group_id: str | None = Field(
+        None, min_length=1, description="Style of the SKU (its variants share it).",
+        examples=["Wool Parka"],
+    )  # fmt: skip
+
+
+class CatalogRequest(_Request):
+    """SKUs added or changed without retraining (at most 10,000 per call)."""
+
+    items: list[CatalogItem] = Field(..., description="The SKUs, at most 10,000 (413 beyond).")
+    stores: dict[str, list[str]] | None = Field(
+        None,
+        description="Store id -> SKU ids it stocks from now on.",
+        examples=[{"s3": ["sku-new"]}],
+    )
+
+
+class CatalogResponse(BaseModel):
+    applied: int = Field(..., description="SKUs added or changed.")
+    added: int = Field(..., description="SKUs new to the catalog.")
+    change_seq: int = Field(..., description="The change's position in the durable log.")
+
+
+class StockRequest(_Request):
+    """A store's stock: a SKU at 0 is never shown there; above 0 it joins the assortment."""
+
+    store_id: str = Field(..., min_length=1, examples=["s3"])
+    stock: dict[str, float] = Field(
+        ..., description="SKU id -> quantity (>= 0).", examples=[{"sku9": 0, "sku12": 4}]
+    )
+
+    @model_validator(mode="after")
+    def _quantities(self) -> StockRequest:
+        bad = [sku for sku, qty in self.stock.items() if not qty >= 0]
+        if bad:
+            raise ValueError(f"stock quantities must be numbers >= 0 (SKUs {bad[:5]})")
+        return self
+
+
+class StockResponse(BaseModel):
+    applied: int = Field(..., description="SKUs whose stock was set.")
+    change_seq: int = Field(..., description="The change's position in the durable log.")
 
 
 class ShelfItem(BaseModel):

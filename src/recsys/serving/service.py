@@ -1,4 +1,4 @@
-"""The BentoML service: one class, five POST routes, BentoML's probes, metrics and docs.
+"""The BentoML service: one class, seven POST routes, BentoML's probes, metrics and docs.
 
 See :mod:`recsys.serving` for the routes, the error answers and the environment variables.
 """
@@ -27,12 +27,16 @@ from recsys.serving.schemas import (
     AudienceResponse,
     BatchRequest,
     BatchResponse,
+    CatalogRequest,
+    CatalogResponse,
     EventsRequest,
     EventsResponse,
     RecommendRequest,
     RecommendResponse,
     SimilarRequest,
     SimilarResponse,
+    StockRequest,
+    StockResponse,
 )
 from recsys.serving.settings import ServiceSettings
 from recsys.settings import read_settings
@@ -178,6 +182,23 @@ class RecsysService:
         return EventsResponse(
             accepted=result.accepted, duplicates=result.duplicates, last_seq=result.last_seq
         )
+
+    @bentoml.api(route="/catalog", output_spec=CatalogResponse)
+    @_json_errors
+    def catalog(self, request: CatalogRequest, /) -> CatalogResponse:
+        """Add SKUs or change their attributes, durably, without retraining."""
+        items = [item.model_dump(exclude_none=True, mode="json") for item in request.items]
+        result = self.runtime.add_items(items, request.stores)
+        return CatalogResponse(
+            applied=result.applied, added=result.added, change_seq=result.change_seq
+        )
+
+    @bentoml.api(route="/stock", output_spec=StockResponse)
+    @_json_errors
+    def stock(self, request: StockRequest, /) -> StockResponse:
+        """Set a store's stock durably: a SKU at 0 is never shown there."""
+        result = self.runtime.set_stock(request.store_id, request.stock)
+        return StockResponse(applied=result.applied, change_seq=result.change_seq)
 
 
 RecsysService.add_asgi_middleware(Gatekeeper)  # type: ignore[attr-defined]  # by @service

@@ -1,0 +1,118 @@
+"""The live catalog over HTTP: SKUs and stock change without retraining, durably, everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from recsys.serving.runtime import RecsysRuntime
+from recsys.serving.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from conftest import TrainedModel
+
+pytestmark = pytest.mark.http
+
+STORE = "s2"  # the other serving tests use the first store: this one may change
+
+
+def _error(resp: httpx.Response, status: int, error: str | None = None) -> dict:
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) == {"error", "detail"}, body
+    if error is not None:
+        assert body["error"] == error, body
+    return body
+
+
+def _shelf(client: httpx.Client, member: str, **extra: object) -> list[dict]:
+    body = {"member_id": member, "store_id": STORE, "k": 10, **extra}
+    resp = client.post("/recommend", json=body)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["items"]
+
+
+def test_a_sku_added_over_http_is_on_the_next_shelf(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    item = {"item_id": "sku-http-new", "category": "jackets", "price": 89.0, "tags": ["wool"]}
+    resp = client.post("/catalog", json={"items": [item], "stores": {STORE: [item["item_id"]]}})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["applied"] == 1 and resp.json()["added"] == 1
+    shelf = _shelf(client, trained.member, rules={"pin": {"sku-http-new": 0}})
+    assert (shelf[0]["item_id"], shelf[0]["reason"]) == ("sku-http-new", "featured in this store")
+    like = client.post("/similar", json={"item_id": "sku-http-new", "k": 3}).json()["items"]
+    assert len(like) == 3  # its look-alikes, or popular jackets
+
+
+def test_stock_at_zero_hides_a_sku_in_that_store(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    top = _shelf(client, trained.member)[0]["item_id"]
+    resp = client.post("/stock", json={"store_id": STORE, "stock": {top: 0}})
+    assert resp.status_code == 200, resp.text
+    assert top not in [i["item_id"] for i in _shelf(client, trained.member)]
+    client.post("/stock", json={"store_id": STORE, "stock": {top: 2}})
+    assert top in [i["item_id"] for i in _shelf(client, trained.member)]
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "status", "error"),
+    [
+        ("/catalog", {"items": []}, 422, "InvalidInputError"),
+        ("/catalog", {"items": [{"item_id": "x", "price": -1}]}, 400, None),
+        ("/catalog", {"items": [{"category": "bags"}]}, 400, None),
+        ("/catalog", {"items": [{"item_id": "x"}], "stores": {"s-nope": ["x"]}}, 404, None),
+        ("/catalog", {"items": [{"item_id": "x"}], "stores": {STORE: ["sku-nope"]}}, 404, None),
+        ("/catalog", {"items": [{"item_id": "x", "season": "monsoon"}]}, 422, "SchemaError"),
+        ("/stock", {"store_id": "s-nope", "stock": {"sku1": 0}}, 404, "UnknownIdError"),
+        ("/stock", {"store_id": STORE, "stock": {"sku-nope": 0}}, 404, "UnknownIdError"),
+        ("/stock", {"store_id": STORE, "stock": {"sku1": -2}}, 400, None),
+        ("/stock", {"store_id": STORE, "stock": {}}, 422, "InvalidInputError"),
+    ],
+)
+def test_bad_changes_are_refused_and_logged_nowhere(
+    client: httpx.Client, route: str, body: dict, status: int, error: str | None
+) -> None:
+    before = client.post("/stock", json={"store_id": STORE, "stock": {"sku1": 1}}).json()
+    _error(client.post(route, json=body), status, error)
+    after = client.post("/stock", json={"store_id": STORE, "stock": {"sku1": 1}}).json()
+    assert after["change_seq"] == before["change_seq"] + 1  # nothing logged in between
+
+
+def test_changes_are_replayed_in_log_order_and_seen_by_every_worker(
+    trained: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers share one log; a restart replays the SKU before the event on it."""
+    monkeypatch.setenv("RECSYS_MODEL_DIR", str(trained.path))
+    monkeypatch.setenv("RECSYS_EVENT_LOG", str(tmp_path / "events.sqlite"))
+    monkeypatch.delenv("RECSYS_PSEUDONYM_KEY", raising=False)
+    settings = ServiceSettings.from_env()
+    a, b = RecsysRuntime(settings), RecsysRuntime(settings)
+    try:
+        a.add_items([{"item_id": "sku-w", "category": "bags"}], {trained.store: ["sku-w"]})
+        a.ingest([{"user_id": "walk-in", "item_id": "sku-w", "kind": "purchase"}])
+        a.set_stock(trained.store, {trained.item: 0})
+        for worker in (a, b):
+            pinned = worker.recommend(
+                trained.member, 5, store_id=trained.store, rules={"pin": {"sku-w": 0}}
+            )
+            assert pinned[0].item_id == "sku-w"
+            assert trained.item not in [r.item_id for r in pinned]
+        assert b.applied_change == a.applied_change == 2
+    finally:
+        a.close()
+        b.close()
+    restarted = RecsysRuntime(settings)
+    try:
+        assert restarted.replayed == 1 and restarted.applied_change == 2
+        shelf = restarted.recommend("walk-in", 50, store_id=trained.store)
+        assert "sku-w" not in [r.item_id for r in shelf]  # bought, once the SKU was back
+        assert restarted.recommender.members_.bought(
+            restarted.recommender.members_.index_of("walk-in")
+        ).tolist() == [restarted.recommender.dataset_.items.index_of("sku-w")]
+    finally:
+        restarted.close()
