@@ -116,3 +116,35 @@ def test_changes_are_replayed_in_log_order_and_seen_by_every_worker(
         ).tolist() == [restarted.recommender.dataset_.items.index_of("sku-w")]
     finally:
         restarted.close()
+
+
+def test_events_carry_profiles_durably(
+    client: httpx.Client, trained: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A QR-code sign-up's tags come with its first event, over HTTP and after a restart."""
+    tags = {"age_band": "55-64", "family": "single"}
+    event = {"user_id": "qr-http", "item_id": trained.item, "kind": "view", "value": 20}
+    resp = client.post("/events", json={"events": [event], "profiles": {"qr-http": tags}})
+    assert resp.status_code == 200, resp.text
+    shelf = _shelf(client, "qr-http")
+    assert any("55-64" in item["reason"] for item in shelf)
+    bad = {"events": [event], "profiles": {"qr-http": {"age_band": ["x"]}}}
+    _error(client.post("/events", json=bad), 400)
+
+    monkeypatch.setenv("RECSYS_MODEL_DIR", str(trained.path))
+    monkeypatch.setenv("RECSYS_EVENT_LOG", str(tmp_path / "events.sqlite"))
+    monkeypatch.delenv("RECSYS_PSEUDONYM_KEY", raising=False)
+    settings = ServiceSettings.from_env()
+    first = RecsysRuntime(settings)
+    try:
+        first.ingest([{**event, "user_id": "qr-2"}], {"qr-2": tags})
+        before = [r.item_id for r in first.recommend("qr-2", 10, store_id=STORE)]
+    finally:
+        first.close()
+    again = RecsysRuntime(settings)
+    try:
+        members = again.recommender.members_
+        assert members.feature_columns(members.index_of("qr-2")).size == 2
+        assert [r.item_id for r in again.recommend("qr-2", 10, store_id=STORE)] == before
+    finally:
+        again.close()

@@ -15,6 +15,8 @@ from recsys.exceptions import InvalidInputError, SchemaError
 
 _KINDS = pd.Index(EventKind.ALL, dtype=object)
 _DAY = pd.Timedelta(days=1)
+#: live events weigh at most 2**this times an event at the training cutoff
+_MAX_DOUBLINGS = 10.0
 
 
 def _naive_utc(ts: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -166,6 +168,28 @@ class EventWeights:
             if ts.shape[0] != n:
                 raise InvalidInputError(f"{n} kinds but {ts.shape[0]} timestamps")
         return self._weigh(codes, val, ts, now)
+
+    def growth(self, seconds: np.ndarray, reference: pd.Timestamp | None) -> np.ndarray:
+        """Multiplier of events at ``seconds`` (epoch) against ones at ``reference``.
+
+        Training decays every event by its age at the training cutoff; an event after it
+        weighs ``2 ** (days_after / half_life_days)`` instead, so the ratio between any two
+        events is the decay of the time between them, whenever each arrived. The multiplier
+        is at most ``2 ** 10`` (retrain long before that); without a half-life it is 1.
+
+        Examples
+        --------
+        >>> w = EventWeights(half_life_days=7)
+        >>> day = 86400.0
+        >>> w.growth(np.array([0.0, 7 * day, -7 * day]), pd.Timestamp(0, unit="s")).tolist()
+        [1.0, 2.0, 0.5]
+        """
+        seconds = np.asarray(seconds, dtype=np.float64)
+        if self.half_life_days is None or reference is None or pd.isna(reference):
+            return np.ones(len(seconds), dtype=np.float32)
+        ref = pd.Timestamp(reference).timestamp()
+        days = (seconds - ref) / _DAY.total_seconds()
+        return np.exp2(np.minimum(days / self.half_life_days, _MAX_DOUBLINGS)).astype(np.float32)
 
     def _weigh(
         self, codes: np.ndarray, val: np.ndarray, ts: pd.DatetimeIndex | None, now: Any

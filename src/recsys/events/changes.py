@@ -3,7 +3,8 @@
 A change row records the event ``seq`` it followed (``after_event``), so a replay applies
 every event up to that one, then the change, then what came after: an event on a SKU added
 by a change always finds the SKU. Payloads are JSON (the ``POST /catalog`` and
-``POST /stock`` bodies, plus the time the change arrived).
+``POST /stock`` bodies plus the time the change arrived, and the ``profiles`` of a
+``POST /events``, keyed by the member ids the model knows: pseudonyms when configured).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Final
 
 __all__ = ["CHANGES_SCHEMA", "CHANGE_KINDS", "LoggedChange", "insert_change", "select_changes"]
 
-CHANGE_KINDS: Final = ("items", "stock")
+CHANGE_KINDS: Final = ("items", "stock", "profiles")
 
 CHANGES_SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS catalog_changes (
@@ -38,7 +39,7 @@ class LoggedChange:
         Its position among changes (1, 2, ...): the replay cursor of changes.
     after_event : int
         The highest event ``seq`` when it was logged: it is replayed after that event.
-    kind : {"items", "stock"}
+    kind : {"items", "stock", "profiles"}
     payload : dict
         The change's arguments, as JSON.
     """

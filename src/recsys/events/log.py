@@ -275,7 +275,7 @@ class EventLog:
 
         Parameters
         ----------
-        kind : {"items", "stock"}
+        kind : {"items", "stock", "profiles"}
         payload : dict
             JSON-serializable arguments of the change.
 

@@ -109,6 +109,15 @@ class RecModel(Params, ABC):
     #: look-alike weights of the SKUs added after training (rows) over the trained SKUs
     added_: sp.csr_matrix | None = None
 
+    def item_neighbours(self) -> sp.csr_matrix | None:
+        """The item-item weights the model scores with, when it has them: entry ``(h, i)``
+        above 0 means a member's history SKU ``h`` raises SKU ``i`` (``None`` otherwise).
+
+        Shelf reasons use it to say which SKU of the history brought a SKU ("often bought
+        with the ..."); trained SKUs only.
+        """
+        return None
+
     @property
     def n_trained_items_(self) -> int:
         """SKUs the model learned (the width of every hook's history rows)."""

@@ -383,6 +383,12 @@ class BlendModel(ScoreModel):
         return out
 
     # ------------------------------------------------------------------ state
+    def item_neighbours(self) -> sp.csr_matrix | None:
+        """The item-kNN part's similarity, when the blend weighs that part."""
+        if not self.weights_.get("knn"):
+            return None
+        return self.parts_.knn.similarity_
+
     def _get_state(self) -> dict[str, np.ndarray]:
         plan = {
             "warm": self.weights_,

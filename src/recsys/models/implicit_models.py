@@ -389,6 +389,9 @@ class ItemKNNModel(ScoreModel):
         self.bm25_b = bm25_b
         self.num_threads = num_threads
 
+    def item_neighbours(self) -> sp.csr_matrix:
+        return self.similarity_
+
     def _validate(self) -> None:
         check_int("K", self.K)
         if self.similarity not in _SIMILARITIES:

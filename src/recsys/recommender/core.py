@@ -16,6 +16,7 @@ from recsys.data import Catalog
 from recsys.models import VectorModel
 from recsys.recommender.ranking import Allowed, Rows, top_k
 from recsys.recommender.rules import POOL_FACTOR, Rules, apply_rules
+from recsys.recommender.scoring import RowScorer, handoff_share
 from recsys.recommender.session import Session
 from recsys.recommender.state import ShelfState
 
@@ -96,6 +97,7 @@ def rank_shelves(
     profiles: sp.csr_matrix | None = None,
     sessions: Sequence[Session | None] | None = None,
     session_weight: float = 1.0,
+    handoff: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`rank_members`, then each member's current visit and the merchandising ``rules``.
 
@@ -104,18 +106,23 @@ def rank_shelves(
     excluded for that member) is added to it. A member with a visit in ``sessions`` also gets
     the allowed SKUs of the visit's categories into the pool, and every candidate's score
     (scaled to [0, 1] in the pool) gains ``session_weight`` x the visit's share of its
-    category (see :mod:`recsys.recommender.session`).
+    category (see :mod:`recsys.recommender.session`). A known member with a profile and a
+    thin history is scored by the ``handoff`` blend of :mod:`recsys.recommender.scoring`.
     """
-    visiting = sessions is not None and any(s is not None for s in sessions)
-    if rules.is_trivial and not visiting:
+    n = len(users)
+    visits = list(sessions) if sessions is not None else [None] * n
+    given = np.zeros(n, bool) if profiles is None else np.diff(profiles.indptr) > 0
+    rows = [profiles[j] if given[j] and users[j] >= 0 else None for j in range(n)]  # type: ignore[index]
+    shares = [handoff_share(state, int(u), r, handoff) for u, r in zip(users, rows, strict=True)]
+    special = [v is not None or c is not None for v, (c, _) in zip(visits, shares, strict=True)]
+    if rules.is_trivial and not any(special):
         return rank_members(
             state, users, k, store=store, allowed=allowed, exclude=exclude, profiles=profiles
         )
-    pool = max(rules.pool(k), k * POOL_FACTOR if visiting else k)
-    visits = list(sessions) if sessions is not None else [None] * len(users)
-    plain = np.flatnonzero([v is None for v in visits])
-    ids = np.full((len(users), pool), -1, dtype=np.int64)
-    vals = np.full((len(users), pool), -np.inf, dtype=np.float32)
+    pool = max(rules.pool(k), k * POOL_FACTOR if any(special) else k)
+    plain = np.flatnonzero(~np.asarray(special, dtype=bool))
+    ids = np.full((n, pool), -1, dtype=np.int64)
+    vals = np.full((n, pool), -np.inf, dtype=np.float32)
     if len(plain):
         ids[plain], vals[plain] = rank_members(
             state,
@@ -130,18 +137,21 @@ def rank_shelves(
     if len(pins) and allowed.ids is not None:
         pins = pins[_contains(allowed.ids, pins)]
     catalog = state.dataset.catalog
-    out_ids = np.full((len(users), k), -1, dtype=np.int64)
-    out_vals = np.full((len(users), k), -np.inf, dtype=np.float32)
-    for row in range(len(users)):
+    out_ids = np.full((n, k), -1, dtype=np.int64)
+    out_vals = np.full((n, k), -np.inf, dtype=np.float32)
+    for row in range(n):
         banned = exclude.indices[exclude.indptr[row] : exclude.indptr[row + 1]]
         row_ids, row_vals = ids[row], vals[row]
-        session = visits[row]
-        if session is not None:
-            profile = None if profiles is None else profiles[row]
-            candidates, base = _visit_candidates(
-                state, users[row], session, pool, store, allowed, banned, profile
-            )
-            row_ids, row_vals = _lifted(catalog, session, candidates, base, session_weight)
+        if special[row]:
+            cold, share = shares[row]
+            scorer = RowScorer(state, int(users[row]), store, rows[row], cold, share)
+            session = visits[row]
+            candidates, base = _candidates(scorer, session, pool, allowed, banned)
+            if session is not None:
+                row_ids, row_vals = _lifted(catalog, session, candidates, base, session_weight)
+            else:
+                order = np.argsort(-base, kind="stable")
+                row_ids, row_vals = candidates[order], base[order]
         pinned = set(pins[~np.isin(pins, banned)].tolist()) if len(pins) else set()
         out_ids[row], out_vals[row] = apply_rules(row_ids, row_vals, k, rules, catalog, pinned)
     return out_ids, out_vals
@@ -155,36 +165,46 @@ def _contains(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return sorted_ids[pos] == ids
 
 
-def _visit_candidates(
-    state: ShelfState,
-    user: int,
-    session: Session,
+def _candidates(
+    scorer: RowScorer,
+    session: Session | None,
     pool: int,
-    store: int,
     allowed: Allowed,
     banned: np.ndarray,
-    profile: sp.csr_matrix | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A visiting member's candidates (the best ``pool`` and the visit's categories) and
-    their model scores. A store's assortment is scored once, whole; a wider allow-list
-    is searched for the pool first."""
-    every = allowed.ids
+    """One member's candidates (the best ``pool``, the visit's categories) and their
+    scores. A store's assortment is scored once, whole; a wider allow-list is searched for
+    the pool first (the profile's pool too, while it has a share)."""
+    state, every = scorer.state, allowed.ids
     if every is not None and len(every) <= _SCORE_WHOLE:
-        scores = _score_items(state, user, every, store, profile)
+        scores = scorer(every)
         if len(banned):
             scores[np.searchsorted(every, banned[_contains(every, banned)])] = -np.inf
         top = np.argpartition(-scores, min(pool, len(every) - 1))[:pool] if len(every) else every
         top = top[np.isfinite(scores[top])]
+        if session is None:
+            return every[top], scores[top]
         candidates = _with_visit(state, session, every[top], allowed, banned)
         return candidates, scores[np.searchsorted(every, candidates)]
-    users = np.array([user], dtype=np.int64)
     one = Rows.one(banned)
-    rows = None if profile is None else sp.csr_matrix(profile)
-    ids, _ = rank_members(
-        state, users, pool, store=store, allowed=allowed, exclude=one, profiles=rows
-    )
-    candidates = _with_visit(state, session, ids[0], allowed, banned)
-    return candidates, _score_items(state, user, candidates, store, profile)
+    found = []
+    for user, profile in ((scorer.user, scorer.profile), (-1, scorer.cold)):
+        if user < 0 and profile is None:
+            continue
+        ids, _ = rank_members(
+            state,
+            np.array([user], dtype=np.int64),
+            pool,
+            store=scorer.store,
+            allowed=allowed,
+            exclude=one,
+            profiles=None if profile is None else sp.csr_matrix(profile),
+        )
+        found.append(ids[0][ids[0] >= 0])
+    candidates = np.unique(np.concatenate(found)).astype(np.int64)
+    if session is not None:
+        candidates = _with_visit(state, session, candidates, allowed, banned)
+    return candidates, scorer(candidates)
 
 
 def _with_visit(
@@ -201,32 +221,6 @@ def _with_visit(
         popular = state.fallback.overall()[extra]
         extra = extra[np.argsort(-popular, kind="stable")[:VISIT_CANDIDATES]]
     return np.union1d(pool[pool >= 0], extra).astype(np.int64)
-
-
-def _score_items(
-    state: ShelfState,
-    user: int,
-    items: np.ndarray,
-    store: int,
-    profile: sp.csr_matrix | None,
-) -> np.ndarray:
-    """One member's model scores of ``items`` (the fallback's for a member nothing is
-    known about)."""
-    model, members = state.model, state.members
-    users = np.array([user], dtype=np.int64)
-    if user < 0 and (profile is None or not profile.nnz or not model.uses_profiles):
-        empty = sp.csr_matrix((1, state.fallback.n_items_), dtype=np.float32)
-        return state.fallback.score(np.array([-1]), empty, profile, store, items=items)[0]
-    if isinstance(model, VectorModel):
-        if user >= 0:
-            vector = members.vectors(users)[0]
-        else:
-            empty = sp.csr_matrix((1, model.n_items_), dtype=np.float32)
-            vector = model.fold_in(empty, profile)[0]
-        return np.asarray(model.item_vectors[items] @ vector, dtype=np.float32)
-    features = members.features(users) if profile is None or not profile.nnz else profile
-    known = np.where(users < model.n_users_, users, -1)
-    return model.score(known, members.history(users), features, store, items=items)[0]
 
 
 def _lifted(

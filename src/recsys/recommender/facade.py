@@ -47,7 +47,12 @@ from recsys.recommender.results import MemberScore, Recommendation, check_k
 from recsys.recommender.rules import Rules, parse_rules
 from recsys.recommender.session import Session
 from recsys.recommender.state import ShelfState, build_state
-from recsys.recommender.updates import apply_events, prepare_events
+from recsys.recommender.updates import (
+    apply_events,
+    apply_profiles,
+    prepare_events,
+    prepare_profiles,
+)
 
 __all__ = ["Recommender"]
 
@@ -93,6 +98,11 @@ class Recommender(Params):
         categories lift the next shelf, fading over the window (0: no visits).
     session_weight : float
         How strongly a visit lifts its categories (scores are scaled to [0, 1] first).
+    profile_handoff : float
+        How long a member's profile keeps a say after their first events: with ``n`` SKUs
+        in the history, the profile's share of the score is ``h / (h + n)`` (below 5 % it
+        is dropped). It applies to a request's ``profile`` and to the stored profile of a
+        member first seen after training; 0 turns it off (the history alone decides).
     **model_params
         Passed to the model (e.g. ``iterations=15``, ``regularization=0.05``); a name the
         model does not take is an :class:`InvalidInputError` at ``fit``.
@@ -138,6 +148,7 @@ class Recommender(Params):
         store_rules: Mapping[str, Mapping[str, Any]] | None = None,
         session_minutes: float = 30.0,
         session_weight: float = 1.0,
+        profile_handoff: float = 3.0,
         **model_params: Any,
     ) -> None:
         self.model = model
@@ -151,6 +162,7 @@ class Recommender(Params):
         self.store_rules = store_rules
         self.session_minutes = session_minutes
         self.session_weight = session_weight
+        self.profile_handoff = profile_handoff
         self.model_params = dict(model_params)
         self.event_seq = 0
         self.change_seq = 0
@@ -174,7 +186,7 @@ class Recommender(Params):
             raise InvalidInputError(f"live_boost must be a number > 0, got {boost!r}")
         if self.weights is not None and not isinstance(self.weights, EventWeights):
             raise InvalidInputError("weights must be an EventWeights")
-        for name in ("session_minutes", "session_weight"):
+        for name in ("session_minutes", "session_weight", "profile_handoff"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise InvalidInputError(f"{name} must be a number >= 0, got {value!r}")
@@ -362,6 +374,7 @@ class Recommender(Params):
             profiles=features,
             sessions=[visit],
             session_weight=float(self.session_weight),
+            handoff=float(self.profile_handoff),
         )
         history = state.members.history_items(u) if u >= 0 else bought
         shelf = _Shelf(state, store >= 0, day_of(now), merch)
@@ -436,6 +449,7 @@ class Recommender(Params):
             rules=rules,
             sessions=visits,
             session_weight=float(self.session_weight),
+            handoff=float(self.profile_handoff),
         )
 
     def _visit(self, state: ShelfState, member: int, now: float) -> Session | None:
@@ -564,7 +578,8 @@ class Recommender(Params):
     ) -> list[MemberScore]:
         """Members most likely to want ``item_id`` (e.g. who should get its coupon).
 
-        With ``store_id``, only that store's regular customers (members with events there).
+        With ``store_id``, only that store's regular customers: members with events there,
+        in training or since (live events with that ``store_id``).
         Members who already bought the SKU are left out unless ``exclude_purchased=False``.
         Only members the model gives a positive affinity are in it (none for a SKU it knows
         nothing about).
@@ -576,9 +591,7 @@ class Recommender(Params):
         store = req.store(store_id)
         allowed = None
         if store >= 0:
-            col = state.regulars
-            regulars = col.indices[col.indptr[store] : col.indptr[store + 1]]
-            allowed = np.sort(regulars).astype(np.int64)
+            allowed = state.members.regulars(store, state.regulars)
         buyers = state.members.buyers_of(item) if exclude_purchased else _EMPTY
         ids, vals = rank_audience(
             state, item, k, allowed=allowed, exclude=buyers if len(buyers) else None
@@ -591,36 +604,82 @@ class Recommender(Params):
     def check_events(
         self, events: Any, profiles: Mapping[str, Mapping[str, Any]] | None = None
     ) -> int:
-        """Validate events as :meth:`update` would, changing nothing; returns their count."""
+        """Validate events (and profiles) as :meth:`update` would, changing nothing;
+        returns the number of events."""
         state = self._fitted()
-        batch = prepare_events(
-            events, profiles, data=state.dataset, members=state.members, live_boost=1.0
-        )
+        prepare_profiles(profiles, data=state.dataset, members=state.members)
+        batch = prepare_events(events, data=state.dataset, members=state.members, live_boost=1.0)
         return batch.n_events
 
     def update(self, events: Any, profiles: Mapping[str, Mapping[str, Any]] | None = None) -> int:
         """Fold new events into the members' vectors; the next shelf reflects them.
 
         All-or-nothing: every event is validated (member id string, known SKU and store,
-        kind, value >= 0) before any state changes. A member first seen here becomes known,
-        with a vector from these events plus ``profiles[member_id]`` when given.
+        kind, value >= 0) and every profile encoded before any state changes. A member first
+        seen here becomes known. ``profiles`` are set first, as by :meth:`set_profiles`.
+
+        With ``weights=EventWeights(half_life_days=h)``, an event ``d`` days after the
+        training cutoff weighs ``2 ** (d / h)`` times the same event at the cutoff: every
+        event keeps the weight training's decay would give it against the others.
 
         Returns
         -------
         int
             Number of events applied.
+
+        Examples
+        --------
+        >>> from recsys.datasets import synthetic_retail
+        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
+        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
+        >>> sku = data.catalog.item_id.iloc[0]
+        >>> rec.update([{"user_id": "qr-1", "item_id": sku, "kind": "view", "value": 90}],
+        ...            profiles={"qr-1": {"age_band": "25-34"}})
+        1
         """
         with self._writing:
             state = self._fitted()
+            members = state.members
+            pending = prepare_profiles(profiles, data=state.dataset, members=members)
+            if pending.member_ids:  # checked first; then new members register by profile
+                prepare_events(events, data=state.dataset, members=members, live_boost=1.0)
+                apply_profiles(pending, members, state.model)
             batch = prepare_events(
-                events,
-                profiles,
-                data=state.dataset,
-                members=state.members,
-                live_boost=float(self.live_boost),
+                events, data=state.dataset, members=members, live_boost=float(self.live_boost)
             )
-            apply_events(batch, state.members, state.model, state.sessions)
+            apply_events(batch, members, state.model, state.sessions)
             return batch.n_events
+
+    def set_profiles(self, profiles: Mapping[str, Mapping[str, Any]]) -> int:
+        """Give members their profile tags (a new member who scanned a QR code, a member
+        who changed tier); a member not known yet is registered, with no history.
+
+        A member's shelf hands over from their profile to their history gradually: with
+        ``n`` SKUs in the history, the profile's share of the score is
+        ``profile_handoff / (profile_handoff + n)`` (see :class:`Recommender`).
+        All-or-nothing: an unknown tag or a bad value changes nothing.
+
+        Returns
+        -------
+        int
+            Members registered by this call.
+
+        Examples
+        --------
+        >>> from recsys.datasets import synthetic_retail
+        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
+        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
+        >>> rec.set_profiles({"qr-7": {"age_band": "25-34", "family": "kids"}})
+        1
+        >>> len(rec.recommend("qr-7", k=3))
+        3
+        """
+        if not isinstance(profiles, Mapping) or not profiles:
+            raise InvalidInputError("profiles must be a non-empty dict of member id -> tags")
+        with self._writing:
+            state = self._fitted()
+            pending = prepare_profiles(profiles, data=state.dataset, members=state.members)
+            return apply_profiles(pending, state.members, state.model)
 
     # ------------------------------------------------------------ live catalog
     def add_items(

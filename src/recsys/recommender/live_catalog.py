@@ -147,7 +147,9 @@ def with_items(
         allowed=AllowedItems(catalog, assortment, n_all),
         items=ranker,
         similar=similar,
-        reasons=ReasonBuilder(catalog, vectors, launch_days(catalog, added_on)),
+        reasons=ReasonBuilder(
+            catalog, vectors, launch_days(catalog, added_on), model.item_neighbours()
+        ),
         audiences=state.audiences if members is state.members else AudienceIndex(members),
         item_names=state.item_names + fresh,
         added_on=added_on,

@@ -47,6 +47,7 @@ class MemberState:
         self._rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # (SKU ids, weights)
         self._bought_rows: dict[int, np.ndarray] = {}
         self._feature_rows: dict[int, sp.csr_matrix] = {}
+        self._visits: dict[int, set[int]] = {}  # store -> members with live events there
         self._vectors = None if vectors is None else np.array(vectors, dtype=np.float32, order="C")
         self._buyers = purchased.tocsc()
         self.lock = RLock()
@@ -67,6 +68,7 @@ class MemberState:
             out._rows = dict(self._rows)
             out._bought_rows = dict(self._bought_rows)
             out._feature_rows = dict(self._feature_rows)
+            out._visits = {store: set(m) for store, m in self._visits.items()}
             # vectors are shared: a write after the swap is only ever newer, never torn
             out.lock = RLock()
             return out
@@ -183,6 +185,17 @@ class MemberState:
                 buyers.discard(u)
         return np.array(sorted(buyers), dtype=np.int64)
 
+    def regulars(self, store: int, trained: sp.csc_matrix) -> np.ndarray:
+        """Sorted internal ids of a store's regulars: members with events there in training
+        (column ``store`` of ``trained``) or since."""
+        found = trained.indices[trained.indptr[store] : trained.indptr[store + 1]]
+        with self.lock:
+            live = self._visits.get(store)
+            extra = np.fromiter(live, dtype=np.int64, count=len(live)) if live else None
+        if extra is None:
+            return np.sort(found).astype(np.int64)
+        return np.union1d(found, extra).astype(np.int64)
+
     def features(self, users: np.ndarray) -> sp.csr_matrix:
         users = np.asarray(users, dtype=np.int64)
         if len(users) == 1:  # one member: a slice, no fancy indexing
@@ -249,19 +262,44 @@ class MemberState:
                 self._vectors[users] = vectors
             self.version += 1
 
+    def add_visits(self, users: np.ndarray, stores: np.ndarray) -> None:
+        """Record that members had events in stores (pairwise), making them regulars."""
+        with self.lock:
+            for u, store in zip(
+                np.asarray(users).tolist(), np.asarray(stores).tolist(), strict=True
+            ):
+                self._visits.setdefault(store, set()).add(u)
+            self.version += 1
+
+    def set_features(
+        self, users: np.ndarray, rows: sp.csr_matrix, vectors: np.ndarray | None
+    ) -> None:
+        """Replace members' profile rows (and vectors refolded with them) in one locked step."""
+        rows = sp.csr_matrix(rows, dtype=np.float32, copy=True)
+        rows.eliminate_zeros()
+        rows.sort_indices()
+        with self.lock:
+            for j, u in enumerate(np.asarray(users).tolist()):
+                self._feature_rows[u] = rows[j]
+            if vectors is not None and self._vectors is not None:
+                self._vectors[users] = vectors
+            self.version += 1
+
     # ------------------------------------------------------------ persistence
     def changes(self) -> dict[str, np.ndarray]:
         """What live events changed since training, as plain arrays (for saving).
 
         ``new_ids`` (members first seen in events), ``new_features`` (their profile rows),
         ``changed`` (sorted internal ids with a new history row), their ``rows`` and
-        ``bought`` (CSR parts) and, for vector models, their ``vectors``.
+        ``bought`` (CSR parts), ``profiled`` (members whose profile was set live) and
+        their ``profiles``, and, for vector models, the ``vectors`` of both.
         """
         with self.lock:
             changed = np.array(sorted(self._rows), dtype=np.int64)
             rows = self.history(changed) if len(changed) else sp.csr_matrix((0, self.n_items))
             bought = Rows.from_lists([self.bought(u) for u in changed.tolist()])
             new = np.arange(self.n_trained, len(self), dtype=np.int64)
+            profiled = np.array(sorted(self._feature_rows), dtype=np.int64)
             out = {
                 "new_ids": np.asarray(self._new_ids, dtype=str),
                 "changed": changed,
@@ -269,10 +307,24 @@ class MemberState:
                 "bought.indices": bought.indices,
                 **_csr_arrays("rows", sp.csr_matrix(rows, dtype=np.float32)),
                 **_csr_arrays("new_features", self.features(new)),
+                "profiled": profiled,
+                **self._visit_arrays(),
+                **_csr_arrays("profiles", self._profile_rows(profiled)),
             }
             if self._vectors is not None:
                 out["vectors"] = self._vectors[changed].copy()
+                out["profiled.vectors"] = self._vectors[profiled].copy()
             return out
+
+    def _visit_arrays(self) -> dict[str, np.ndarray]:
+        pairs = [(u, store) for store, us in sorted(self._visits.items()) for u in sorted(us)]
+        arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+        return {"visits.members": arr[:, 0].copy(), "visits.stores": arr[:, 1].copy()}
+
+    def _profile_rows(self, users: np.ndarray) -> sp.csr_matrix:
+        if not len(users):
+            return sp.csr_matrix((0, self._features.shape[1]), dtype=np.float32)
+        return sp.csr_matrix(sp.vstack([self._feature_rows[u] for u in users.tolist()]))
 
     def replay_changes(self, arrays: dict[str, np.ndarray]) -> None:
         """Re-apply :meth:`changes` saved from a member state over the same training data."""
@@ -285,6 +337,12 @@ class MemberState:
             bought = [idx[ptr[j] : ptr[j + 1]].astype(np.int64) for j in range(len(changed))]
             rows = _csr_from("rows", arrays)
             self.set_rows(changed, rows, bought, arrays.get("vectors"))
+        if "visits.members" in arrays:
+            self.add_visits(arrays["visits.members"], arrays["visits.stores"])
+        profiled = np.asarray(arrays.get("profiled", np.zeros(0)), dtype=np.int64)
+        if len(profiled):
+            rows = _csr_from("profiles", arrays)
+            self.set_features(profiled, rows, arrays.get("profiled.vectors"))
 
 
 _EMPTY_IDS = np.empty(0, dtype=np.int32)

@@ -5,13 +5,16 @@ In order of preference: a merchandising rule put it there ("on promotion" for a 
 (launched, by its ``available_from`` or the day it was added to the catalog, at most
 :data:`NEW_DAYS` before the shelf's day: an old slow seller is never new); it sits close,
 in the model's item space, to something the member bought or looked at ("goes with the
-slim jeans you bought"); it shares a category the member keeps choosing; it is popular with
-members who share this member's tags; it is popular in the store.
+slim jeans you bought"), or, for an item-item model, is a neighbour the model scored it
+through ("often bought with the slim jeans you bought"); it shares a category the member
+keeps choosing; it is popular with members who share this member's tags; it is popular in
+the store.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from recsys.data import Catalog
 from recsys.recommender.session import Session
@@ -32,6 +35,7 @@ class ReasonBuilder:
         catalog: Catalog,
         item_vectors: np.ndarray | None,
         launched: np.ndarray,
+        neighbours: sp.spmatrix | None = None,
     ) -> None:
         self._names = np.asarray(catalog.names, dtype=object)
         self._category_names = np.asarray(catalog.categories, dtype=object)
@@ -52,6 +56,11 @@ class ReasonBuilder:
             norms = np.linalg.norm(item_vectors, axis=1, keepdims=True)
             np.divide(item_vectors, np.maximum(norms, 1e-12), out=unit[:-1])
             self._unit = unit
+        # item-item weights, by column: which history SKUs raise SKU i (vector models: none)
+        self._neighbours = (
+            None if neighbours is None or item_vectors is not None else sp.csc_matrix(neighbours)
+        )
+        self.together = self._neighbours is not None
 
     def category(self, item: int) -> str:
         """Category name of a SKU ("" when unknown)."""
@@ -76,6 +85,10 @@ class ReasonBuilder:
         """
         items = np.asarray(items, dtype=np.int64).reshape(len(histories), -1)
         out = np.full(items.shape, -1, dtype=np.int64)
+        if self._neighbours is not None:
+            for j, history in enumerate(histories):
+                out[j] = self._neighbour_of(items[j], np.asarray(history, dtype=np.int64))
+            return out
         if self._unit is None or not items.size:
             return out
         pad_id = len(self._unit) - 1
@@ -102,8 +115,34 @@ class ReasonBuilder:
             start = stop
         return out
 
+    def _neighbour_of(self, items: np.ndarray, history: np.ndarray) -> np.ndarray:
+        """Per shelf SKU, the history SKU with the largest item-item weight towards it."""
+        out = np.full(len(items), -1, dtype=np.int64)
+        s = self._neighbours
+        if s is None or not len(history):
+            return out
+        trained = np.flatnonzero((items >= 0) & (items < s.shape[1]))
+        if not len(trained):
+            return out
+        cols = items[trained]
+        starts, stops = s.indptr[cols], s.indptr[cols + 1]
+        lens = stops - starts
+        at = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+        rows, weights = s.indices[at], s.data[at]
+        slot = np.repeat(np.arange(len(cols)), lens)
+        hit = np.isin(rows, history) & (weights > 0) & (rows != np.repeat(cols, lens))
+        if not hit.any():
+            return out
+        rows, weights, slot = rows[hit], weights[hit], slot[hit]
+        order = np.lexsort((-weights, slot))  # per slot, the heaviest first
+        first = np.r_[True, slot[order][1:] != slot[order][:-1]]
+        out[trained[slot[order][first]]] = rows[order][first]
+        return out
+
     def _references_one(self, items: np.ndarray, history: np.ndarray) -> np.ndarray:
         """:meth:`references` of one shelf: one plain matrix product, no padding."""
+        if self._neighbours is not None:
+            return self._neighbour_of(items, history)
         if self._unit is None or not len(items) or not len(history):
             return np.full(len(items), -1, dtype=np.int64)
         sims = self._unit[items] @ self._unit[history].T
@@ -171,7 +210,8 @@ class ReasonBuilder:
                 out.append("new in your store" if in_store else "new in the collection")
             elif ref >= 0:
                 verb = "bought" if ref in bought_set else "looked at"
-                out.append(f"goes with the {names[ref]} you {verb}")
+                lead = "often bought with" if self.together else "goes with"
+                out.append(f"{lead} the {names[ref]} you {verb}")
             elif codes[item] in history_codes:
                 out.append(f"you often choose {self.category(item)}")
             elif tags:

@@ -73,7 +73,8 @@ class Request:
     def member(self, member_id: Any, profile: Any) -> tuple[int, sp.csr_matrix | None, list[str]]:
         """(internal id or -1, profile row or None, readable tags) of a request's member.
 
-        The profile row is ``None`` for a known member whose stored profile applies.
+        The profile row is ``None`` for a known member whose stored profile applies (the
+        request gives none).
         """
         if member_id is None and profile is None:
             raise InvalidInputError("give a member_id, a profile, or both")
@@ -83,11 +84,10 @@ class Request:
         if member_id is not None:
             u = members.index_of(member_id)
             if u >= 0:
-                columns = members.feature_columns(u)
-                if not len(columns) and profile is not None:
+                if profile is not None:  # the request's tags are the newest
                     row = self.profile_row(profile)
                     return u, row, encoder.describe(row)
-                return u, None, encoder.tags_of_columns(columns)
+                return u, None, encoder.tags_of_columns(members.feature_columns(u))
         if profile is not None:
             row = self.profile_row(profile)
             return -1, row, encoder.describe(row)

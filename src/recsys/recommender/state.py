@@ -136,7 +136,10 @@ def build_state(
         items=items,
         similar=similar,
         reasons=ReasonBuilder(
-            dataset.catalog, item_vectors, launch_days(dataset.catalog, added_on)
+            dataset.catalog,
+            item_vectors,
+            launch_days(dataset.catalog, added_on),
+            model.item_neighbours(),
         ),
         audiences=AudienceIndex(members),
         regulars=m.user_stores.tocsc(),

@@ -1,7 +1,9 @@
-"""Validate real-time events and turn them into new history rows, before anything changes.
+"""Validate real-time events and profiles and turn them into new member rows, before
+anything changes.
 
 :meth:`Recommender.update` is all-or-nothing: :func:`prepare_events` checks every event and
-computes every affected member's new row; only then does :func:`apply_events` write them.
+computes every affected member's new row, :func:`prepare_profiles` encodes every profile;
+only then do :func:`apply_profiles` and :func:`apply_events` write them.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class EventBatch:
     event_items: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     event_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     event_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
+    event_stores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # -1: none
 
 
 def _events(events: Any) -> EventColumns:
@@ -52,28 +55,61 @@ def _events(events: Any) -> EventColumns:
     return validate_events(events)
 
 
-def _new_member_rows(
-    new_members: list[str], profiles: Mapping[str, Mapping[str, Any]] | None, data: RetailDataset
-) -> sp.csr_matrix:
-    """Encoded profile rows of members first seen in these events (empty without a profile)."""
-    profiles = profiles or {}
+@dataclass(frozen=True)
+class ProfileBatch:
+    """Encoded profiles and the members they belong to (``-1``: not known yet)."""
+
+    member_ids: list[str]
+    users: np.ndarray
+    rows: sp.csr_matrix
+
+
+def prepare_profiles(
+    profiles: Mapping[str, Mapping[str, Any]] | None, *, data: RetailDataset, members: MemberState
+) -> ProfileBatch:
+    """Check and encode ``{member id: tags}`` (tags as in a request's ``profile``)."""
+    n_feat = data.matrices.user_features.shape[1]
+    if profiles is None:
+        profiles = {}
     if not isinstance(profiles, Mapping):
         raise InvalidInputError("profiles must be a dict of member id -> tags")
-    n_feat = data.matrices.user_features.shape[1]
-    rows = [
-        data.profile_encoder.transform_one(dict(profiles[m]))
-        if m in profiles
-        else sp.csr_matrix((1, n_feat), dtype=np.float32)
-        for m in new_members
-    ]
-    if not rows:
-        return sp.csr_matrix((0, n_feat), dtype=np.float32)
-    return sp.csr_matrix(sp.vstack(rows, format="csr", dtype=np.float32))
+    ids, rows = [], []
+    for member, tags in profiles.items():
+        if not isinstance(member, str) or not member:
+            raise InvalidInputError("profiles must be keyed by member id strings")
+        if not isinstance(tags, Mapping):
+            raise InvalidInputError("each profile must be a dict of tag -> value")
+        ids.append(member)
+        rows.append(data.profile_encoder.transform_one(dict(tags)))
+    encoded = (
+        sp.csr_matrix(sp.vstack(rows, format="csr", dtype=np.float32))
+        if rows
+        else sp.csr_matrix((0, n_feat), dtype=np.float32)
+    )
+    users = np.array([members.index_of(m) for m in ids], dtype=np.int64)
+    return ProfileBatch(ids, users, encoded)
+
+
+def apply_profiles(batch: ProfileBatch, members: MemberState, model: RecModel) -> int:
+    """Give members their profiles (registering those not known yet, with no history) and
+    refold their vectors; returns the number of members registered."""
+    if not batch.member_ids:
+        return 0
+    with members.lock:
+        users = batch.users.copy()
+        fresh = np.flatnonzero(users < 0)
+        if len(fresh):
+            new_ids = [batch.member_ids[j] for j in fresh.tolist()]
+            users[fresh] = members.add_members(new_ids, batch.rows[fresh])
+        vectors = None
+        if isinstance(model, VectorModel):
+            vectors = model.fold_in(members.history(users), batch.rows)
+        members.set_features(users, batch.rows, vectors)
+    return len(fresh)
 
 
 def prepare_events(
     events: Any,
-    profiles: Mapping[str, Mapping[str, Any]] | None,
     *,
     data: RetailDataset,
     members: MemberState,
@@ -81,21 +117,30 @@ def prepare_events(
 ) -> EventBatch:
     """Check events against the fitted data and compute the rows they produce."""
     cols = _events(events)
+    event_stores = np.full(cols.n, -1, dtype=np.int64)
     if C.STORE in cols.ids:
-        data.stores.to_index(cols.ids[C.STORE][1])  # raises UnknownIdError naming the store
+        store_codes, store_ids = cols.ids[C.STORE]
+        known = data.stores.to_index(store_ids)  # raises UnknownIdError naming the store
+        given = store_codes >= 0
+        event_stores[given] = known[store_codes[given]]
     item_codes, item_ids = cols.ids[C.ITEM]
     items = data.items.to_index(item_ids)[item_codes]
     # events since training weigh live_boost times their usual weight: what a member does
-    # today says more about today's shelf than last year's history does
+    # today says more about today's shelf than last year's history does; with a half-life
+    # they also grow with their distance from the training cutoff, as if training's decay
+    # ran on to the event (older replayed events decay)
     plain = data.weights._weigh(cols.kinds, cols.values, None, None)
-    weights = plain * np.float32(live_boost)
+    seconds = _seconds(cols.timestamps)
+    weights = plain * data.weights.growth(seconds, data.cutoff) * np.float32(live_boost)
     codes, uniques = cols.ids[C.USER]
     internal = np.array([members.index_of(m) for m in uniques.tolist()], dtype=np.int64)
     new_mask = internal < 0
     new_slot = np.full(len(uniques), -1, dtype=np.int64)
     new_slot[new_mask] = np.arange(int(new_mask.sum()))
     new_members = [str(m) for m in uniques[new_mask]]
-    new_features = _new_member_rows(new_members, profiles, data)
+    new_features = sp.csr_matrix(
+        (len(new_members), data.matrices.user_features.shape[1]), dtype=np.float32
+    )
     delta = sp.csr_matrix(
         (weights, (codes, items)), shape=(len(uniques), len(data.items)), dtype=np.float32
     )
@@ -118,7 +163,8 @@ def prepare_events(
         event_slot=codes,
         event_items=items,
         event_weights=plain,
-        event_seconds=_seconds(cols.timestamps),
+        event_seconds=seconds,
+        event_stores=event_stores,
     )
 
 
@@ -144,6 +190,9 @@ def apply_events(
         if isinstance(model, VectorModel):
             vectors = model.fold_in(batch.rows, members.features(users))
         members.set_rows(users, batch.rows, batch.bought, vectors)
+        visited = batch.event_stores >= 0
+        if visited.any():
+            members.add_visits(users[batch.event_slot[visited]], batch.event_stores[visited])
     for j, u in enumerate(users.tolist()):
         mine = batch.event_slot == j
         sessions.record(
@@ -151,4 +200,11 @@ def apply_events(
         )
 
 
-__all__ = ["EventBatch", "apply_events", "prepare_events"]
+__all__ = [
+    "EventBatch",
+    "ProfileBatch",
+    "apply_events",
+    "apply_profiles",
+    "prepare_events",
+    "prepare_profiles",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -183,13 +183,19 @@ class RecsysRuntime:
         finally:
             self._events_lock.release()
 
-    def ingest(self, events: list[dict[str, Any]]) -> AppendResult:
+    def ingest(
+        self,
+        events: list[dict[str, Any]],
+        profiles: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> AppendResult:
         """Validate, log durably, then apply a batch of events (see the module docstring).
 
         Parameters
         ----------
         events : list of dict
             Event fields of :meth:`EventLog.append`; ``user_id`` are raw ids.
+        profiles : dict of member id to tags, optional
+            Logged as a ``profiles`` change just before the events, and set before them.
 
         Returns
         -------
@@ -205,8 +211,14 @@ class RecsysRuntime:
                 "split the batch"
             )
         records = [{**e, "user_id": self.member(e["user_id"])} for e in events]
+        tags = {self.member(m): dict(t) for m, t in (profiles or {}).items()}
         with self._events_lock:
-            self.recommender.check_events(records)  # 4xx here: nothing written, nothing applied
+            # 4xx here: nothing written, nothing applied
+            self.recommender.check_events(records, tags)
+            if tags:
+                self._logged_change(
+                    "profiles", {"profiles": tags}, lambda: self.recommender.set_profiles(tags)
+                )
             before = self.applied_seq
             result = self.log.append(records)  # durable (committed, fsync'ed) from here on
             if result.accepted == len(records) and result.last_seq == before + len(records):
@@ -255,22 +267,25 @@ class RecsysRuntime:
         self,
         kind: str,
         payload: dict[str, Any],
-        prepare: Any,
+        prepare: Callable[[], PendingChange],
         rows: int,
     ) -> ChangeResult:
         with self._events_lock:
             self._catch_up()  # prepare on everything logged so far
             change = prepare()  # 4xx here: nothing written, nothing applied
-            logged = self.log.append_change(kind, payload)  # durable from here on
-            if (logged.change_seq, logged.after_event) == (
-                self.applied_change + 1,
-                self.applied_seq,
-            ):
-                self.recommender.commit(change)  # nobody else wrote in between
-                self._moved_to(logged)
-            else:
-                self._catch_up()  # another worker wrote first: the log's order decides
-        return ChangeResult(applied=rows, added=change.added, change_seq=logged.change_seq)
+            seq = self._logged_change(kind, payload, lambda: self.recommender.commit(change))
+        return ChangeResult(applied=rows, added=change.added, change_seq=seq)
+
+    def _logged_change(self, kind: str, payload: dict[str, Any], commit: Callable[[], int]) -> int:
+        """Log a checked change durably, then put it in effect in log order (caller holds
+        the lock); returns its ``change_seq``."""
+        logged = self.log.append_change(kind, payload)  # durable from here on
+        if (logged.change_seq, logged.after_event) == (self.applied_change + 1, self.applied_seq):
+            commit()  # nobody else wrote in between
+            self._moved_to(logged)
+        else:
+            self._catch_up()  # another worker wrote first: the log's order decides
+        return logged.change_seq
 
     def _moved_to(self, change: LoggedChange) -> None:
         self.applied_change = change.change_seq
@@ -283,6 +298,8 @@ class RecsysRuntime:
                 self.recommender.add_items(
                     payload["items"], payload.get("stores"), at=payload["at"]
                 )
+            elif change.kind == "profiles":
+                self.recommender.set_profiles(payload["profiles"])
             else:
                 self.recommender.set_stock(payload["store_id"], payload["stock"])
         except (RecsysError, KeyError, TypeError) as exc:

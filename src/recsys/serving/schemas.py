@@ -192,6 +192,15 @@ class EventsRequest(_Request):
     """A batch of member events (at most 10,000 per call)."""
 
     events: list[EventIn] = Field(..., description="The events, at most 10,000 (413 beyond).")
+    profiles: dict[str, dict[str, str | int | float]] | None = Field(
+        None,
+        description=(
+            "Profile tags by member id, set before the events (a QR-code sign-up, a new "
+            "tier); logged durably with them. A member's shelf hands over from the "
+            "profile to their history gradually."
+        ),
+        examples=[{"u42": {"age_band": "25-34", "family": "kids"}}],
+    )
 
     @model_validator(mode="after")
     def _schema(self) -> EventsRequest:

@@ -178,7 +178,8 @@ class RecsysService:
     @_json_errors
     def events(self, request: EventsRequest, /) -> EventsResponse:
         """Record member events durably, then fold them in: the next shelf reflects them."""
-        result = self.runtime.ingest([e.model_dump(exclude_none=True) for e in request.events])
+        events = [e.model_dump(exclude_none=True) for e in request.events]
+        result = self.runtime.ingest(events, request.profiles)
         return EventsResponse(
             accepted=result.accepted, duplicates=result.duplicates, last_seq=result.last_seq
         )
