@@ -67,3 +67,16 @@ def test_no_visit_without_a_window_and_bad_times_are_refused(chain):
         rec.recommend(member, 5, at="not a time")
     with pytest.raises(recsys.InvalidInputError, match="session_weight"):
         recsys.Recommender(model="ease", session_weight=-1).fit(data)
+
+
+def test_a_visit_with_nothing_to_show_gives_an_empty_shelf(chain):
+    """A filter no SKU of the store passes, during a visit: an empty shelf, not an error."""
+    data, rec = chain
+    member = str(data.interactions.user_id.iloc[3])
+    store = str(data.stores.store_id.iloc[0])
+    item = str(data.stores.item_id.iloc[0])
+    now = time.time()
+    rec.update(
+        [{"user_id": member, "item_id": item, "kind": "view", "value": 90.0, "timestamp": now}]
+    )
+    assert rec.recommend(member, 10, store_id=store, at=now + 1, filters={"max_price": 0}) == []

@@ -231,6 +231,8 @@ def _lifted(
     weight: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidates ordered by their scaled score plus the visit's lift, best first."""
+    if not len(candidates):  # nothing may be shown (e.g. a filter no stocked SKU passes)
+        return candidates, base.astype(np.float32)
     low, high = float(base.min()), float(base.max())
     scaled = (base - low) / (high - low) if high > low else np.zeros_like(base)
     lift = session.intent(catalog.category_codes)[catalog.category_codes[candidates] + 1]

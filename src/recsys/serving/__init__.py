@@ -18,10 +18,10 @@ Routes
 ``POST /recommend_batch``  shelves of up to 1,000 members at once
 ``POST /similar``          SKUs like a SKU (optionally stocked in a store)
 ``POST /audience``         members most likely to want a SKU (coupon targeting)
-``POST /events``           member events: written durably to the event log, then applied
+``POST /events``           member events and ``profiles``: logged durably, then applied
 ``POST /catalog``          SKUs added or changed (attributes, stores): logged, then applied
 ``POST /stock``            a store's stock (0: never shown there): logged, then applied
-``GET /healthz /livez /readyz /metrics``  BentoML's own; ``GET /docs`` (OpenAPI UI)
+``GET /healthz /livez /readyz /metrics``  BentoML's own; ``GET /`` (API page), ``/docs.json``
 =====================  =====================================================================
 
 Errors
@@ -54,7 +54,9 @@ every acknowledged event is back in the model after a crash (``kill -9``).
 / ``prepare_stock`` check the change and build the state it leads to (a 4xx changes and
 logs nothing); ``EventLog.append_change`` writes it, with the last event ``seq`` before it;
 ``Recommender.commit`` puts it in effect. A replay applies each logged change after the
-events logged before it, so an event on a SKU added over HTTP always finds the SKU.
+events logged before it, so an event on a SKU added over HTTP always finds the SKU. The
+``profiles`` of a ``POST /events`` are checked with its events, then logged as a change just
+before them and set (``Recommender.set_profiles``) before the events are appended.
 
 Security and privacy
 --------------------
