@@ -22,8 +22,15 @@ class SchemaError(InvalidInputError):
     """A DataFrame misses required columns or holds values it must not (NaN ids, negative dwell)."""
 
 
+#: id kinds that identify a person: their values never appear in a message
+PERSONAL_KINDS = frozenset({"member", "user"})
+
+
 class UnknownIdError(RecsysError, KeyError):
     """A member, SKU or store id is not known to the fitted data.
+
+    The message names unknown SKU and store ids; member ids are personal data, so it only
+    counts them (they stay in ``ids`` for the caller).
 
     Parameters
     ----------
@@ -41,9 +48,13 @@ class UnknownIdError(RecsysError, KeyError):
         self.kind = kind
         self.ids = list(ids)
         self.known = known
+        suffix = f" (known: {known} {kind}s)" if known is not None else ""
+        if kind in PERSONAL_KINDS:  # personal data: never repeated in a message or a log
+            count = f"{len(self.ids)} id" + ("s" if len(self.ids) != 1 else "")
+            super().__init__(f"unknown {kind}: {count} not found{suffix}")
+            return
         shown = ", ".join(repr(i) for i in self.ids[:5])
         more = f" and {len(self.ids) - 5} more" if len(self.ids) > 5 else ""
-        suffix = f" (known: {known} {kind}s)" if known is not None else ""
         super().__init__(f"unknown {kind} {shown}{more}{suffix}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message

@@ -15,6 +15,7 @@ variable                  meaning
 ``RECSYS_WORKERS``        BentoML worker processes (default min(2, cores))
 ``RECSYS_THREADS``        threads per worker (4)
 ``RECSYS_ACCESS_LOG``     BentoML's per-request log line (on)
+``RECSYS_ALLOW_OPEN``     serve on a non-loopback address without an API key (off)
 ``RECSYS_SHARED_DATA``    folder of the public data sets for tests and benchmarks
 ``RECSYS_DEBUG``          the CLI prints tracebacks
 ========================= ============================================================
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     workers: PositiveInt = Field(default_factory=lambda: min(2, os.cpu_count() or 1))
     threads: PositiveInt = 4
     access_log: bool = True
+    allow_open: bool = False
     shared_data: Path | None = None
     debug: bool = False
 

@@ -25,13 +25,18 @@ def test_round_trip_and_first_seen_order(values: list[str]) -> None:
 
 @given(id_lists, st.text(min_size=1, max_size=8))
 def test_strict_raises_on_unknown_and_names_it(values: list[str], extra: str) -> None:
-    m = IdMap.from_values(values, kind="member")
+    m = IdMap.from_values(values, kind="item")
     if extra in m:
         return
     with pytest.raises(UnknownIdError) as err:
         m.to_index([*values, extra])
     assert err.value.ids == [extra]
-    assert repr(extra) in str(err.value) and "member" in str(err.value)
+    assert repr(extra) in str(err.value) and "item" in str(err.value)
+    members = IdMap.from_values(values, kind="member")  # personal data: counted, not named
+    with pytest.raises(UnknownIdError) as err:
+        members.to_index([*values, extra])
+    assert err.value.ids == [extra] and "unknown member: 1 id not found" in str(err.value)
+    assert repr(members) == f"IdMap(kind='member', n={len(members)})"
     assert m.to_index([extra], strict=False).tolist() == [-1]
     with pytest.raises(UnknownIdError):
         m.index_of(extra)

@@ -99,8 +99,9 @@ def test_unknown_member_policy(small_data):
     rec = recsys.Recommender(model="als", factors=8, iterations=3, on_unknown="raise").fit(
         small_data
     )
-    with pytest.raises(UnknownIdError, match="ghost"):
+    with pytest.raises(UnknownIdError, match="unknown member: 1 id not found") as info:
         rec.recommend("ghost", k=5)
+    assert "ghost" not in str(info.value) and info.value.ids == ["ghost"]
     fallback = recsys.Recommender(model="als", factors=8, iterations=3).fit(small_data)
     store = small_data.stores.store_id.iloc[0]
     shelf = fallback.recommend("ghost", k=5, store_id=store)

@@ -230,15 +230,16 @@ def test_recsys_errors(
         ("/events", {"events": {"user_id": "u1"}}),
     ],
 )
-def test_validation_errors_are_json_400(client: httpx.Client, route: str, body: dict) -> None:
-    body = _error(client.post(route, json=body), 400)
+def test_validation_errors_are_json_422(client: httpx.Client, route: str, body: dict) -> None:
+    body = _error(client.post(route, json=body), 422, "ValidationError")
     assert isinstance(body["detail"], list) and body["detail"][0]["loc"] is not None
+    assert all(set(e) == {"type", "loc", "msg"} for e in body["detail"])
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"null", b'{"member_id": "u1",}'])
 def test_malformed_json_is_400(client: httpx.Client, raw: bytes) -> None:
     resp = client.post("/recommend", content=raw, headers={"content-type": "application/json"})
-    _error(resp, 400)
+    _error(resp, 400, "MalformedRequest")
 
 
 def test_unknown_item_or_store_in_events_writes_nothing(

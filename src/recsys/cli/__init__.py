@@ -24,7 +24,7 @@ from typing import Any
 
 from recsys.cli._common import EXIT_ERROR, MODELS, CLIError, done_pending
 from recsys.cli.data import load_data
-from recsys.cli.serve import cmd_demo, cmd_recommend, cmd_serve
+from recsys.cli.serve import cmd_demo, cmd_forget, cmd_recommend, cmd_serve
 from recsys.cli.train import cmd_evaluate, cmd_train
 from recsys.exceptions import InvalidInputError, RecsysError
 from recsys.settings import read_settings
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_serve(sub)
     _add_recommend(sub)
+    _add_forget(sub)
     return parser
 
 
@@ -161,6 +162,17 @@ def _add_recommend(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--k", type=_positive, default=10)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_recommend)
+
+
+def _add_forget(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``recsys forget`` and its options."""
+    p = sub.add_parser(
+        "forget", help="erase a member from a saved model and its event log (GDPR, PIPL)"
+    )
+    p.add_argument("model_dir", help="the served model directory (rewritten in place)")
+    p.add_argument("member", help="the member's id (raw: RECSYS_PSEUDONYM_KEY applies)")
+    p.add_argument("--events", help="event log (default <model dir>.events.sqlite)")
+    p.set_defaults(func=cmd_forget)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

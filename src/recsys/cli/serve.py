@@ -16,7 +16,7 @@ from recsys.cli.train import fit
 from recsys.columns import Columns
 from recsys.settings import ENV_MODEL_DIR
 
-__all__ = ["SERVICE_IMPORT", "cmd_demo", "cmd_recommend", "cmd_serve"]
+__all__ = ["SERVICE_IMPORT", "cmd_demo", "cmd_forget", "cmd_recommend", "cmd_serve"]
 
 SERVICE_IMPORT = "recsys.serving.service:RecsysService"
 
@@ -24,6 +24,14 @@ SERVICE_IMPORT = "recsys.serving.service:RecsysService"
 def _serve(model_dir: Path, host: str, port: int) -> int:
     if not model_dir.is_dir():
         raise CLIError(f"{model_dir}: no saved model here (train one with `recsys train`)")
+    from recsys.serving.exposure import OpenBindError, check_exposure
+    from recsys.settings import read_settings
+
+    settings = read_settings()
+    try:
+        check_exposure(host, settings.secret("api_key"), settings.allow_open)
+    except OpenBindError as exc:
+        raise CLIError(str(exc)) from exc
     env = {**os.environ, ENV_MODEL_DIR: str(model_dir.resolve())}
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     cmd = [
@@ -53,6 +61,31 @@ def _check_serve_extra() -> None:
 
     if importlib.util.find_spec("bentoml") is None:
         raise CLIError("serving needs BentoML: pip install 'recsys[serve]'")
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Erase one member as ``POST /forget`` does: event log, model, saved directory."""
+    _check_serve_extra()
+    from recsys.serving.runtime import RecsysRuntime
+    from recsys.serving.settings import ServiceSettings, default_event_log
+
+    model_dir = Path(args.model_dir).expanduser().resolve()
+    if not model_dir.is_dir():
+        raise CLIError(f"{model_dir}: no saved model here")
+    from recsys.privacy import Pseudonymizer
+
+    settings = ServiceSettings(
+        model_dir=model_dir,
+        event_log=Path(args.events).resolve() if args.events else default_event_log(model_dir),
+        pseudonymizer=Pseudonymizer.from_env(),
+    )
+    runtime = RecsysRuntime(settings)
+    try:
+        result = runtime.forget(args.member)
+    finally:
+        runtime.close()
+    print(json.dumps({"forgotten": result.forgotten, "change_seq": result.change_seq}))
+    return 0
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ __all__ = [
     "EVENT_FIELDS",
     "FIELD_NAMES",
     "LATEST",
+    "PERSONAL_FIELDS",
     "EventColumns",
     "EventField",
     "events_frame",
@@ -98,6 +99,8 @@ EVENT_FIELDS: Final = (
     ),
 )
 FIELD_NAMES: Final = tuple(f.name for f in EVENT_FIELDS)
+#: fields that identify a person: validated, never echoed in a message
+PERSONAL_FIELDS: Final = frozenset({Columns.USER, Columns.EVENT_ID})
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +210,11 @@ def _ids(name: str, col: Any, field: EventField, src: _Source) -> tuple[np.ndarr
         bad = uniques[~ok][0]
         rows = np.flatnonzero(np.isin(codes, np.flatnonzero(~ok)))
         limit = f" of at most {field.max_length} characters" if field.max_length else ""
-        got = f"{type(bad).__name__} {bad!r}" if not isinstance(bad, str) else repr(bad[:40])
+        if name in PERSONAL_FIELDS:  # a member id or event id is never repeated
+            size = f" of {len(bad)} characters" if isinstance(bad, str) else ""
+            got = f"a {type(bad).__name__}{size}"
+        else:
+            got = f"{type(bad).__name__} {bad!r}" if not isinstance(bad, str) else repr(bad[:40])
         raise src.fail(name, rows, f"must be a non-empty string{limit}, got {got}", "bad ids")
     return codes, uniques
 
@@ -261,7 +268,7 @@ def _values(col: Any, kinds: np.ndarray, src: _Source) -> np.ndarray:
         raise src.fail(
             Columns.VALUE,
             rows,
-            f"must be a finite number >= 0, got {values[rows[0]]!r}",
+            f"must be a finite number >= 0, got {float(values[rows[0]])!r}",
             f"negative or infinite values (dwell seconds / quantity must be >= 0), kinds {names}",
         )
     return values

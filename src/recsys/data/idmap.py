@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recsys.exceptions import InvalidInputError, SchemaError, UnknownIdError
+from recsys.exceptions import PERSONAL_KINDS, InvalidInputError, SchemaError, UnknownIdError
 
 # Up to this many ids given as a list, skip the vectorized conversion.
 _SMALL_BATCH = 32
@@ -259,6 +259,29 @@ class IdMap:
         object.__setattr__(out, "kind", self.kind)
         return out
 
+    def renamed(self, index: int, new_id: str) -> IdMap:
+        """A new map whose id at ``index`` is ``new_id`` (an erased member's placeholder).
+
+        Examples
+        --------
+        >>> IdMap(["a", "b"], kind="member").renamed(0, "erased-1").ids.tolist()
+        ['erased-1', 'b']
+        """
+        if new_id in self._lookup:
+            raise InvalidInputError(f"cannot rename to an id the map holds ({self.kind})")
+        ids = self._ids.copy()
+        old = ids[index]
+        ids[index] = new_id
+        ids.flags.writeable = False
+        lookup = dict(self._lookup)
+        del lookup[old]
+        lookup[new_id] = int(index)
+        out = object.__new__(IdMap)
+        object.__setattr__(out, "_ids", ids)
+        object.__setattr__(out, "_lookup", lookup)
+        object.__setattr__(out, "kind", self.kind)
+        return out
+
     # ------------------------------------------------------------------ misc
     def __iter__(self) -> Iterator[str]:
         return iter(self._ids.tolist())
@@ -272,6 +295,8 @@ class IdMap:
         return hash((self.kind, len(self), tuple(self._ids[:8].tolist())))
 
     def __repr__(self) -> str:
+        if self.kind in PERSONAL_KINDS:  # member ids are personal data: never in a repr
+            return f"IdMap(kind={self.kind!r}, n={len(self)})"
         head = ", ".join(repr(v) for v in self._ids[:3].tolist())
         more = ", ..." if len(self) > 3 else ""
         return f"IdMap(kind={self.kind!r}, n={len(self)}, ids=[{head}{more}])"

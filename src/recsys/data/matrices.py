@@ -180,3 +180,25 @@ def matrices_of_events(events: ModelEvents, like: TrainingMatrices) -> TrainingM
         user_stores=user_stores,
         events=events,
     )
+
+
+def without_rows(m: sp.spmatrix, rows: np.ndarray) -> sp.csr_matrix:
+    """A copy of ``m`` (as CSR) whose ``rows`` hold nothing: their entries are gone, not
+    zeroed in place, so no byte of them is kept.
+
+    Examples
+    --------
+    >>> m = sp.csr_matrix(np.arange(6, dtype=np.float32).reshape(3, 2))
+    >>> without_rows(m, np.array([1])).toarray().tolist()
+    [[0.0, 1.0], [0.0, 0.0], [4.0, 5.0]]
+    """
+    m = sp.csr_matrix(m)
+    keep = np.ones(m.shape[0], dtype=bool)
+    keep[np.asarray(rows, dtype=np.int64)] = False
+    counts = np.diff(m.indptr) * keep
+    mask = np.repeat(keep, np.diff(m.indptr))
+    indptr = np.zeros(m.shape[0] + 1, dtype=m.indptr.dtype)
+    np.cumsum(counts, out=indptr[1:])
+    return sp.csr_matrix(
+        (m.data[mask].copy(), m.indices[mask].copy(), indptr), shape=m.shape, dtype=m.dtype
+    )

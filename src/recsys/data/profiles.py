@@ -439,7 +439,8 @@ class ProfileEncoder:
 
     @staticmethod
     def _warn_unseen(unseen: dict[str, list[str]]) -> None:
-        detail = "; ".join(f"{c}: {v[:5]}" for c, v in unseen.items())
+        # values are not repeated: a tag field misused for an id would leak it into logs
+        detail = "; ".join(f"{c}: {len(v)} value(s)" for c, v in unseen.items())
         warnings.warn(
             f"profile tag values never seen in training are ignored ({detail})",
             RecsysWarning,

@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS catalog_changes (
     payload TEXT NOT NULL,
     received_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS log_meta (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
 """
 
 
@@ -39,7 +43,7 @@ class LoggedChange:
         Its position among changes (1, 2, ...): the replay cursor of changes.
     after_event : int
         The highest event ``seq`` when it was logged: it is replayed after that event.
-    kind : {"items", "stock", "profiles"}
+    kind : {"items", "stock", "profiles", "forget"}
     payload : dict
         The change's arguments, as JSON.
     """

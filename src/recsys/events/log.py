@@ -8,6 +8,7 @@ past one machine the same role is played by a shared store (PostgreSQL, Redis).
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import time
@@ -30,6 +31,7 @@ from recsys.events.changes import (
     insert_change,
     select_changes,
 )
+from recsys.events.erasure import digest_of, erase_member, erasure_key
 from recsys.exceptions import InvalidInputError, RecsysError
 
 __all__ = ["SEQ", "AppendResult", "EventLog", "SynchronousLevel"]
@@ -293,6 +295,42 @@ class EventLog:
             raise InvalidInputError(f"change kind must be one of {CHANGE_KINDS}, got {kind!r}")
         with self._lock:
             return insert_change(self._connection(), kind, dict(payload), _now_text())
+
+    def forget(self, member_id: str) -> LoggedChange:
+        """Erase a member from the log: their events and logged profile are deleted with
+        their pages cleared (``secure_delete``, then the WAL truncated), and a ``forget``
+        change is logged holding only the keyed digest of the id (:meth:`digester`) (see
+        :mod:`recsys.events.erasure`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.sqlite"
+        >>> with EventLog(path) as log:
+        ...     _ = log.append([{"user_id": "4929123412341234", "item_id": "s1", "kind": "view"}])
+        ...     change = log.forget("4929123412341234")
+        ...     log.count(), change.kind
+        (0, 'forget')
+        >>> b"4929123412341234" in path.read_bytes()
+        False
+        """
+        if not isinstance(member_id, str) or not member_id:
+            raise InvalidInputError("member_id must be a non-empty string")
+        with self._lock:
+            return erase_member(self._connection(), member_id, _now_text())
+
+    def digester(self) -> Callable[[str], str]:
+        """The keyed digest a ``forget`` change holds, as a function of the member id."""
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                key = erasure_key(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return functools.partial(digest_of, key)
 
     def changes(self, after_change: int = 0) -> list[LoggedChange]:
         """Logged catalog and stock changes after ``after_change``, in order."""

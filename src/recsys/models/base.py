@@ -109,6 +109,19 @@ class RecModel(Params, ABC):
     #: look-alike weights of the SKUs added after training (rows) over the trained SKUs
     added_: sp.csr_matrix | None = None
 
+    def forget_users(self, users: np.ndarray) -> None:
+        """Erase what the model holds of these trained members (their learned vectors and
+        rows), in place; models inside this one forget them too. Item-level weights learned
+        from everyone stay until the next training."""
+        users = np.asarray(users, dtype=np.int64)
+        users = users[(users >= 0) & (users < self.n_users_)]
+        for value in list(vars(self).values()):
+            if value is not self and callable(getattr(value, "forget_users", None)):
+                value.forget_users(users)
+        factors = getattr(self, "user_factors_", None)
+        if isinstance(factors, np.ndarray) and len(users):
+            factors[users] = 0.0
+
     def item_neighbours(self) -> sp.csr_matrix | None:
         """The item-item weights the model scores with, when it has them: entry ``(h, i)``
         above 0 means a member's history SKU ``h`` raises SKU ``i`` (``None`` otherwise).

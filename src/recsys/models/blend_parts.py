@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.matrices import TrainingMatrices
+from recsys.data.matrices import TrainingMatrices, without_rows
 from recsys.models._linalg import prefixed, sparse_from_state, sparse_to_state, unprefixed
 from recsys.models.ease import EASEModel
 from recsys.models.implicit_models import ItemKNNModel
@@ -277,6 +277,16 @@ class Parts:
             "stores", -1, cols, lambda: sp.csc_matrix(self.store_items)[:, cols].tocsr()
         )
         return np.asarray((sp.diags(inv) @ mix @ per_store).toarray(), dtype=np.float32)
+
+    def forget_users(self, users: np.ndarray) -> None:
+        """Empty these members' training rows and stores; their vectors go with the parts."""
+        self.user_stores = without_rows(self.user_stores, users)
+        self.train_rows = without_rows(self.train_rows, users)
+        for model in (self.knn, self.ease, self.profile):
+            if getattr(model, "is_fitted_", False):
+                model.forget_users(users)
+        with self._cache_lock:
+            self._cache.clear()
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, np.ndarray]:

@@ -27,6 +27,7 @@ from recsys.exceptions import InvalidInputError, NotFittedError
 from recsys.models import MODEL_REGISTRY, RecModel, make_model
 from recsys.params import Params
 from recsys.recommender.core import rank_audience, rank_category, rank_shelves, rank_similar
+from recsys.recommender.erasure import forget_member
 from recsys.recommender.filters import ShelfFilter
 from recsys.recommender.live_catalog import PendingChange, with_items, with_stock
 from recsys.recommender.members import MemberState
@@ -680,6 +681,42 @@ class Recommender(Params):
             state = self._fitted()
             pending = prepare_profiles(profiles, data=state.dataset, members=state.members)
             return apply_profiles(pending, state.members, state.model)
+
+    # ------------------------------------------------------------------ erasure
+    def forget(self, member_id: str) -> bool:
+        """Erase a member: their id, history, purchases, profile, vector, stores and visit.
+
+        Afterwards the member is unknown (a new event makes them a new member), audiences
+        and the popularity fallback no longer count them, and :meth:`save` writes no byte
+        of them. Item-level weights learned from everyone keep their share until the next
+        training. The service (``POST /forget``, ``recsys forget``) also deletes them from
+        the event log and rewrites the saved model.
+
+        Returns
+        -------
+        bool
+            Whether the member was known.
+
+        Examples
+        --------
+        >>> from recsys.datasets import synthetic_retail
+        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
+        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
+        >>> member = data.interactions.user_id.iloc[0]
+        >>> rec.forget(member), rec.forget(member)
+        (True, False)
+        >>> member in set(rec.members_.ids())
+        False
+        """
+        if not isinstance(member_id, str) or not member_id:
+            raise InvalidInputError("member_id must be a non-empty string")
+        with self._writing:
+            state = self._fitted()
+            u = state.members.index_of(member_id)
+            if u < 0:
+                return False
+            self.state_ = forget_member(state, u)
+            return True
 
     # ------------------------------------------------------------ live catalog
     def add_items(

@@ -285,6 +285,31 @@ class MemberState:
                 self._vectors[users] = vectors
             self.version += 1
 
+    def forget(self, u: int, placeholder: str, snapshot: dict[str, sp.csr_matrix]) -> None:
+        """Erase member ``u``: their id becomes ``placeholder``, their rows, purchases,
+        profile, vector and stores are gone. ``snapshot`` holds the training matrices
+        without the member's row (``confidence``, ``purchased``, ``user_features``)."""
+        with self.lock:
+            if u < self.n_trained:
+                self.users = self.users.renamed(u, placeholder)
+                self._conf = _wider(snapshot["confidence"], self.n_items)
+                self._bought = _wider(snapshot["purchased"], self.n_items)
+                self._buyers = self._bought.tocsc()
+                self._features = sp.csr_matrix(snapshot["user_features"], dtype=np.float32)
+            else:
+                old = self._new_ids[u - self.n_trained]
+                del self._new_index[old]
+                self._new_ids[u - self.n_trained] = placeholder
+                self._new_index[placeholder] = u
+            self._rows[u] = (_EMPTY_IDS, _EMPTY_WEIGHTS)
+            self._bought_rows[u] = np.empty(0, dtype=np.int64)
+            self._feature_rows[u] = sp.csr_matrix((1, self._features.shape[1]), dtype=np.float32)
+            for members in self._visits.values():
+                members.discard(u)
+            if self._vectors is not None:
+                self._vectors[u] = 0.0
+            self.version += 1
+
     # ------------------------------------------------------------ persistence
     def changes(self) -> dict[str, np.ndarray]:
         """What live events changed since training, as plain arrays (for saving).

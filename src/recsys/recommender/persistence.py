@@ -147,6 +147,9 @@ def save_state(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if path.exists():
+        marker = path / PSEUDONYM_MARKER  # written beside the artifact: it stays
+        if marker.is_file():
+            shutil.copy2(marker, tmp / PSEUDONYM_MARKER)
         old = path.parent / f".{path.name}.old-{os.getpid()}"
         path.rename(old)
         tmp.rename(path)

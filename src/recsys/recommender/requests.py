@@ -79,7 +79,7 @@ class Request:
         if member_id is None and profile is None:
             raise InvalidInputError("give a member_id, a profile, or both")
         if member_id is not None and not isinstance(member_id, str):
-            raise InvalidInputError(f"member_id must be a string, got {member_id!r}")
+            raise InvalidInputError(f"member_id must be a string, got a {type(member_id).__name__}")
         members, encoder = self.state.members, self.state.dataset.profile_encoder
         if member_id is not None:
             u = members.index_of(member_id)

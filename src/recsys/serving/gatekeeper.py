@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -11,11 +12,13 @@ from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from recsys.exceptions import PayloadTooLargeError, RecsysError
+from recsys.serving.redaction import safe_errors, safe_loc
 from recsys.settings import read_settings
 
 __all__ = ["OPEN_PATHS", "Gatekeeper", "QuietClientErrors", "error_response"]
 
 OPEN_PATHS: Final = frozenset({"/healthz", "/livez", "/readyz"})
+_NOT_AN_OBJECT: Final = frozenset({"model_type", "model_attributes_type", "dict_type"})
 
 
 def error_response(exc: RecsysError) -> JSONResponse:
@@ -74,6 +77,16 @@ class Gatekeeper:
         if scope.get("method") not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
+        media = _header(scope, b"content-type").split(b";")[0].strip().lower()
+        if media and media != b"application/json" and not media.endswith(b"+json"):
+            await _send_json(
+                send,
+                415,
+                "UnsupportedMediaType",
+                "send the body as JSON, with 'Content-Type: application/json'",
+            )
+            return
+        send = _validation_answers(send)
         too_large = PayloadTooLargeError(
             f"request body over {self.max_body_bytes} bytes; split it into smaller calls"
         )
@@ -103,6 +116,53 @@ class Gatekeeper:
                 break
         whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([whole], receive), send)
+
+
+def _header(scope: Mapping[str, Any], wanted: bytes) -> bytes:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == wanted:
+            return bytes(value)
+    return b""
+
+
+def _validation_answers(send: Any) -> Callable[[dict[str, Any]], Any]:
+    """``send`` with BentoML's validation answers (400, a pydantic error list) rewritten to
+    the service's shape: 400 ``MalformedRequest`` for a body that is not JSON, else 422
+    ``ValidationError``; the details keep types, field paths and messages, never values."""
+    held: dict[str, Any] | None = None
+    chunks: list[bytes] = []
+
+    async def wrapped(message: dict[str, Any]) -> Any:
+        nonlocal held
+        if message["type"] == "http.response.start" and message["status"] == 400:
+            held = message
+            return None
+        if held is None or message["type"] != "http.response.body":
+            return await send(message)
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return None
+        body = b"".join(chunks)
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = None
+        if not (isinstance(answer, dict) and isinstance(answer.get("detail"), list)):
+            await send(held)  # not a validation answer: as it was
+            return await send({"type": "http.response.body", "body": body})
+        errors = safe_errors(e for e in answer["detail"] if isinstance(e, dict))
+        malformed = any(  # not JSON, or JSON that is not an object
+            e["type"] == "json_invalid" or (not e["loc"] and e["type"] in _NOT_AN_OBJECT)
+            for e in errors
+        )
+        status, error = (400, "MalformedRequest") if malformed else (422, "ValidationError")
+        response = JSONResponse({"error": error, "detail": errors}, status_code=status)
+        await send(
+            {"type": "http.response.start", "status": status, "headers": response.raw_headers}
+        )
+        return await send({"type": "http.response.body", "body": response.body})
+
+    return wrapped
 
 
 def _replay(messages: list[dict[str, Any]], receive: Any) -> Callable[[], Any]:
@@ -139,7 +199,8 @@ class QuietClientErrors(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, ValidationError):
             fields = ", ".join(
-                ".".join(str(p) for p in e["loc"]) for e in exc.errors(include_input=False)
+                ".".join(str(p) for p in safe_loc(e["loc"]))
+                for e in exc.errors(include_input=False)
             )
             head = record.getMessage()
             record.msg = "%s: invalid request, %d validation error(s) at %s (answered 400)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import time
@@ -12,16 +13,25 @@ from typing import Any, Final
 import pandas as pd
 
 from recsys.events import SEQ, AppendResult, EventLog, LoggedChange
+from recsys.events.erasure import ERASE_KIND
 from recsys.exceptions import ArtifactError, InvalidInputError, PayloadTooLargeError, RecsysError
 from recsys.privacy import Pseudonymizer
 from recsys.recommender import MemberScore, PendingChange, Recommendation, Recommender
 from recsys.serving.settings import ServiceSettings
 
-__all__ = ["ChangeResult", "RecsysRuntime"]
+__all__ = ["ChangeResult", "ForgetResult", "RecsysRuntime"]
 
 logger = logging.getLogger("recsys.serving")
 
 _REPLAY_CHUNK: Final = 10_000
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    """What one erasure did: whether the member was known, and its ``change_seq``."""
+
+    forgotten: bool
+    change_seq: int
 
 
 @dataclass(frozen=True)
@@ -58,10 +68,11 @@ class RecsysRuntime:
         self.pseudonymizer = settings.pseudonymizer
         if self.pseudonymizer is not None:
             if not self.pseudonymizer.check_marker(settings.model_dir):
-                logger.warning(
-                    "RECSYS_PSEUDONYM_KEY is set but the model in %s was not trained with "
-                    "`recsys train --pseudonymize`: known members will not be found",
-                    settings.model_dir,
+                raise ArtifactError(
+                    f"RECSYS_PSEUDONYM_KEY is set but the model in {settings.model_dir} was "
+                    "trained on raw member ids: no member would be found and everyone would "
+                    "get the popularity shelf. Retrain with `recsys train --pseudonymize` "
+                    "and this key, or unset RECSYS_PSEUDONYM_KEY to serve raw ids"
                 )
         elif Pseudonymizer.read_marker(settings.model_dir) is not None:
             raise ArtifactError(
@@ -70,6 +81,9 @@ class RecsysRuntime:
             )
         self.log = EventLog(settings.event_log, synchronous=settings.event_sync)  # type: ignore[arg-type]
         self._events_lock = threading.Lock()
+        self._digester: Callable[[str], str] | None = None
+        self._digests: list[str] = []  # erasure digest of each member id, in internal order
+        self._unsaved_erasure = False
         self.applied_seq = int(getattr(recommender, "event_seq", 0) or 0)
         self.applied_change = int(getattr(recommender, "change_seq", 0) or 0)
         with self._events_lock:
@@ -77,11 +91,21 @@ class RecsysRuntime:
             self.replayed = self._catch_up()
         if self.replayed:
             logger.info("replayed %d logged events into the model", self.replayed)
+        if self._unsaved_erasure:  # erasures the saved model predates: rewrite it now
+            self._save_model()
+            logger.info("re-applied logged erasures to the saved model")
 
     # ------------------------------------------------------------------ ids
     def member(self, member_id: str) -> str:
         """The id the model knows a member by (its pseudonym when configured)."""
         return member_id if self.pseudonymizer is None else self.pseudonymizer(member_id)
+
+    def _boundary(self, event: dict[str, Any]) -> dict[str, Any]:
+        """An event as it may be stored: member id and ``event_id`` pseudonymized."""
+        out = {**event, "user_id": self.member(event["user_id"])}
+        if self.pseudonymizer is not None and isinstance(event.get("event_id"), str):
+            out["event_id"] = self.pseudonymizer.event_id(event["event_id"])
+        return out
 
     @property
     def model_version(self) -> str:
@@ -210,7 +234,7 @@ class RecsysRuntime:
                 f"{len(events)} events in one call; at most {self.settings.max_events}: "
                 "split the batch"
             )
-        records = [{**e, "user_id": self.member(e["user_id"])} for e in events]
+        records = [self._boundary(e) for e in events]
         tags = {self.member(m): dict(t) for m, t in (profiles or {}).items()}
         with self._events_lock:
             # 4xx here: nothing written, nothing applied
@@ -287,6 +311,55 @@ class RecsysRuntime:
             self._catch_up()  # another worker wrote first: the log's order decides
         return logged.change_seq
 
+    # ------------------------------------------------------------------ erasure
+    def forget(self, member_id: str) -> ForgetResult:
+        """Erase a member everywhere this service keeps them (``POST /forget``).
+
+        In order, under the log's lock: the log deletes the member's events and logged
+        profile and records the erasure (durable from here on: a crash re-applies it at
+        the next start); the model forgets them; the saved model is rewritten without
+        them. Every other worker forgets them on its next read.
+        """
+        if not isinstance(member_id, str) or not member_id:
+            raise InvalidInputError("member_id must be a non-empty string")
+        alias = self.member(member_id)
+        with self._events_lock:
+            self._catch_up()
+            known = self.recommender.members_.index_of(alias) >= 0
+            logged = self.log.forget(alias)  # durable from here on
+            self._catch_up()  # applies the erasure, in log order
+            self._save_model()
+        return ForgetResult(forgotten=known, change_seq=logged.change_seq)
+
+    def _forget_logged(self, digest: str) -> bool:
+        """Forget the member whose erasure digest this is; whether one was known."""
+        members = self.recommender.members_
+        ids = members.ids()
+        if self._digester is None:
+            self._digester = self.log.digester()
+        for member in ids[len(self._digests) :].tolist():  # members only ever append
+            self._digests.append(self._digester(str(member)))
+        hits = [i for i, d in enumerate(self._digests) if d == digest]
+        found = False
+        for i in hits:
+            found |= self.recommender.forget(str(ids[i]))
+            self._digests[i] = ""  # its id is a placeholder now
+        return found
+
+    def _save_model(self) -> None:
+        """Rewrite the saved model from this worker's state (one writer at a time)."""
+        path = self.settings.model_dir
+        if not path.is_dir():
+            return
+        lock = path.parent / f".{path.name}.lock"
+        with open(lock, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                self.recommender.save(path)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        self._unsaved_erasure = False
+
     def _moved_to(self, change: LoggedChange) -> None:
         self.applied_change = change.change_seq
         self.recommender.change_seq = change.change_seq
@@ -299,7 +372,10 @@ class RecsysRuntime:
                     payload["items"], payload.get("stores"), at=payload["at"]
                 )
             elif change.kind == "profiles":
-                self.recommender.set_profiles(payload["profiles"])
+                if payload["profiles"]:  # an erasure may have emptied it
+                    self.recommender.set_profiles(payload["profiles"])
+            elif change.kind == ERASE_KIND:
+                self._unsaved_erasure |= self._forget_logged(payload["digest"])
             else:
                 self.recommender.set_stock(payload["store_id"], payload["stock"])
         except (RecsysError, KeyError, TypeError) as exc:

@@ -314,3 +314,16 @@ class EventsResponse(BaseModel):
     accepted: int = Field(..., description="Events newly written to the log and applied.")
     duplicates: int = Field(..., description="Events whose event_id was already logged.")
     last_seq: int = Field(..., description="Highest log sequence number after the call.")
+
+
+class ForgetRequest(_Request):
+    """A member to erase everywhere: model, event log, saved artifact, every worker."""
+
+    member_id: str = Field(
+        ..., min_length=1, max_length=256, description="The member's id.", examples=["u42"]
+    )
+
+
+class ForgetResponse(BaseModel):
+    forgotten: bool = Field(..., description="Whether the model knew the member.")
+    change_seq: int = Field(..., description="The erasure's position in the event log.")

@@ -9,7 +9,9 @@ import functools
 import gc
 import inspect
 import logging
+import os
 import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +22,7 @@ from pydantic import BaseModel
 from recsys.exceptions import ArtifactError, RecsysError
 from recsys.recommender import Recommendation
 from recsys.recommender.persistence import ARTIFACT_FILES
+from recsys.serving.exposure import check_exposure, worker_host
 from recsys.serving.gatekeeper import Gatekeeper, QuietClientErrors, error_response
 from recsys.serving.runtime import RecsysRuntime
 from recsys.serving.schemas import (
@@ -31,6 +34,8 @@ from recsys.serving.schemas import (
     CatalogResponse,
     EventsRequest,
     EventsResponse,
+    ForgetRequest,
+    ForgetResponse,
     RecommendRequest,
     RecommendResponse,
     SimilarRequest,
@@ -91,7 +96,19 @@ class RecsysService:
     """
 
     def __init__(self) -> None:
-        self.runtime = RecsysRuntime(ServiceSettings.from_env())
+        host = worker_host()  # the socket bentoml handed this worker (None in-process)
+        try:
+            settings = ServiceSettings.from_env()
+            if host is not None:
+                check_exposure(host, settings.api_key, read_settings().allow_open)
+            self.runtime = RecsysRuntime(settings)
+        except RecsysError as exc:
+            logger.critical("recsys cannot start: %s", exc)
+            if host is not None:
+                # a worker restarted on the same input fails the same way: stop the server
+                # instead of restarting it once a second, never ready
+                os.kill(os.getppid(), signal.SIGTERM)
+            raise
         # the model's objects live as long as the worker: move them out of the collector's
         # reach, so a full collection during a request does not walk them (tail latency)
         gc.collect()
@@ -200,6 +217,13 @@ class RecsysService:
         """Set a store's stock durably: a SKU at 0 is never shown there."""
         result = self.runtime.set_stock(request.store_id, request.stock)
         return StockResponse(applied=result.applied, change_seq=result.change_seq)
+
+    @bentoml.api(route="/forget", output_spec=ForgetResponse)
+    @_json_errors
+    def forget(self, request: ForgetRequest, /) -> ForgetResponse:
+        """Erase a member: model, event log (pages cleared), saved model, every worker."""
+        result = self.runtime.forget(request.member_id)
+        return ForgetResponse(forgotten=result.forgotten, change_seq=result.change_seq)
 
 
 RecsysService.add_asgi_middleware(Gatekeeper)  # type: ignore[attr-defined]  # by @service
