@@ -206,7 +206,9 @@ class MemberState:
             a, b = (f.indptr[u], f.indptr[u + 1]) if 0 <= u < self.n_trained else (0, 0)
             indptr = np.array([0, b - a], dtype=f.indptr.dtype)
             return sp.csr_matrix((f.data[a:b], f.indices[a:b], indptr), shape=(1, f.shape[1]))
-        if not self._feature_rows and (users >= 0).all() and (users < self.n_trained).all():
+        if not len(users) or (
+            not self._feature_rows and (users >= 0).all() and (users < self.n_trained).all()
+        ):
             return self._features[users]
         empty = sp.csr_matrix((1, self._features.shape[1]), dtype=np.float32)
         rows = [

@@ -21,6 +21,7 @@ Routes
 ``POST /events``           member events and ``profiles``: logged durably, then applied
 ``POST /catalog``          SKUs added or changed (attributes, stores): logged, then applied
 ``POST /stock``            a store's stock (0: never shown there): logged, then applied
+``POST /forget``           erase a member: model, event log, saved model, every worker
 ``GET /healthz /livez /readyz /metrics``  BentoML's own; ``GET /`` (API page), ``/docs.json``
 =====================  =====================================================================
 
@@ -28,12 +29,15 @@ Errors
 ------
 Every :class:`~recsys.exceptions.RecsysError` becomes ``{"error": <class name>, "detail":
 <message>}`` with status ``exc.http_status`` (``UnknownIdError`` 404, ``InvalidInputError``
-422, ``PayloadTooLargeError`` 413, ``NotFittedError`` 503). A body that is not valid JSON or
-does not match the request model (wrong type, missing or unknown field, ``k`` out of range)
-gets BentoML's pydantic answer: status 400, ``{"error": "<n> validation error(s) for ...",
-"detail": [{"type", "loc", "msg"}, ...]}``. More than ``RECSYS_MAX_EVENTS`` (10,000) events
-or ``RECSYS_MAX_BATCH`` (1,000) members, or a body over ``RECSYS_MAX_BODY_BYTES`` (8 MiB):
-413. Without a valid API key (when one is configured): 401.
+422, ``PayloadTooLargeError`` 413, ``NotFittedError`` 503). A body that does not match the
+request model (wrong type, missing or unknown field, ``k`` out of range) gets 422
+``{"error": "ValidationError", "detail": [{"type", "loc", "msg"}, ...]}``; a body that is not
+JSON, or JSON that is not an object, gets 400 ``MalformedRequest`` in the same shape; a
+``Content-Type`` other than JSON gets 415 (:mod:`recsys.serving.gatekeeper` rewrites
+BentoML's validation answers, :mod:`recsys.serving.redaction` keeps values out of them).
+More than ``RECSYS_MAX_EVENTS`` (10,000) events or ``RECSYS_MAX_BATCH`` (1,000) members, or
+a body over ``RECSYS_MAX_BODY_BYTES`` (8 MiB): 413. Without a valid API key (when one is
+configured): 401. No answer and no log line repeats a member id or a value sent.
 
 Events: ordering and durability
 -------------------------------
@@ -67,7 +71,12 @@ Prometheus' ``authorization`` setting at the key). ``RECSYS_PSEUDONYM_KEY``: mem
 requests are replaced by their keyed pseudonym (:class:`~recsys.privacy.Pseudonymizer`)
 before lookup and before events are logged, so raw card numbers never reach the log or the
 model; ``/audience`` then answers pseudonyms. The model must have been trained with the
-same key (``recsys train --pseudonymize``); a mismatch stops the service at start-up.
+same key (``recsys train --pseudonymize``); a mismatch either way stops the service at
+start-up. ``event_id`` s and the member ids keying ``profiles`` are pseudonymized too. A
+worker handed a non-loopback socket without ``RECSYS_API_KEY`` refuses to start unless
+``RECSYS_ALLOW_OPEN=1`` (:mod:`recsys.serving.exposure`); a worker that cannot start stops
+the server instead of being restarted forever. ``POST /forget`` (see the README's privacy
+section) erases a member, durably, from everything the service keeps.
 
 Workers
 -------
