@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export OPENBLAS_NUM_THREADS ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+PORT ?= 3000
 
 .PHONY: demo test bench lint quality clean
 
@@ -19,8 +20,8 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $@ $(VENV)/.serve-installed
 
-demo: $(VENV)/.serve-installed  ## train the default model on synthetic data and serve it on 127.0.0.1
-	$(BIN)/recsys demo
+demo: $(VENV)/.serve-installed  ## train the default model on synthetic data and serve it on 127.0.0.1:$(PORT)
+	$(BIN)/recsys demo --port $(PORT)
 
 test: lint  ## lint and type check, then unit + integration tests, benchmarks in quick mode
 	RECSYS_BENCH_QUICK=1 $(BIN)/python -m pytest -q \

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from recsys.columns import Columns, EventKind
 from recsys.exceptions import (
     ArtifactError,
+    EventLogError,
     InvalidInputError,
     NotFittedError,
     PayloadTooLargeError,
@@ -40,6 +41,7 @@ __all__ = [
     "ArtifactError",
     "Columns",
     "EventKind",
+    "EventLogError",
     "InvalidInputError",
     "MemberScore",
     "NotFittedError",

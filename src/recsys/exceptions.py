@@ -73,6 +73,13 @@ class ArtifactError(RecsysError, OSError):
     http_status = 500
 
 
+class EventLogError(RecsysError, OSError):
+    """The event log cannot be written (disk full, read-only, deleted or replaced file):
+    nothing was acknowledged. The service answers 503 and reports itself unready."""
+
+    http_status = 503
+
+
 class PayloadTooLargeError(InvalidInputError):
     """A request carries more items than the service accepts in one call."""
 

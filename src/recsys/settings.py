@@ -11,11 +11,13 @@ variable                  meaning
 ``RECSYS_PSEUDONYM_KEY``  secret of the keyed hash that replaces member ids
 ``RECSYS_MAX_EVENTS``     events per ``/events`` call (10,000)
 ``RECSYS_MAX_BATCH``      members per ``/recommend_batch`` call (1,000)
+``RECSYS_MAX_BATCH_SLOTS`` members x k per ``/recommend_batch`` call (100,000)
 ``RECSYS_MAX_BODY_BYTES`` request body limit (8 MiB)
 ``RECSYS_WORKERS``        BentoML worker processes (default min(2, cores))
 ``RECSYS_THREADS``        threads per worker (4)
 ``RECSYS_ACCESS_LOG``     BentoML's per-request log line (on)
 ``RECSYS_ALLOW_OPEN``     serve on a non-loopback address without an API key (off)
+``RECSYS_FAILURE_FILE``   set by ``recsys serve``: where a worker that cannot start says why
 ``RECSYS_SHARED_DATA``    folder of the public data sets for tests and benchmarks
 ``RECSYS_DEBUG``          the CLI prints tracebacks
 ========================= ============================================================
@@ -36,11 +38,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recsys.exceptions import InvalidInputError
 
-__all__ = ["ENV_BENTO_MODEL", "ENV_MODEL_DIR", "PREFIX", "Settings", "read_settings"]
+__all__ = [
+    "ENV_BENTO_MODEL",
+    "ENV_FAILURE_FILE",
+    "ENV_MODEL_DIR",
+    "PREFIX",
+    "Settings",
+    "read_settings",
+]
 
 PREFIX = "RECSYS_"
 ENV_MODEL_DIR = f"{PREFIX}MODEL_DIR"
 ENV_BENTO_MODEL = f"{PREFIX}BENTO_MODEL"
+#: set by ``recsys serve``: a worker that cannot start writes why, for the CLI to print
+ENV_FAILURE_FILE = f"{PREFIX}FAILURE_FILE"
 _SECRETS = ("api_key", "pseudonym_key")
 
 
@@ -65,11 +76,13 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = None
     max_events: PositiveInt = 10_000
     max_batch: PositiveInt = 1_000
+    max_batch_slots: PositiveInt = 100_000
     max_body_bytes: PositiveInt = 8 * 1024 * 1024
     workers: PositiveInt = Field(default_factory=lambda: min(2, os.cpu_count() or 1))
     threads: PositiveInt = 4
     access_log: bool = True
     allow_open: bool = False
+    failure_file: Path | None = None
     shared_data: Path | None = None
     debug: bool = False
 

@@ -19,7 +19,7 @@ import pytest
 import recsys.events.log
 from recsys.columns import Columns
 from recsys.events import SEQ, AppendResult, EventLog
-from recsys.exceptions import InvalidInputError, RecsysError
+from recsys.exceptions import EventLogError, InvalidInputError, RecsysError
 
 SRC = Path(recsys.events.log.__file__).resolve().parents[2]
 
@@ -198,8 +198,9 @@ def test_database_error_mid_batch_rolls_back(log: EventLog) -> None:
         "CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.user_id = 'bad' "
         "BEGIN SELECT RAISE(ABORT, 'boom'); END"
     )
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(EventLogError, match="boom") as info:  # the cause, named
         log.append([_event(1), _event(2, user_id="bad")])
+    assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
     assert log.count() == 1
     assert log.append([_event(1)]).accepted == 1  # the connection is usable again
 

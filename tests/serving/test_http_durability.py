@@ -100,3 +100,63 @@ def test_api_key_pseudonyms_and_crash_recovery(
     finally:
         second.stop()
     assert len(_logged_users(log_path)) == 3
+
+
+def test_a_deleted_log_is_refused_before_any_acknowledgement(
+    trained: TrainedModel, tmp_path: Path
+) -> None:
+    """``rm`` of the log while serving: 503 naming the cause, unready, nothing acknowledged."""
+    log_path = tmp_path / "events.sqlite"
+    env = {
+        "RECSYS_EVENT_LOG": str(log_path),
+        "RECSYS_API_KEY": "",
+        "RECSYS_PSEUDONYM_KEY": "",
+        "BENTOML_HOME": str(tmp_path / "bentoml"),
+        "BENTOML_DO_NOT_TRACK": "True",
+    }
+    event = {"user_id": trained.member, "item_id": trained.item, "kind": "view"}
+    server = LocalServer(trained.path, env=env, log_path=tmp_path / "server.log").start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            assert client.post("/events", json={"events": [event]}).status_code == 200
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{log_path}{suffix}").unlink(missing_ok=True)
+            for _ in range(4):
+                resp = client.post("/events", json={"events": [event]})
+                assert resp.status_code == 503, resp.text
+                assert resp.json()["error"] == "EventLogError"
+                assert "deleted or replaced" in resp.json()["detail"]
+            assert client.get("/readyz").status_code == 503
+            assert client.post("/recommend", json={"member_id": trained.member}).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_full_disk_answers_503_with_the_cause_and_recovers(
+    trained: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's page limit stands in for a full disk: the write fails, says so, and the
+    runtime reports unready until the log takes writes again."""
+    from recsys.exceptions import EventLogError
+    from recsys.serving.runtime import RecsysRuntime
+    from recsys.serving.settings import ServiceSettings
+
+    monkeypatch.setenv("RECSYS_MODEL_DIR", str(trained.path))
+    monkeypatch.setenv("RECSYS_EVENT_LOG", str(tmp_path / "events.sqlite"))
+    monkeypatch.delenv("RECSYS_PSEUDONYM_KEY", raising=False)
+    runtime = RecsysRuntime(ServiceSettings.from_env())
+    event = {"user_id": trained.member, "item_id": trained.item, "kind": "view"}
+    try:
+        runtime.ingest([event])
+        with sqlite3.connect(tmp_path / "events.sqlite") as conn:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        runtime.log.set_page_limit(pages)
+        many = [{**event, "event_id": f"e{i}", "item_id": trained.item} for i in range(5000)]
+        with pytest.raises(EventLogError, match="full"):
+            runtime.ingest(many)
+        assert runtime.log.count() == 1 and not runtime.ready()
+        runtime.log.set_page_limit(None)
+        assert runtime.ready()
+        assert runtime.ingest(many).accepted == 5000
+    finally:
+        runtime.close()

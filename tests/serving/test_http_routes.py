@@ -36,6 +36,11 @@ def test_probes_metrics_and_docs(client: httpx.Client) -> None:
     body = spec["paths"]["/recommend"]["post"]["requestBody"]["content"]["application/json"]
     props = body["schema"]["properties"]
     assert props["member_id"]["description"] and props["member_id"]["examples"]
+    for route in ("/recommend", "/events", "/catalog", "/forget"):  # every error it can give
+        answers = spec["paths"][route]["post"]["responses"]
+        assert {"200", "400", "401", "404", "413", "422", "503"} <= set(answers), route
+    docs = client.get("/docs", follow_redirects=True)  # where people look for the API page
+    assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
 
 
 def test_recommend(client: httpx.Client, trained: TrainedModel) -> None:
@@ -267,6 +272,17 @@ def test_too_many_events_is_413_and_writes_nothing(
     _error(resp, 413, "PayloadTooLargeError")
     resp = client.post("/events", json={"events": events[:1]})
     assert resp.json()["accepted"] == 1  # bulk-0 was not written by the rejected call
+
+
+def test_a_batch_answer_over_the_slot_limit_is_413(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    """1,000 members x k=1,000 would be a 100 MB answer: refused, naming the limit."""
+    members = [f"m{i}" for i in range(1000)]
+    body = _error(client.post("/recommend_batch", json={"member_ids": members, "k": 1000}), 413)
+    assert "RECSYS_MAX_BATCH_SLOTS" in body["detail"] and "100,000" in body["detail"]
+    ok = client.post("/recommend_batch", json={"member_ids": members[:100], "k": 1000})
+    assert ok.status_code == 200, ok.text
 
 
 def test_body_over_byte_limit_is_413(client: httpx.Client) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,12 @@ from recsys.cli._common import CLIError, step, table
 from recsys.cli.data import load_data, mark_pseudonyms
 from recsys.cli.train import fit
 from recsys.columns import Columns
-from recsys.settings import ENV_MODEL_DIR
+from recsys.settings import ENV_FAILURE_FILE, ENV_MODEL_DIR
 
 __all__ = ["SERVICE_IMPORT", "cmd_demo", "cmd_forget", "cmd_recommend", "cmd_serve"]
 
 SERVICE_IMPORT = "recsys.serving.service:RecsysService"
+_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def _serve(model_dir: Path, host: str, port: int) -> int:
@@ -32,23 +35,40 @@ def _serve(model_dir: Path, host: str, port: int) -> int:
         check_exposure(host, settings.secret("api_key"), settings.allow_open)
     except OpenBindError as exc:
         raise CLIError(str(exc)) from exc
-    env = {**os.environ, ENV_MODEL_DIR: str(model_dir.resolve())}
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        SERVICE_IMPORT,
-        "--host",
-        host,
-        "--port",
-        str(port),
-    ]
+    with tempfile.TemporaryDirectory(prefix="recsys-serve-") as run:
+        failure = Path(run) / "failure.txt"
+        env = {
+            **os.environ,
+            ENV_MODEL_DIR: str(model_dir.resolve()),
+            ENV_FAILURE_FILE: str(failure),
+        }
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        cmd = [sys.executable, "-m", "bentoml", "serve", SERVICE_IMPORT]
+        code = _run_forwarding([*cmd, "--host", host, "--port", str(port)], env)
+        if failure.is_file() and failure.read_text().strip():
+            raise CLIError(f"the service could not start: {failure.read_text().strip()}")
+        return code
+
+
+def _run_forwarding(cmd: list[str], env: dict[str, str]) -> int:
+    """Run ``bentoml serve`` and pass SIGTERM, SIGINT and SIGHUP on to it, so stopping
+    this command stops the server and every worker (BentoML drains and exits)."""
+    child = subprocess.Popen(cmd, env=env)
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
     try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # a second Ctrl-C while the server drains
+                forward(signal.SIGINT, None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -69,7 +69,8 @@ def insert_change(
         )
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a failed BEGIN or COMMIT left none
+            conn.execute("ROLLBACK")
         raise
     return LoggedChange(int(cursor.lastrowid or 0), int(after), kind, payload)
 

@@ -74,7 +74,8 @@ def erase_member(conn: sqlite3.Connection, member_id: str, received_at: str) -> 
         )
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a failed BEGIN or COMMIT left none
+            conn.execute("ROLLBACK")
         raise
     _truncate_wal(conn)
     return LoggedChange(int(cursor.lastrowid or 0), int(after), ERASE_KIND, payload)

@@ -8,11 +8,13 @@ past one machine the same role is played by a shared store (PostgreSQL, Redis).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +34,7 @@ from recsys.events.changes import (
     select_changes,
 )
 from recsys.events.erasure import digest_of, erase_member, erasure_key
-from recsys.exceptions import InvalidInputError, RecsysError
+from recsys.exceptions import EventLogError, InvalidInputError, RecsysError
 
 __all__ = ["SEQ", "AppendResult", "EventLog", "SynchronousLevel"]
 
@@ -193,6 +195,7 @@ class EventLog:
             conn.close()
             raise
         self._conn: sqlite3.Connection | None = conn
+        self._identity = _identity(self.path)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -221,6 +224,51 @@ class EventLog:
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"synchronous={self.synchronous}"
         return f"EventLog({str(self.path)!r}, {state})"
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection, locked, for one write: the file must still be the one opened,
+        and a failing write says why (:class:`EventLogError`, nothing acknowledged)."""
+        with self._lock:
+            conn = self._connection()
+            self.check()
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise EventLogError(
+                    f"the event log {str(self.path)!r} could not be written ({exc}); "
+                    "nothing was acknowledged"
+                ) from exc
+
+    def check(self) -> None:
+        """Raise :class:`EventLogError` when the log file was deleted or replaced since it
+        was opened (a write would go to a file nobody will read again)."""
+        if _identity(self.path) != self._identity:
+            raise EventLogError(
+                f"the event log {str(self.path)!r} was deleted or replaced while open; "
+                "nothing was written: restore it, or restart the service to open a new one"
+            )
+
+    def set_page_limit(self, pages: int | None) -> None:
+        """Cap the database at ``pages`` pages (``None``: SQLite's maximum), as a full disk
+        would: writes beyond it fail with "database or disk is full" (fault tests)."""
+        with self._lock:
+            limit = 4294967294 if pages is None else int(pages)
+            self._connection().execute(f"PRAGMA max_page_count={limit}")
+
+    def probe_write(self) -> None:
+        """Write a page-sized row and roll it back: raises :class:`EventLogError` when the
+        log is read-only, full, deleted or replaced (nothing stays written)."""
+        with self._writing() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT OR REPLACE INTO log_meta (name, value) VALUES (?, zeroblob(8192))",
+                    ("write-probe",),
+                )
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -254,8 +302,7 @@ class EventLog:
             If ``events`` is not a list of mappings / DataFrame, or an event is invalid.
         """
         rows = _rows(events, _now_text())
-        with self._lock:
-            conn = self._connection()
+        with self._writing() as conn:
             if not rows:
                 return AppendResult(0, 0, self._last_seq(conn))
             # IMMEDIATE takes the write lock up front (the busy timeout applies here, not at
@@ -267,7 +314,8 @@ class EventLog:
                 last = self._last_seq(conn)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # a failed BEGIN or COMMIT left none
+                    conn.execute("ROLLBACK")
                 raise
         accepted = len(fresh)
         return AppendResult(accepted=accepted, duplicates=len(rows) - accepted, last_seq=last)
@@ -293,8 +341,8 @@ class EventLog:
         """
         if kind not in CHANGE_KINDS:
             raise InvalidInputError(f"change kind must be one of {CHANGE_KINDS}, got {kind!r}")
-        with self._lock:
-            return insert_change(self._connection(), kind, dict(payload), _now_text())
+        with self._writing() as conn:
+            return insert_change(conn, kind, dict(payload), _now_text())
 
     def forget(self, member_id: str) -> LoggedChange:
         """Erase a member from the log: their events and logged profile are deleted with
@@ -316,8 +364,8 @@ class EventLog:
         """
         if not isinstance(member_id, str) or not member_id:
             raise InvalidInputError("member_id must be a non-empty string")
-        with self._lock:
-            return erase_member(self._connection(), member_id, _now_text())
+        with self._writing() as conn:
+            return erase_member(conn, member_id, _now_text())
 
     def digester(self) -> Callable[[str], str]:
         """The keyed digest a ``forget`` change holds, as a function of the member id."""
@@ -328,7 +376,8 @@ class EventLog:
                 key = erasure_key(conn)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # a failed BEGIN or COMMIT left none
+                    conn.execute("ROLLBACK")
                 raise
         return functools.partial(digest_of, key)
 
@@ -421,6 +470,15 @@ class EventLog:
 
 
 # ---------------------------------------------------------------------- helpers
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``, ``None`` when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _retry_locked(step: Callable[[], Any], timeout: float) -> Any:
     """Run ``step``, retrying while SQLite says the database is locked.
 

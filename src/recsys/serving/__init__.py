@@ -33,11 +33,15 @@ Every :class:`~recsys.exceptions.RecsysError` becomes ``{"error": <class name>, 
 request model (wrong type, missing or unknown field, ``k`` out of range) gets 422
 ``{"error": "ValidationError", "detail": [{"type", "loc", "msg"}, ...]}``; a body that is not
 JSON, or JSON that is not an object, gets 400 ``MalformedRequest`` in the same shape; a
-``Content-Type`` other than JSON gets 415 (:mod:`recsys.serving.gatekeeper` rewrites
-BentoML's validation answers, :mod:`recsys.serving.redaction` keeps values out of them).
-More than ``RECSYS_MAX_EVENTS`` (10,000) events or ``RECSYS_MAX_BATCH`` (1,000) members, or
-a body over ``RECSYS_MAX_BODY_BYTES`` (8 MiB): 413. Without a valid API key (when one is
-configured): 401. No answer and no log line repeats a member id or a value sent.
+``Content-Type`` other than JSON (multipart, text) gets 400 ``UnsupportedMediaType``
+(:mod:`recsys.serving.gatekeeper` rewrites BentoML's validation answers and
+:mod:`recsys.serving.redaction` keeps values out of them). A log that cannot be written
+(disk full, read-only, deleted or replaced file) gets 503 ``EventLogError`` naming the
+cause, and ``/readyz`` answers 503 until a write succeeds.
+More than ``RECSYS_MAX_EVENTS`` (10,000) events or ``RECSYS_MAX_BATCH`` (1,000) members, a
+batch of more than ``RECSYS_MAX_BATCH_SLOTS`` (100,000) members x k (the answer's size), or
+a body over ``RECSYS_MAX_BODY_BYTES`` (8 MiB): 413 naming the limit. Without a valid API
+key (when one is configured): 401. No answer and no log line repeats a member id or a value sent.
 
 Events: ordering and durability
 -------------------------------

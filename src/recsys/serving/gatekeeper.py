@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from recsys.exceptions import PayloadTooLargeError, RecsysError
+from recsys.serving.openapi import with_errors
 from recsys.serving.redaction import safe_errors, safe_loc
 from recsys.settings import read_settings
 
@@ -74,6 +75,16 @@ class Gatekeeper:
                 {"www-authenticate": "Bearer"},
             )
             return
+        if scope["path"] in ("/docs", "/docs/") and scope.get("method") in ("GET", "HEAD"):
+            # BentoML serves the API's page at "/": /docs, where people look, leads there
+            await send(
+                {"type": "http.response.start", "status": 307, "headers": [(b"location", b"/")]}
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if scope["path"] == "/docs.json" and scope.get("method") == "GET":
+            await self.app(scope, receive, _openapi_answer(send))
+            return
         if scope.get("method") not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
@@ -81,7 +92,7 @@ class Gatekeeper:
         if media and media != b"application/json" and not media.endswith(b"+json"):
             await _send_json(
                 send,
-                415,
+                400,
                 "UnsupportedMediaType",
                 "send the body as JSON, with 'Content-Type: application/json'",
             )
@@ -160,6 +171,28 @@ def _validation_answers(send: Any) -> Callable[[dict[str, Any]], Any]:
         await send(
             {"type": "http.response.start", "status": status, "headers": response.raw_headers}
         )
+        return await send({"type": "http.response.body", "body": response.body})
+
+    return wrapped
+
+
+def _openapi_answer(send: Any) -> Callable[[dict[str, Any]], Any]:
+    """``send`` with BentoML's OpenAPI document completed by :func:`with_errors`."""
+    held: dict[str, Any] | None = None
+    chunks: list[bytes] = []
+
+    async def wrapped(message: dict[str, Any]) -> Any:
+        nonlocal held
+        if message["type"] == "http.response.start" and message["status"] == 200:
+            held = message
+            return None
+        if held is None or message["type"] != "http.response.body":
+            return await send(message)
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return None
+        response = JSONResponse(with_errors(json.loads(b"".join(chunks))))
+        await send({"type": "http.response.start", "status": 200, "headers": response.raw_headers})
         return await send({"type": "http.response.body", "body": response.body})
 
     return wrapped

@@ -8,13 +8,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import pandas as pd
 
 from recsys.events import SEQ, AppendResult, EventLog, LoggedChange
 from recsys.events.erasure import ERASE_KIND
-from recsys.exceptions import ArtifactError, InvalidInputError, PayloadTooLargeError, RecsysError
+from recsys.exceptions import (
+    ArtifactError,
+    EventLogError,
+    InvalidInputError,
+    PayloadTooLargeError,
+    RecsysError,
+)
 from recsys.privacy import Pseudonymizer
 from recsys.recommender import MemberScore, PendingChange, Recommendation, Recommender
 from recsys.serving.settings import ServiceSettings
@@ -24,6 +30,7 @@ __all__ = ["ChangeResult", "ForgetResult", "RecsysRuntime"]
 logger = logging.getLogger("recsys.serving")
 
 _REPLAY_CHUNK: Final = 10_000
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ class RecsysRuntime:
         self._digester: Callable[[str], str] | None = None
         self._digests: list[str] = []  # erasure digest of each member id, in internal order
         self._unsaved_erasure = False
+        self._write_error: EventLogError | None = None
         self.applied_seq = int(getattr(recommender, "event_seq", 0) or 0)
         self.applied_change = int(getattr(recommender, "change_seq", 0) or 0)
         with self._events_lock:
@@ -94,6 +102,31 @@ class RecsysRuntime:
         if self._unsaved_erasure:  # erasures the saved model predates: rewrite it now
             self._save_model()
             logger.info("re-applied logged erasures to the saved model")
+
+    # ------------------------------------------------------------------ health
+    def ready(self) -> bool:
+        """Whether writes can be acknowledged: the log file is the one opened and the last
+        write did not fail (``/readyz`` answers 503 otherwise)."""
+        try:
+            if self._write_error is None:
+                self.log.check()
+            else:  # the last write failed: ready again once the log takes the write lock
+                self.log.probe_write()
+                self._write_error = None
+        except EventLogError:
+            return False
+        return True
+
+    def _durably(self, write: Callable[[], _T]) -> _T:
+        """Run one log write, remembering whether the log could take it."""
+        try:
+            out = write()
+        except EventLogError as exc:
+            logger.error("event log write failed: %s", exc)
+            self._write_error = exc
+            raise
+        self._write_error = None
+        return out
 
     # ------------------------------------------------------------------ ids
     def member(self, member_id: str) -> str:
@@ -152,6 +185,12 @@ class RecsysRuntime:
             raise PayloadTooLargeError(
                 f"{len(member_ids)} members in one call; at most {self.settings.max_batch}: "
                 "split the batch"
+            )
+        slots = self.settings.max_batch_slots
+        if len(member_ids) * k > slots:
+            raise PayloadTooLargeError(
+                f"{len(member_ids)} members x k={k} is {len(member_ids) * k:,} shelf slots; "
+                f"at most {slots:,} per call (RECSYS_MAX_BATCH_SLOTS): lower k or split"
             )
         self.refresh()
         return self.recommender.recommend_batch(
@@ -244,7 +283,9 @@ class RecsysRuntime:
                     "profiles", {"profiles": tags}, lambda: self.recommender.set_profiles(tags)
                 )
             before = self.applied_seq
-            result = self.log.append(records)  # durable (committed, fsync'ed) from here on
+            result = self._durably(
+                lambda: self.log.append(records)
+            )  # durable (committed, fsync'ed) from here on
             if result.accepted == len(records) and result.last_seq == before + len(records):
                 # the log holds exactly these rows after the cursor: apply them as they are
                 # instead of reading them back (saves a query and a DataFrame per call)
@@ -303,7 +344,7 @@ class RecsysRuntime:
     def _logged_change(self, kind: str, payload: dict[str, Any], commit: Callable[[], int]) -> int:
         """Log a checked change durably, then put it in effect in log order (caller holds
         the lock); returns its ``change_seq``."""
-        logged = self.log.append_change(kind, payload)  # durable from here on
+        logged = self._durably(lambda: self.log.append_change(kind, payload))  # durable
         if (logged.change_seq, logged.after_event) == (self.applied_change + 1, self.applied_seq):
             commit()  # nobody else wrote in between
             self._moved_to(logged)
@@ -326,7 +367,7 @@ class RecsysRuntime:
         with self._events_lock:
             self._catch_up()
             known = self.recommender.members_.index_of(alias) >= 0
-            logged = self.log.forget(alias)  # durable from here on
+            logged = self._durably(lambda: self.log.forget(alias))  # durable from here on
             self._catch_up()  # applies the erasure, in log order
             self._save_model()
         return ForgetResult(forgotten=known, change_seq=logged.change_seq)

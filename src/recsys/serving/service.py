@@ -5,6 +5,7 @@ See :mod:`recsys.serving` for the routes, the error answers and the environment 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import inspect
@@ -76,6 +77,17 @@ def _json_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return route
 
 
+def _report_failure(message: str) -> None:
+    """Tell ``recsys serve`` why this worker could not start (``RECSYS_FAILURE_FILE``)."""
+    try:
+        path = read_settings().failure_file
+    except RecsysError:
+        return
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.write_text(message + "\n")
+
+
 def _items(shelf: list[Recommendation]) -> list[dict[str, Any]]:
     return [r.to_dict() for r in shelf]
 
@@ -104,6 +116,7 @@ class RecsysService:
             self.runtime = RecsysRuntime(settings)
         except RecsysError as exc:
             logger.critical("recsys cannot start: %s", exc)
+            _report_failure(str(exc))
             if host is not None:
                 # a worker restarted on the same input fails the same way: stop the server
                 # instead of restarting it once a second, never ready
@@ -217,6 +230,10 @@ class RecsysService:
         """Set a store's stock durably: a SKU at 0 is never shown there."""
         result = self.runtime.set_stock(request.store_id, request.stock)
         return StockResponse(applied=result.applied, change_seq=result.change_seq)
+
+    def __is_ready__(self) -> bool:
+        """``/readyz``: ready while the event log can take writes (BentoML's hook)."""
+        return self.runtime.ready()
 
     @bentoml.api(route="/forget", output_spec=ForgetResponse)
     @_json_errors

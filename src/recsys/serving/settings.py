@@ -37,8 +37,9 @@ class ServiceSettings:
         Bearer key required on every route but the probes; None = open.
     pseudonymizer : Pseudonymizer or None
         Hashes member ids at the boundary; None = ids used as given.
-    max_events, max_batch, max_body_bytes : int
-        Request size limits (413 beyond).
+    max_events, max_batch, max_batch_slots, max_body_bytes : int
+        Request and answer size limits (413 beyond): events per call, members per batch,
+        members x k per batch (the answer's size), body bytes.
     """
 
     model_dir: Path
@@ -48,6 +49,7 @@ class ServiceSettings:
     pseudonymizer: Pseudonymizer | None = None
     max_events: int = 10_000
     max_batch: int = 1_000
+    max_batch_slots: int = 100_000
     max_body_bytes: int = 8 * 1024 * 1024
 
     @classmethod
@@ -74,5 +76,6 @@ class ServiceSettings:
             pseudonymizer=Pseudonymizer(key) if key else None,
             max_events=env.max_events,
             max_batch=env.max_batch,
+            max_batch_slots=env.max_batch_slots,
             max_body_bytes=env.max_body_bytes,
         )

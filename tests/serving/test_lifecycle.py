@@ -1,0 +1,94 @@
+"""``recsys serve`` as an operator runs it: SIGTERM stops every process, a bad start exits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psutil
+import pytest
+
+from recsys.serving.local import free_port
+
+if TYPE_CHECKING:
+    from conftest import TrainedModel
+
+pytestmark = pytest.mark.http
+
+
+def _serve(model: Path, port: int, tmp_path: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "RECSYS_EVENT_LOG": str(tmp_path / "events.sqlite"),
+        "RECSYS_API_KEY": "",
+        "RECSYS_PSEUDONYM_KEY": "",
+        "BENTOML_HOME": str(tmp_path / "bentoml"),
+        "BENTOML_DO_NOT_TRACK": "True",
+    }
+    cmd = [sys.executable, "-c", "from recsys.cli import main; raise SystemExit(main())"]
+    return subprocess.Popen(
+        [*cmd, "serve", str(model), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _ready(port: int, timeout: float = 90.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def test_sigterm_to_recsys_serve_stops_every_process_and_frees_the_port(
+    trained: TrainedModel, tmp_path: Path
+) -> None:
+    port = free_port()
+    cli = _serve(trained.path, port, tmp_path)
+    try:
+        assert _ready(port), cli.stderr.read().decode() if cli.poll() is not None else "not ready"
+        tree = [psutil.Process(cli.pid), *psutil.Process(cli.pid).children(recursive=True)]
+        assert len(tree) >= 3  # the CLI, bentoml's arbiter, its workers
+        started = time.monotonic()
+        cli.send_signal(signal.SIGTERM)
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        assert not alive, [p.cmdline()[:4] for p in alive]
+        assert time.monotonic() - started < 10
+        listening = [c for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port]
+        assert not [c for c in listening if c.status == psutil.CONN_LISTEN]
+    finally:
+        for proc in psutil.Process(os.getpid()).children(recursive=True):
+            proc.kill()
+
+
+def test_a_bad_model_makes_recsys_serve_exit_non_zero_with_one_line(
+    trained: TrainedModel, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(trained.path, broken)
+    (broken / "manifest.json").write_text("{not json")
+    started = time.monotonic()
+    cli = _serve(broken, free_port(), tmp_path)
+    try:
+        _, err = cli.communicate(timeout=60)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    assert time.monotonic() - started < 15
+    assert cli.returncode != 0
+    last = err.decode().strip().splitlines()[-1]
+    assert last.startswith("recsys serve: error: the service could not start:"), last
+    assert "manifest.json is not valid JSON" in last
