@@ -10,6 +10,7 @@ import pytest
 from recsys.cli import load_data, main
 from recsys.columns import Columns
 from recsys.privacy import PSEUDONYM_ENV
+from recsys.recommender import Recommender
 
 SMALL = ["--n-users", "300", "--n-items", "200", "--n-stores", "3", "--factors", "16"]
 
@@ -88,6 +89,24 @@ def test_train_from_a_folder_of_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["train", "--data", str(folder), "--out", str(out), "--model", "ease"]) == 0
     member = str(data.interactions[Columns.USER].iloc[0])
     assert main(["recommend", str(out), "--member", member, "--json"]) == 0
+
+
+def test_a_data_folder_with_a_misnamed_column_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "interactions.csv").write_text("usr_id,item_id,kind\n01104905,s1,view\n")
+    assert main(["train", "--data", str(folder), "--out", str(tmp_path / "m")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "lacks the column(s) ['user_id']" in err and "'usr_id' -> 'user_id'" in err
+    # read as text: the leading zero survives into the model
+    (folder / "interactions.csv").write_text(
+        "user_id,item_id,kind\n01104905,s1,view\n01104906,s2,purchase\n01104905,s2,view\n"
+    )
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(folder), "--out", str(out), "--model", "popular"]) == 0
+    assert "01104905" in set(Recommender.load(out).members_.ids().tolist())
 
 
 def test_pseudonymized_training(

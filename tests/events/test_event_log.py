@@ -410,3 +410,23 @@ def test_kill_9_during_writes_keeps_every_acknowledged_batch_whole(tmp_path: Pat
     assert len(frame) >= (last_acked + 1) * 10
     ids = set(frame[Columns.EVENT_ID])
     assert {f"b{b}-{j}" for b in range(last_acked + 1) for j in range(10)} <= ids
+
+
+def test_rows_the_log_cannot_read_back_are_skipped_and_named_by_seq(
+    log: EventLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row written behind the log's back (a 2300 date, garbage) never breaks a replay."""
+    log.append([_event(0)])
+    assert log._conn is not None
+    for ts in ("2300-01-01T00:00:00.000000", "garbage", "0999-01-01T00:00:00.000000"):
+        log._conn.execute(
+            "INSERT INTO events (user_id, item_id, kind, value, timestamp, received_at) "
+            "VALUES ('4929123412341234', 'sku1', 'view', 1.0, ?, 'x')",
+            (ts,),
+        )
+    log.append([_event(1)])
+    with caplog.at_level("ERROR"):
+        frame = log.since(after_seq=0)
+    assert frame[SEQ].tolist() == [1, 5]
+    assert "skipped 3 unreadable logged event(s), seq [2, 3, 4]" in caplog.text
+    assert "4929123412341234" not in caplog.text

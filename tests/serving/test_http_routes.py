@@ -108,7 +108,11 @@ def test_recommend_filters_and_cold_profile(client: httpx.Client, trained: Train
 def test_unknown_member_falls_back(client: httpx.Client, trained: TrainedModel) -> None:
     resp = client.post("/recommend", json={"member_id": "never-seen", "store_id": trained.store})
     assert resp.status_code == 200, resp.text
-    assert resp.json()["items"]
+    assert resp.json()["items"] and resp.json()["fallback"] == "popular-in-store"
+    known = client.post("/recommend", json={"member_id": trained.member}).json()
+    assert known["fallback"] is None
+    batch = client.post("/recommend_batch", json={"member_ids": [trained.member, "never-seen"]})
+    assert [s["fallback"] for s in batch.json()["results"]] == [None, "popular"]
 
 
 def test_recommend_batch(client: httpx.Client, trained: TrainedModel) -> None:

@@ -25,14 +25,51 @@ def _read_table(folder: Path, name: str) -> pd.DataFrame | None:
         path = folder / f"{name}{suffix}"
         if path.exists():
             if suffix == ".parquet":
-                return pd.read_parquet(path)
-            frame = pd.read_csv(
-                path, dtype={c: str for c in (Columns.USER, Columns.ITEM, Columns.STORE)}
-            )
-            if name == "interactions" and Columns.TIMESTAMP in frame:
-                frame[Columns.TIMESTAMP] = pd.to_datetime(frame[Columns.TIMESTAMP])
+                table = pd.read_parquet(path)
+                _check_columns(name, path, table)
+                return table
+            # ids as text: a CSV reader would turn member 01104905 into 1104905; times stay
+            # text too, for the event schema to check (1900-2199, ISO 8601 or epoch seconds)
+            ids = (Columns.USER, Columns.ITEM, Columns.STORE, Columns.EVENT_ID)
+            frame = pd.read_csv(path, dtype={c: str for c in ids})
+            _check_columns(name, path, frame)
             return frame
     return None
+
+
+#: columns each table of a data folder must have
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "interactions": (Columns.USER, Columns.ITEM, Columns.KIND),
+    "catalog": (Columns.ITEM,),
+    "stores": (Columns.STORE, Columns.ITEM),
+    "profiles": (Columns.USER,),
+}
+
+
+def _check_columns(name: str, path: Path, frame: pd.DataFrame) -> None:
+    """Raise :class:`SchemaError` naming the required columns a table lacks."""
+    import difflib
+
+    from recsys.exceptions import SchemaError
+
+    have = [str(c) for c in frame.columns]
+    missing = [c for c in REQUIRED[name] if c not in have]
+    if not missing:
+        return
+    from recsys.data.events import FIELD_NAMES
+
+    spare = [c for c in have if c not in FIELD_NAMES and c not in REQUIRED[name]]
+    hints = []
+    for col in missing:
+        close = difflib.get_close_matches(col, spare, n=1, cutoff=0.5)
+        if close:
+            hints.append(f"{close[0]!r} -> {col!r}?")
+    hint = f" (rename {', '.join(hints)})" if hints else ""
+    raise SchemaError(
+        f"{path.name} lacks the column(s) {missing}{hint}; it has {have[:10]}. A data folder "
+        "holds interactions (user_id, item_id, kind, optional value, timestamp, store_id) "
+        "and optionally catalog, stores, profiles: see the README's Data section"
+    )
 
 
 def load_data(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import sqlite3
 import threading
@@ -25,7 +26,13 @@ import numpy as np
 import pandas as pd
 
 from recsys.columns import Columns
-from recsys.data.events import events_frame, parse_timestamp, validate_events
+from recsys.data.events import (
+    EARLIEST,
+    LATEST,
+    events_frame,
+    parse_timestamp,
+    validate_events,
+)
 from recsys.events.changes import (
     CHANGE_KINDS,
     CHANGES_SCHEMA,
@@ -42,6 +49,8 @@ SEQ: Final = "seq"
 """Name of the column holding an event's position in the log (1, 2, ... in append order)."""
 
 SynchronousLevel = Literal["NORMAL", "FULL", "EXTRA"]
+
+logger = logging.getLogger("recsys.events")
 
 _TS_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%f"  # fixed width, so text order == time order
 _BUSY_TIMEOUT_MS: Final = 30_000
@@ -574,17 +583,26 @@ def _to_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     def text(name: str) -> pd.Series:
         return pd.Series(list(data[name]), dtype=object).astype(_TEXT_DTYPE)
 
-    return pd.DataFrame(
+    raw_times = pd.Series(list(data[Columns.TIMESTAMP]), dtype=object)
+    times = pd.to_datetime(raw_times, format=_TS_FORMAT, errors="coerce")
+    times = times.where((times >= EARLIEST) & (times < LATEST))  # the schema's bounds
+    frame = pd.DataFrame(
         {
             Columns.USER: text(Columns.USER),
             Columns.ITEM: text(Columns.ITEM),
             Columns.KIND: text(Columns.KIND),
             Columns.VALUE: pd.Series(list(data[Columns.VALUE]), dtype="float64"),
-            Columns.TIMESTAMP: pd.to_datetime(
-                pd.Series(list(data[Columns.TIMESTAMP]), dtype=object), format=_TS_FORMAT
-            ).astype("datetime64[ns]"),
+            Columns.TIMESTAMP: times.astype("datetime64[ns]"),
             Columns.STORE: text(Columns.STORE),
             Columns.EVENT_ID: text(Columns.EVENT_ID),
             SEQ: pd.Series(list(data[SEQ]), dtype="int64"),
         }
     )
+    # a row the log cannot read back (written by something else, or by an old version
+    # without bounds) is quarantined: left in the file, skipped, and said so by seq only
+    bad = times.isna().to_numpy() | pd.to_numeric(frame[Columns.VALUE]).isna().to_numpy()
+    if bad.any():
+        seqs = frame[SEQ].to_numpy()[bad][:10].tolist()
+        logger.error("skipped %d unreadable logged event(s), seq %s", int(bad.sum()), seqs)
+        frame = frame.loc[~bad].reset_index(drop=True)
+    return frame

@@ -381,6 +381,32 @@ class Recommender(Params):
         shelf = _Shelf(state, store >= 0, day_of(now), merch)
         return shelf.one(ids[0], vals[0], history, bought, tags, session=visit)
 
+    def fallback_of(
+        self,
+        member_id: str | None,
+        *,
+        profile: Mapping[str, Any] | None = None,
+        store_id: str | None = None,
+    ) -> str | None:
+        """What a shelf of :meth:`recommend` falls back to, ``None`` when it is personal:
+        ``"popular-in-store"`` or ``"popular"`` for a member nothing is known about,
+        ``"popular-in-segment"`` for tags the model cannot read.
+
+        Examples
+        --------
+        >>> from recsys.datasets import synthetic_retail
+        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
+        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
+        >>> rec.fallback_of("ghost", store_id="s0"), rec.fallback_of(data.interactions.user_id[0])
+        ('popular-in-store', None)
+        """
+        state = self._fitted()
+        if member_id is not None and state.members.index_of(member_id) >= 0:
+            return None
+        if profile:
+            return None if state.model.uses_profiles else "popular-in-segment"
+        return "popular-in-store" if store_id is not None else "popular"
+
     def recommend_batch(
         self,
         member_ids: Sequence[str],

@@ -169,6 +169,13 @@ class RecsysRuntime:
             rules=rules,
         )
 
+    def fallback_of(
+        self, member_id: str | None, profile: Mapping[str, Any] | None, store_id: str | None
+    ) -> str | None:
+        """See :meth:`Recommender.fallback_of` (``member_id`` raw)."""
+        member = None if member_id is None else self.member(member_id)
+        return self.recommender.fallback_of(member, profile=profile, store_id=store_id)
+
     def recommend_batch(
         self,
         member_ids: list[str],

@@ -283,11 +283,25 @@ class ShelfItem(BaseModel):
 class RecommendResponse(BaseModel):
     items: list[ShelfItem]
     model_version: str
+    fallback: str | None = Field(
+        None,
+        description=(
+            "Set when the shelf is not personal: 'popular-in-store' or 'popular' (nothing "
+            "known about the member), 'popular-in-segment' (tags the model cannot read)."
+        ),
+    )
 
 
 class MemberShelf(BaseModel):
     member_id: str
     items: list[ShelfItem]
+    fallback: str | None = Field(
+        None,
+        description=(
+            "Set when the shelf is not personal: 'popular-in-store' or 'popular' (nothing "
+            "known about the member), 'popular-in-segment' (tags the model cannot read)."
+        ),
+    )
 
 
 class BatchResponse(BaseModel):

@@ -152,8 +152,13 @@ class RecsysService:
             exclude_purchased=request.exclude_purchased,
             rules=request.rules.as_dict() if request.rules else None,
         )
+        fallback = self.runtime.fallback_of(request.member_id, request.profile, request.store_id)
         return RecommendResponse.model_validate(
-            {"items": _items(shelf), "model_version": self.runtime.model_version}
+            {
+                "items": _items(shelf),
+                "model_version": self.runtime.model_version,
+                "fallback": fallback,
+            }
         )
 
     @bentoml.api(route="/recommend_batch", output_spec=BatchResponse)
@@ -168,8 +173,13 @@ class RecsysService:
             exclude_purchased=request.exclude_purchased,
             rules=request.rules.as_dict() if request.rules else None,
         )
+        store = request.store_id
         results = [
-            {"member_id": m, "items": _items(s)}
+            {
+                "member_id": m,
+                "items": _items(s),
+                "fallback": self.runtime.fallback_of(m, None, store),
+            }
             for m, s in zip(request.member_ids, shelves, strict=True)
         ]
         return BatchResponse.model_validate(
