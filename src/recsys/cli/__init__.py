@@ -110,6 +110,11 @@ def _add_train(sub: argparse._SubParsersAction[_Parser]) -> None:
         action="store_true",
         help="hash member ids with the key in RECSYS_PSEUDONYM_KEY",
     )
+    p.add_argument(
+        "--events",
+        help="a service's event log: its events join the training data and the model "
+        "takes over its cursor (no event counted twice after the swap)",
+    )
     _add_size(p, 5000, 2000, 20)
     p.set_defaults(func=cmd_train)
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +45,23 @@ def _serve(model_dir: Path, host: str, port: int) -> int:
         }
         env.setdefault("OPENBLAS_NUM_THREADS", "1")
         cmd = [sys.executable, "-m", "bentoml", "serve", SERVICE_IMPORT]
-        code = _run_forwarding([*cmd, "--host", host, "--port", str(port)], env)
+        reload_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+        code = _run_forwarding([*cmd, "--host", host, "--port", str(port)], env, reload_url)
         if failure.is_file() and failure.read_text().strip():
             raise CLIError(f"the service could not start: {failure.read_text().strip()}")
         return code
 
 
-def _run_forwarding(cmd: list[str], env: dict[str, str]) -> int:
-    """Run ``bentoml serve`` and pass SIGTERM, SIGINT and SIGHUP on to it, so stopping
-    this command stops the server and every worker (BentoML drains and exits)."""
+def _run_forwarding(cmd: list[str], env: dict[str, str], url: str) -> int:
+    """Run ``bentoml serve`` and pass SIGTERM and SIGINT on to it, so stopping this command
+    stops the server and every worker (BentoML drains and exits). SIGHUP reloads the model
+    (``POST /admin/reload`` to ``url``), the way daemons reread their files."""
     child = subprocess.Popen(cmd, env=env)
 
     def forward(signum: int, _frame: object) -> None:
-        if child.poll() is None:
+        if signum == signal.SIGHUP:
+            threading.Thread(target=_reload, args=(url,), daemon=True).start()
+        elif child.poll() is None:
             child.send_signal(signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
@@ -69,6 +74,31 @@ def _run_forwarding(cmd: list[str], env: dict[str, str]) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _reload(url: str) -> None:
+    """Ask the local server to reload its model (SIGHUP); say what happened on stderr."""
+    import urllib.error
+    import urllib.request
+
+    from recsys.settings import read_settings
+
+    key = read_settings().secret("api_key")
+    request = urllib.request.Request(
+        f"{url}/admin/reload",
+        data=b"{}",
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {key}"} if key else {}),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=600) as resp:
+            answer = json.loads(resp.read())
+        print(f"recsys serve: reloaded, now {answer['model_version']}", file=sys.stderr)
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        print(f"recsys serve: reload failed: {exc}", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

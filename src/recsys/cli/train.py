@@ -72,6 +72,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         done = step("pseudonymizing member ids")
         data, pseudo = pseudonymized(data)
         done()
+    cursor = None
+    if args.events:
+        data, cursor = _with_logged_events(data, Path(args.events))
     params: dict[str, Any] = {}
     if args.tune:
         params = _tuned_params(data, args.model, args.factors, args.seed)
@@ -81,12 +84,60 @@ def cmd_train(args: argparse.Namespace) -> int:
     rec = fit(data, args.model, factors, args.seed, **params)
     done()
     out = Path(args.out)
+    if cursor is not None:
+        _fold_changes(rec, out, Path(args.events), cursor, pseudo)
     done = step(f"saving to {out}")
     rec.save(out)
     mark_pseudonyms(out, pseudo)
     done()
     print(f"{rec!r}, model_version {rec.model_version}")
     return 0
+
+
+def _with_logged_events(data: RetailData, log_path: Path) -> tuple[RetailData, int]:
+    """The training data plus every event of a service's log; returns the log's last seq
+    (the cursor the new model hands to the service: nothing is counted twice)."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from recsys.columns import Columns
+    from recsys.events import SEQ, EventLog
+
+    if not log_path.is_file():
+        raise CLIError(f"--events {log_path}: no event log there")
+    done = step(f"reading the event log {log_path.name}")
+    with EventLog(log_path) as log:
+        logged = log.since(after_seq=0)
+        last = log.last_seq()
+    known = set(data.catalog[Columns.ITEM].astype(str)) if len(data.catalog) else None
+    events = logged.drop(columns=[SEQ, Columns.EVENT_ID])
+    if known is not None:
+        events = events[events[Columns.ITEM].isin(known)]
+    done()
+    dropped = len(logged) - len(events)
+    print(
+        f"{len(events):,} logged events join the training data"
+        + (f" ({dropped:,} on SKUs the catalog lacks left out)" if dropped else "")
+    )
+    merged = pd.concat([data.interactions, events], ignore_index=True)
+    return replace(data, interactions=merged), last
+
+
+def _fold_changes(rec: Recommender, out: Path, log_path: Path, cursor: int, pseudo: Any) -> None:
+    """Apply the log's catalog, stock, profile changes and erasures to the new model (its
+    events are in the training data), leaving its cursors at the log's end."""
+    from recsys.serving.runtime import RecsysRuntime
+    from recsys.serving.settings import ServiceSettings
+
+    rec.event_seq, rec.change_seq = cursor, 0
+    done = step("applying the log's catalog changes and erasures")
+    runtime = RecsysRuntime(
+        ServiceSettings(model_dir=out.resolve(), event_log=log_path, pseudonymizer=pseudo),
+        recommender=rec,
+    )
+    runtime.close()
+    done()
 
 
 def _split(data: RetailData, test_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import pandas as pd
@@ -30,6 +32,8 @@ __all__ = ["ChangeResult", "ForgetResult", "RecsysRuntime"]
 logger = logging.getLogger("recsys.serving")
 
 _REPLAY_CHUNK: Final = 10_000
+#: logged by a reload, so that every worker swaps to the same model
+RELOAD_KIND: Final = "reload"
 _T = TypeVar("_T")
 
 
@@ -66,6 +70,7 @@ class RecsysRuntime:
     """
 
     def __init__(self, settings: ServiceSettings, recommender: Recommender | None = None) -> None:
+        self._starting = True
         self.settings = settings
         if recommender is None:
             if not settings.model_dir.is_dir():
@@ -99,6 +104,7 @@ class RecsysRuntime:
             self.replayed = self._catch_up()
         if self.replayed:
             logger.info("replayed %d logged events into the model", self.replayed)
+        self._starting = False
         if self._unsaved_erasure:  # erasures the saved model predates: rewrite it now
             self._save_model()
             logger.info("re-applied logged erasures to the saved model")
@@ -359,6 +365,42 @@ class RecsysRuntime:
             self._catch_up()  # another worker wrote first: the log's order decides
         return logged.change_seq
 
+    # ------------------------------------------------------------------ reload
+    def reload(self, model_dir: Path | None = None) -> tuple[str, str]:
+        """Swap in the saved model at ``model_dir`` (default: the served directory again,
+        e.g. after ``recsys train --out`` replaced it), without dropping a request.
+
+        The new model is loaded and caught up with the event log from its own cursors while
+        this one keeps answering; then one assignment swaps them. The reload is logged, so
+        every other worker swaps on its next read. Returns (previous, new) model versions.
+        """
+        with self._events_lock:
+            previous = self.model_version
+            path = self._reload_locked(model_dir)
+            payload = {"model_dir": str(path), "model_version": self.model_version}
+            self._logged_change(RELOAD_KIND, payload, lambda: 0)
+        return previous, self.model_version
+
+    def _reload_locked(self, model_dir: Path | None) -> Path:
+        path = Path(model_dir or self.settings.model_dir).expanduser().resolve()
+        settings = dataclasses.replace(self.settings, model_dir=path)
+        try:
+            if not path.is_dir():
+                raise ArtifactError(f"{path} is not a directory written by Recommender.save()")
+            staged = RecsysRuntime(settings)
+        except ArtifactError as exc:
+            raise InvalidInputError(f"cannot reload: {exc}") from exc
+        try:
+            staged._catch_up()  # what was logged while it loaded
+            self.recommender = staged.recommender  # the swap: one assignment
+            self.applied_seq, self.applied_change = staged.applied_seq, staged.applied_change
+            self.settings = settings
+            self._digests = []
+        finally:
+            staged.close()
+        logger.info("reloaded the model: now version %s", self.model_version)
+        return path
+
     # ------------------------------------------------------------------ erasure
     def forget(self, member_id: str) -> ForgetResult:
         """Erase a member everywhere this service keeps them (``POST /forget``).
@@ -409,8 +451,9 @@ class RecsysRuntime:
         self._unsaved_erasure = False
 
     def _moved_to(self, change: LoggedChange) -> None:
-        self.applied_change = change.change_seq
-        self.recommender.change_seq = change.change_seq
+        # forward only: a reload inside a catch-up may have moved past this change already
+        self.applied_change = max(self.applied_change, change.change_seq)
+        self.recommender.change_seq = self.applied_change
 
     def _apply_change(self, change: LoggedChange) -> None:
         payload = change.payload
@@ -422,6 +465,10 @@ class RecsysRuntime:
             elif change.kind == "profiles":
                 if payload["profiles"]:  # an erasure may have emptied it
                     self.recommender.set_profiles(payload["profiles"])
+            elif change.kind == RELOAD_KIND:
+                # another worker reloaded: follow (at start-up the configured model stands)
+                if not self._starting and payload["model_version"] != self.model_version:
+                    self._reload_locked(Path(payload["model_dir"]))
             elif change.kind == ERASE_KIND:
                 self._unsaved_erasure |= self._forget_logged(payload["digest"])
             else:
@@ -444,6 +491,8 @@ class RecsysRuntime:
         change after the events before it); caller holds the lock. Returns events applied."""
         applied = 0
         for change in self.log.changes(self.applied_change):
+            if change.change_seq <= self.applied_change:  # a reload caught up past it
+                continue
             applied += self._events_until(change.after_event)
             self._apply_change(change)
         return applied + self._events_until(None)

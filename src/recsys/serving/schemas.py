@@ -341,3 +341,16 @@ class ForgetRequest(_Request):
 class ForgetResponse(BaseModel):
     forgotten: bool = Field(..., description="Whether the model knew the member.")
     change_seq: int = Field(..., description="The erasure's position in the event log.")
+
+
+class ReloadRequest(_Request):
+    """Swap in a saved model without dropping a request (default: the served directory)."""
+
+    model_dir: str | None = Field(
+        None, min_length=1, description="A directory written by Recommender.save()."
+    )
+
+
+class ReloadResponse(BaseModel):
+    previous: str = Field(..., description="The model_version served before.")
+    model_version: str = Field(..., description="The model_version served from now on.")

@@ -39,6 +39,8 @@ from recsys.serving.schemas import (
     ForgetResponse,
     RecommendRequest,
     RecommendResponse,
+    ReloadRequest,
+    ReloadResponse,
     SimilarRequest,
     SimilarResponse,
     StockRequest,
@@ -244,6 +246,14 @@ class RecsysService:
     def __is_ready__(self) -> bool:
         """``/readyz``: ready while the event log can take writes (BentoML's hook)."""
         return self.runtime.ready()
+
+    @bentoml.api(route="/admin/reload", output_spec=ReloadResponse)
+    @_json_errors
+    def reload(self, request: ReloadRequest, /) -> ReloadResponse:
+        """Swap in a new model (every worker follows); answers never fail meanwhile."""
+        path = Path(request.model_dir) if request.model_dir else None
+        previous, version = self.runtime.reload(path)
+        return ReloadResponse(previous=previous, model_version=version)
 
     @bentoml.api(route="/forget", output_spec=ForgetResponse)
     @_json_errors
