@@ -6,6 +6,7 @@ restart on the same event log.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -158,5 +159,67 @@ def test_a_full_disk_answers_503_with_the_cause_and_recovers(
         runtime.log.set_page_limit(None)
         assert runtime.ready()
         assert runtime.ingest(many).accepted == 5000
+    finally:
+        runtime.close()
+
+
+def test_every_acknowledged_event_survives_repeated_kill_9(
+    trained: TrainedModel, tmp_path: Path
+) -> None:
+    """Cycles of: start, acknowledge purchases, kill -9. After each restart every
+    acknowledged event is in the log once and applied (the bought SKU is off the shelf)."""
+    cycles = int(os.environ.get("RECSYS_KILL_CYCLES", "4"))
+    log_path = tmp_path / "events.sqlite"
+    env = {
+        "RECSYS_EVENT_LOG": str(log_path),
+        "RECSYS_API_KEY": "",
+        "RECSYS_PSEUDONYM_KEY": "",
+        "BENTOML_HOME": str(tmp_path / "bentoml"),
+        "BENTOML_DO_NOT_TRACK": "True",
+    }
+    stocked = trained.data.stores.loc[
+        trained.data.stores["store_id"] == trained.store, "item_id"
+    ].tolist()
+    acknowledged: dict[str, str] = {}  # member -> the SKU it bought
+    for cycle in range(cycles + 1):
+        server = LocalServer(trained.path, env=env, log_path=tmp_path / f"s{cycle}.log").start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                for member, sku in acknowledged.items():  # everything before the crash
+                    body = {"member_id": member, "store_id": trained.store, "k": 50}
+                    shelf = client.post("/recommend", json=body).json()["items"]
+                    assert sku not in [i["item_id"] for i in shelf], (cycle, member)
+                if cycle == cycles:
+                    break
+                for i in range(5):
+                    member, sku = f"kill-{cycle}-{i}", stocked[(cycle * 5 + i) % len(stocked)]
+                    event = {"user_id": member, "item_id": sku, "kind": "purchase",
+                             "event_id": f"kill-{cycle}-{i}"}  # fmt: skip
+                    resp = client.post("/events", json={"events": [event]})
+                    assert resp.status_code == 200, resp.text
+                    acknowledged[member] = sku
+        finally:
+            server.kill()
+    assert sorted(_logged_users(log_path)) == sorted(acknowledged)
+
+
+def test_a_model_saved_against_another_log_replays_this_one_whole(
+    trained: TrainedModel, tmp_path: Path
+) -> None:
+    """A new log beside a model whose cursor is past its end: its events are not skipped."""
+    from recsys.events import EventLog
+    from recsys.recommender import Recommender
+    from recsys.serving.runtime import RecsysRuntime
+    from recsys.serving.settings import ServiceSettings
+
+    model = tmp_path / "shelf"
+    rec = Recommender.load(trained.path)
+    rec.event_seq = 50  # as if saved by a service whose log had 50 events
+    rec.save(model)
+    with EventLog(tmp_path / "new.sqlite") as log:
+        log.append([{"user_id": "fresh", "item_id": trained.item, "kind": "purchase"}])
+    runtime = RecsysRuntime(ServiceSettings(model_dir=model, event_log=tmp_path / "new.sqlite"))
+    try:
+        assert runtime.replayed == 1 and runtime.recommender.members_.index_of("fresh") >= 0
     finally:
         runtime.close()

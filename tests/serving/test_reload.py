@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +34,9 @@ def retrained(trained: TrainedModel, tmp_path_factory: pytest.TempPathFactory) -
 def test_every_worker_swaps_and_keeps_what_was_logged(
     trained: TrainedModel, retrained: Path, tmp_path: Path
 ) -> None:
-    settings = ServiceSettings(model_dir=trained.path, event_log=tmp_path / "events.sqlite")
+    model = tmp_path / "shelf"
+    shutil.copytree(trained.path, model)
+    settings = ServiceSettings(model_dir=model, event_log=tmp_path / "events.sqlite")
     a, b = RecsysRuntime(settings), RecsysRuntime(settings)
     try:
         a.ingest([{"user_id": "walk-in", "item_id": trained.item, "kind": "purchase"}])

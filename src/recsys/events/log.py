@@ -390,6 +390,14 @@ class EventLog:
                 raise
         return functools.partial(digest_of, key)
 
+    def high_water(self) -> tuple[int, int]:
+        """The highest event ``seq`` and ``change_seq`` ever given out by this log (rows
+        deleted by an erasure included: a saved cursor at or below them is this log's)."""
+        with self._lock:
+            rows = self._connection().execute("SELECT name, seq FROM sqlite_sequence").fetchall()
+        given = {str(name): int(seq) for name, seq in rows}
+        return given.get("events", 0), given.get("catalog_changes", 0)
+
     def changes(self, after_change: int = 0) -> list[LoggedChange]:
         """Logged catalog and stock changes after ``after_change``, in order."""
         with self._lock:

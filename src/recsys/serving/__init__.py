@@ -22,6 +22,7 @@ Routes
 ``POST /catalog``          SKUs added or changed (attributes, stores): logged, then applied
 ``POST /stock``            a store's stock (0: never shown there): logged, then applied
 ``POST /forget``           erase a member: model, event log, saved model, every worker
+``POST /admin/reload``     swap in a saved model (no failed request; every worker follows)
 ``GET /healthz /livez /readyz /metrics``  BentoML's own; ``GET /`` (API page), ``/docs.json``
 =====================  =====================================================================
 
@@ -93,6 +94,15 @@ acknowledged event. ``/recommend`` and ``/similar`` run on the event loop (a she
 less than a hop to a thread);
 ``/recommend_batch``, ``/audience``, ``/events``, ``/catalog`` and ``/stock`` (fsync) run on
 ``RECSYS_THREADS`` request threads per worker (default 4).
+
+Reload
+------
+``POST /admin/reload`` (and SIGHUP to ``recsys serve``) loads the saved model, replays the
+log rows after *its* cursors into it while the old model keeps answering, swaps the two in
+one assignment, then logs a ``reload`` change: every other worker does the same on its next
+read. A model retrained with ``recsys train --events <log>`` holds the log's events and
+cursor, so the swap counts no event twice. Reload changes are not replayed at start-up:
+the configured ``RECSYS_MODEL_DIR`` is served.
 
 Other settings
 --------------

@@ -12,13 +12,13 @@ from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from recsys.exceptions import PayloadTooLargeError, RecsysError
-from recsys.serving.openapi import with_errors
+from recsys.serving.openapi import PROBES, with_errors
 from recsys.serving.redaction import safe_errors, safe_loc
 from recsys.settings import read_settings
 
 __all__ = ["OPEN_PATHS", "Gatekeeper", "QuietClientErrors", "error_response"]
 
-OPEN_PATHS: Final = frozenset({"/healthz", "/livez", "/readyz"})
+OPEN_PATHS: Final = PROBES
 _NOT_AN_OBJECT: Final = frozenset({"model_type", "model_attributes_type", "dict_type"})
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Final
 
-__all__ = ["ERROR_SCHEMA", "ERROR_STATUSES", "with_errors"]
+__all__ = ["ERROR_SCHEMA", "ERROR_STATUSES", "PROBES", "with_errors"]
 
 ERROR_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
@@ -37,6 +37,9 @@ ERROR_SCHEMA: Final[dict[str, Any]] = {
     },
 }
 
+#: the routes open without the API key (orchestrators probe without credentials)
+PROBES: Final = frozenset({"/healthz", "/livez", "/readyz"})
+
 ERROR_STATUSES: Final = {
     "400": "Not JSON, not a JSON object, or a content type other than JSON",
     "401": "Missing or wrong API key (when one is configured)",
@@ -48,19 +51,56 @@ ERROR_STATUSES: Final = {
 
 
 def with_errors(spec: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``spec`` whose ``POST`` routes list every error answer."""
-    out = copy.deepcopy(spec)
+    """A copy of ``spec`` whose ``POST`` routes list every error answer, and whose optional
+    fields say ``nullable`` the OpenAPI 3.0 way (pydantic writes ``{"type": "null"}``,
+    which 3.0 does not know)."""
+    out = _nullable(copy.deepcopy(spec))
     schemas = out.setdefault("components", {}).setdefault("schemas", {})
-    schemas["RecsysError"] = ERROR_SCHEMA
+    schemas["RecsysError"] = copy.deepcopy(ERROR_SCHEMA)
     ref = {"$ref": "#/components/schemas/RecsysError"}
-    for methods in out.get("paths", {}).values():
-        post = methods.get("post") if isinstance(methods, dict) else None
+    unauthorized = {
+        "description": ERROR_STATUSES["401"],
+        "content": {"application/json": {"schema": ref}},
+    }
+    for path, methods in out.get("paths", {}).items():
+        if not isinstance(methods, dict):
+            continue
+        for method, operation in methods.items():  # behind the key: every route but probes
+            if path not in PROBES and isinstance(operation, dict) and method != "parameters":
+                operation.setdefault("responses", {}).setdefault("401", unauthorized)
+        post = methods.get("post")
         if not isinstance(post, dict):
             continue
         answers = post.setdefault("responses", {})
+        for answer in answers.values():  # BentoML inlines answers and drops their nulls
+            body = answer.get("content", {}).get("application/json", {})
+            title = body.get("schema", {}).get("title")
+            if title in schemas:
+                body["schema"] = {"$ref": f"#/components/schemas/{title}"}
         for status, text in ERROR_STATUSES.items():
             answers[status] = {
                 "description": text,
                 "content": {"application/json": {"schema": ref}},
             }
+    return out
+
+
+def _nullable(node: Any) -> Any:
+    """``anyOf: [X, {"type": "null"}]`` -> ``X`` with ``nullable: true``, everywhere."""
+    if isinstance(node, list):
+        return [_nullable(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _nullable(v) for k, v in node.items()}
+    options = out.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        del out["anyOf"]
+        if len(rest) == 1 and isinstance(rest[0], dict) and "$ref" not in rest[0]:
+            out = {**rest[0], **out}
+        elif len(rest) == 1:
+            out["allOf"] = rest
+        else:
+            out["anyOf"] = rest
+        out["nullable"] = True
     return out

@@ -99,6 +99,7 @@ class RecsysRuntime:
         self._write_error: EventLogError | None = None
         self.applied_seq = int(getattr(recommender, "event_seq", 0) or 0)
         self.applied_change = int(getattr(recommender, "change_seq", 0) or 0)
+        self._check_cursors()
         with self._events_lock:
             self._seen_version = self.log.data_version()
             self.replayed = self._catch_up()
@@ -108,6 +109,23 @@ class RecsysRuntime:
         if self._unsaved_erasure:  # erasures the saved model predates: rewrite it now
             self._save_model()
             logger.info("re-applied logged erasures to the saved model")
+
+    def _check_cursors(self) -> None:
+        """A model whose cursors lie beyond this log's end was saved against another log
+        (a new or moved log file): it has seen none of this one, so replay it all rather
+        than skip its first rows."""
+        last_event, last_change = self.log.high_water()
+        if self.applied_seq > last_event or self.applied_change > last_change:
+            logger.warning(
+                "the model was saved against another event log (cursor %d/%d, this log "
+                "ends at %d/%d): replaying this log from its start",
+                self.applied_seq,
+                self.applied_change,
+                last_event,
+                last_change,
+            )
+            self.applied_seq = self.applied_change = 0
+            self.recommender.event_seq = self.recommender.change_seq = 0
 
     # ------------------------------------------------------------------ health
     def ready(self) -> bool:
