@@ -7,7 +7,7 @@ The model is trained once per session; the shared server is started once per ses
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +58,27 @@ def _train(path: Path, pseudonymizer: Pseudonymizer | None = None) -> TrainedMod
     store = str(data.stores[Columns.STORE].iloc[0])
     item = str(data.stores.loc[data.stores[Columns.STORE] == store, Columns.ITEM].iloc[0])
     return TrainedModel(path=path, data=data, member=raw_member, store=store, item=item)
+
+
+#: builds a test server's environment: (run folder, event log, api_key="") -> variables
+ServerEnv = Callable[..., dict[str, str]]
+
+
+@pytest.fixture(scope="session")
+def server_env() -> ServerEnv:
+    """A test server's environment: its own event log and BentoML home, no API key unless
+    given, no pseudonyms."""
+
+    def make(run: Path, log: Path, api_key: str = "") -> dict[str, str]:
+        return {
+            "RECSYS_EVENT_LOG": str(log),
+            "RECSYS_API_KEY": api_key,
+            "RECSYS_PSEUDONYM_KEY": "",
+            "BENTOML_HOME": str(run / "bentoml"),
+            "BENTOML_DO_NOT_TRACK": "True",
+        }
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from recsys.privacy import Pseudonymizer
 from recsys.serving.local import LocalServer
 
 if TYPE_CHECKING:
-    from conftest import TrainedModel
+    from conftest import ServerEnv, TrainedModel
 
 pytestmark = pytest.mark.http
 
@@ -104,17 +104,11 @@ def test_api_key_pseudonyms_and_crash_recovery(
 
 
 def test_a_deleted_log_is_refused_before_any_acknowledgement(
-    trained: TrainedModel, tmp_path: Path
+    trained: TrainedModel, tmp_path: Path, server_env: ServerEnv
 ) -> None:
     """``rm`` of the log while serving: 503 naming the cause, unready, nothing acknowledged."""
     log_path = tmp_path / "events.sqlite"
-    env = {
-        "RECSYS_EVENT_LOG": str(log_path),
-        "RECSYS_API_KEY": "",
-        "RECSYS_PSEUDONYM_KEY": "",
-        "BENTOML_HOME": str(tmp_path / "bentoml"),
-        "BENTOML_DO_NOT_TRACK": "True",
-    }
+    env = server_env(tmp_path, log_path)
     event = {"user_id": trained.member, "item_id": trained.item, "kind": "view"}
     server = LocalServer(trained.path, env=env, log_path=tmp_path / "server.log").start()
     try:
@@ -164,19 +158,13 @@ def test_a_full_disk_answers_503_with_the_cause_and_recovers(
 
 
 def test_every_acknowledged_event_survives_repeated_kill_9(
-    trained: TrainedModel, tmp_path: Path
+    trained: TrainedModel, tmp_path: Path, server_env: ServerEnv
 ) -> None:
     """Cycles of: start, acknowledge purchases, kill -9. After each restart every
     acknowledged event is in the log once and applied (the bought SKU is off the shelf)."""
     cycles = int(os.environ.get("RECSYS_KILL_CYCLES", "4"))
     log_path = tmp_path / "events.sqlite"
-    env = {
-        "RECSYS_EVENT_LOG": str(log_path),
-        "RECSYS_API_KEY": "",
-        "RECSYS_PSEUDONYM_KEY": "",
-        "BENTOML_HOME": str(tmp_path / "bentoml"),
-        "BENTOML_DO_NOT_TRACK": "True",
-    }
+    env = server_env(tmp_path, log_path)
     stocked = trained.data.stores.loc[
         trained.data.stores["store_id"] == trained.store, "item_id"
     ].tolist()

@@ -15,7 +15,7 @@ import pytest
 from recsys.serving.local import LocalServer
 
 if TYPE_CHECKING:
-    from conftest import TrainedModel
+    from conftest import ServerEnv, TrainedModel
 
 pytestmark = pytest.mark.http
 
@@ -31,16 +31,10 @@ def _schemathesis() -> str:
 
 
 def test_generated_requests_get_no_5xx_and_match_the_openapi(
-    trained: TrainedModel, tmp_path: Path
+    trained: TrainedModel, tmp_path: Path, server_env: ServerEnv
 ) -> None:
     tool = _schemathesis()
-    env = {
-        "RECSYS_EVENT_LOG": str(tmp_path / "events.sqlite"),
-        "RECSYS_API_KEY": KEY,
-        "RECSYS_PSEUDONYM_KEY": "",
-        "BENTOML_HOME": str(tmp_path / "bentoml"),
-        "BENTOML_DO_NOT_TRACK": "True",
-    }
+    env = server_env(tmp_path, tmp_path / "events.sqlite", api_key=KEY)
     model = tmp_path / "shelf"  # generated /forget and /catalog calls rewrite the model
     shutil.copytree(trained.path, model)
     server = LocalServer(model, env=env, log_path=tmp_path / "server.log").start()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +20,7 @@ from recsys.serving.runtime import RecsysRuntime
 from recsys.serving.settings import ServiceSettings
 
 if TYPE_CHECKING:
-    from conftest import TrainedModel
+    from conftest import ServerEnv, TrainedModel
 
 pytestmark = pytest.mark.http
 
@@ -58,15 +60,9 @@ def test_every_worker_swaps_and_keeps_what_was_logged(
 
 
 def test_a_reload_under_load_fails_no_request(
-    trained: TrainedModel, retrained: Path, tmp_path: Path
+    trained: TrainedModel, retrained: Path, tmp_path: Path, server_env: ServerEnv
 ) -> None:
-    env = {
-        "RECSYS_EVENT_LOG": str(tmp_path / "events.sqlite"),
-        "RECSYS_API_KEY": "",
-        "RECSYS_PSEUDONYM_KEY": "",
-        "BENTOML_HOME": str(tmp_path / "bentoml"),
-        "BENTOML_DO_NOT_TRACK": "True",
-    }
+    env = server_env(tmp_path, tmp_path / "events.sqlite")
     server = LocalServer(trained.path, env=env, log_path=tmp_path / "server.log").start()
     failures: list[str] = []
     versions: list[str] = []
@@ -88,6 +84,7 @@ def test_a_reload_under_load_fails_no_request(
     try:
         for t in threads:
             t.start()
+        _wait_for(lambda: len(versions) >= 30)  # load is running before the reload
         with httpx.Client(base_url=server.url, timeout=120) as client:
             resp = client.post("/admin/reload", json={"model_dir": str(retrained)})
             assert resp.status_code == 200, resp.text
@@ -98,13 +95,22 @@ def test_a_reload_under_load_fails_no_request(
                 if seen == {new}:
                     break
             assert seen == {new}
+        after = len(versions)
+        _wait_for(lambda: len(versions) >= after + 30)  # and goes on after it
     finally:
         stop.set()
         for t in threads:
             t.join()
         server.stop()
-    assert failures == [] and len(versions) > 50
-    assert versions[-1] == new
+    assert failures == [] and len(versions) >= 60
+    assert versions[-1] == new and versions[0] != new
+
+
+def _wait_for(done: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def test_retraining_on_the_log_hands_over_its_cursor(

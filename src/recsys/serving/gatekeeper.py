@@ -136,16 +136,17 @@ def _header(scope: Mapping[str, Any], wanted: bytes) -> bytes:
     return b""
 
 
-def _validation_answers(send: Any) -> Callable[[dict[str, Any]], Any]:
-    """``send`` with BentoML's validation answers (400, a pydantic error list) rewritten to
-    the service's shape: 400 ``MalformedRequest`` for a body that is not JSON, else 422
-    ``ValidationError``; the details keep types, field paths and messages, never values."""
+def _rewritten(
+    send: Any, status: int, rewrite: Callable[[bytes], JSONResponse | None]
+) -> Callable[[dict[str, Any]], Any]:
+    """``send`` with every answer of ``status`` held whole, then sent as ``rewrite`` of its
+    body (``None``: as it was)."""
     held: dict[str, Any] | None = None
     chunks: list[bytes] = []
 
     async def wrapped(message: dict[str, Any]) -> Any:
         nonlocal held
-        if message["type"] == "http.response.start" and message["status"] == 400:
+        if message["type"] == "http.response.start" and message["status"] == status:
             held = message
             return None
         if held is None or message["type"] != "http.response.body":
@@ -154,48 +155,43 @@ def _validation_answers(send: Any) -> Callable[[dict[str, Any]], Any]:
         if message.get("more_body", False):
             return None
         body = b"".join(chunks)
+        response = rewrite(body)
+        if response is None:
+            await send(held)
+            return await send({"type": "http.response.body", "body": body})
+        start = {"status": response.status_code, "headers": response.raw_headers}
+        await send({"type": "http.response.start", **start})
+        return await send({"type": "http.response.body", "body": response.body})
+
+    return wrapped
+
+
+def _validation_answers(send: Any) -> Callable[[dict[str, Any]], Any]:
+    """``send`` with BentoML's validation answers (400, a pydantic error list) rewritten to
+    the service's shape: 400 ``MalformedRequest`` for a body that is not JSON, else 422
+    ``ValidationError``; the details keep types, field paths and messages, never values."""
+
+    def rewrite(body: bytes) -> JSONResponse | None:
         try:
             answer = json.loads(body)
         except ValueError:
-            answer = None
+            return None
         if not (isinstance(answer, dict) and isinstance(answer.get("detail"), list)):
-            await send(held)  # not a validation answer: as it was
-            return await send({"type": "http.response.body", "body": body})
+            return None  # not a validation answer
         errors = safe_errors(e for e in answer["detail"] if isinstance(e, dict))
         malformed = any(  # not JSON, or JSON that is not an object
             e["type"] == "json_invalid" or (not e["loc"] and e["type"] in _NOT_AN_OBJECT)
             for e in errors
         )
         status, error = (400, "MalformedRequest") if malformed else (422, "ValidationError")
-        response = JSONResponse({"error": error, "detail": errors}, status_code=status)
-        await send(
-            {"type": "http.response.start", "status": status, "headers": response.raw_headers}
-        )
-        return await send({"type": "http.response.body", "body": response.body})
+        return JSONResponse({"error": error, "detail": errors}, status_code=status)
 
-    return wrapped
+    return _rewritten(send, 400, rewrite)
 
 
 def _openapi_answer(send: Any) -> Callable[[dict[str, Any]], Any]:
     """``send`` with BentoML's OpenAPI document completed by :func:`with_errors`."""
-    held: dict[str, Any] | None = None
-    chunks: list[bytes] = []
-
-    async def wrapped(message: dict[str, Any]) -> Any:
-        nonlocal held
-        if message["type"] == "http.response.start" and message["status"] == 200:
-            held = message
-            return None
-        if held is None or message["type"] != "http.response.body":
-            return await send(message)
-        chunks.append(message.get("body", b""))
-        if message.get("more_body", False):
-            return None
-        response = JSONResponse(with_errors(json.loads(b"".join(chunks))))
-        await send({"type": "http.response.start", "status": 200, "headers": response.raw_headers})
-        return await send({"type": "http.response.body", "body": response.body})
-
-    return wrapped
+    return _rewritten(send, 200, lambda body: JSONResponse(with_errors(json.loads(body))))
 
 
 def _replay(messages: list[dict[str, Any]], receive: Any) -> Callable[[], Any]:
