@@ -27,6 +27,20 @@ def _error(resp: httpx.Response, status: int, error: str | None = None) -> dict:
 
 
 # ------------------------------------------------------------------------------ routes
+def test_metrics_report_shelf_time_fallbacks_lag_and_version(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    client.post("/recommend", json={"member_id": "never-seen-metrics", "store_id": trained.store})
+    event = {"user_id": trained.member, "item_id": trained.item, "kind": "view"}
+    client.post("/events", json={"events": [event]})
+    version = client.post("/recommend", json={"member_id": trained.member}).json()["model_version"]
+    text = client.get("/metrics").text
+    assert 'recsys_shelf_seconds_bucket{le="0.001",route="/recommend"}' in text
+    assert 'recsys_fallback_shelves_total{fallback="popular-in-store",route="/recommend"}' in text
+    assert "recsys_event_log_lag" in text
+    assert f'recsys_model_info{{model_version="{version}"}} 1.0' in text
+
+
 def test_probes_metrics_and_docs(client: httpx.Client) -> None:
     for path in ("/healthz", "/livez", "/readyz", "/metrics", "/docs.json"):
         assert client.get(path).status_code == 200, path

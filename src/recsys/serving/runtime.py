@@ -127,6 +127,10 @@ class RecsysRuntime:
             self.applied_seq = self.applied_change = 0
             self.recommender.event_seq = self.recommender.change_seq = 0
 
+    def lag(self) -> int:
+        """Event-log rows logged (by any worker) that this worker has not applied yet."""
+        return max(0, self.log.high_water()[0] - self.applied_seq)
+
     # ------------------------------------------------------------------ health
     def ready(self) -> bool:
         """Whether writes can be acknowledged: the log file is the one opened and the last

@@ -25,6 +25,7 @@ from recsys.recommender import Recommendation
 from recsys.recommender.persistence import ARTIFACT_FILES
 from recsys.serving.exposure import check_exposure, worker_host
 from recsys.serving.gatekeeper import Gatekeeper, QuietClientErrors, error_response
+from recsys.serving.metrics import ServiceMetrics
 from recsys.serving.runtime import RecsysRuntime
 from recsys.serving.schemas import (
     AudienceRequest,
@@ -116,6 +117,8 @@ class RecsysService:
             if host is not None:
                 check_exposure(host, settings.api_key, read_settings().allow_open)
             self.runtime = RecsysRuntime(settings)
+            self.metrics = ServiceMetrics()
+            self._reads = 0
         except RecsysError as exc:
             logger.critical("recsys cannot start: %s", exc)
             _report_failure(str(exc))
@@ -145,16 +148,21 @@ class RecsysService:
         """A member's shelf in a store: items with score and a reason to say out loud."""
         # async on purpose: a shelf takes well under a millisecond, less than the hop to a
         # worker thread would; batches, audiences and events (fsync) stay on threads
-        shelf = self.runtime.recommend(
-            request.member_id,
-            request.k,
-            store_id=request.store_id,
-            profile=request.profile,
-            filters=request.filters.as_dict() if request.filters else None,
-            exclude_purchased=request.exclude_purchased,
-            rules=request.rules.as_dict() if request.rules else None,
-        )
+        with self.metrics.timed("/recommend"):
+            shelf = self.runtime.recommend(
+                request.member_id,
+                request.k,
+                store_id=request.store_id,
+                profile=request.profile,
+                filters=request.filters.as_dict() if request.filters else None,
+                exclude_purchased=request.exclude_purchased,
+                rules=request.rules.as_dict() if request.rules else None,
+            )
         fallback = self.runtime.fallback_of(request.member_id, request.profile, request.store_id)
+        self.metrics.fallback("/recommend", fallback)
+        self._reads += 1
+        if self._reads % 256 == 1:  # the version and the lag, now and then (a query)
+            self.metrics.serving(self.runtime.model_version, self.runtime.lag())
         return RecommendResponse.model_validate(
             {
                 "items": _items(shelf),
@@ -167,22 +175,22 @@ class RecsysService:
     @_json_errors
     def recommend_batch(self, request: BatchRequest, /) -> BatchResponse:
         """Shelves of many members, one list per member in request order."""
-        shelves = self.runtime.recommend_batch(
-            request.member_ids,
-            request.k,
-            store_id=request.store_id,
-            filters=request.filters.as_dict() if request.filters else None,
-            exclude_purchased=request.exclude_purchased,
-            rules=request.rules.as_dict() if request.rules else None,
-        )
+        with self.metrics.timed("/recommend_batch"):
+            shelves = self.runtime.recommend_batch(
+                request.member_ids,
+                request.k,
+                store_id=request.store_id,
+                filters=request.filters.as_dict() if request.filters else None,
+                exclude_purchased=request.exclude_purchased,
+                rules=request.rules.as_dict() if request.rules else None,
+            )
         store = request.store_id
+        fallbacks = [self.runtime.fallback_of(m, None, store) for m in request.member_ids]
+        for kind in fallbacks:
+            self.metrics.fallback("/recommend_batch", kind)
         results = [
-            {
-                "member_id": m,
-                "items": _items(s),
-                "fallback": self.runtime.fallback_of(m, None, store),
-            }
-            for m, s in zip(request.member_ids, shelves, strict=True)
+            {"member_id": m, "items": _items(s), "fallback": f}
+            for m, s, f in zip(request.member_ids, shelves, fallbacks, strict=True)
         ]
         return BatchResponse.model_validate(
             {"results": results, "model_version": self.runtime.model_version}
@@ -222,6 +230,7 @@ class RecsysService:
         """Record member events durably, then fold them in: the next shelf reflects them."""
         events = [e.model_dump(exclude_none=True) for e in request.events]
         result = self.runtime.ingest(events, request.profiles)
+        self.metrics.serving(self.runtime.model_version, self.runtime.lag())
         return EventsResponse(
             accepted=result.accepted, duplicates=result.duplicates, last_seq=result.last_seq
         )
@@ -253,6 +262,7 @@ class RecsysService:
         """Swap in a new model (every worker follows); answers never fail meanwhile."""
         path = Path(request.model_dir) if request.model_dir else None
         previous, version = self.runtime.reload(path)
+        self.metrics.serving(version, self.runtime.lag())
         return ReloadResponse(previous=previous, model_version=version)
 
     @bentoml.api(route="/forget", output_spec=ForgetResponse)
