@@ -151,6 +151,33 @@ async def _paced(
     return out
 
 
+async def _paced_under_bulk(
+    url: str, bodies: list[dict], rate: float, connections: int, seconds: float, bulk: list[dict]
+) -> dict[str, Any]:
+    """:func:`_paced` while three ``POST /events`` of ``bulk`` events land, a second apart:
+    what big event batches cost the shelves served meanwhile."""
+
+    def post_bulk() -> list[float]:
+        import httpx
+
+        took = []
+        with httpx.Client(base_url=url, timeout=120) as client:
+            for n in range(3):
+                time.sleep(1.0)
+                batch = [{**e, "event_id": f"bulk-{n}-{i}"} for i, e in enumerate(bulk)]
+                t0 = time.perf_counter()
+                client.post("/events", json={"events": batch}).raise_for_status()
+                took.append(time.perf_counter() - t0)
+        return took
+
+    paced, took = await asyncio.gather(
+        _paced(url, bodies, rate, connections, seconds), asyncio.to_thread(post_bulk)
+    )
+    paced["mode"] = f"open loop at {rate:.0f} req/s, 3 x {len(bulk):,} events posted"
+    paced["bulk_post_seconds"] = took
+    return paced
+
+
 async def _warm_up(client: Any, bodies: list[dict], connections: int) -> None:
     await asyncio.gather(*(_post(client, b, {}) for b in bodies[:connections]))
 
@@ -309,6 +336,22 @@ def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str,
             paced = asyncio.run(
                 _paced(server.url, bodies, config.rate, config.connections, config.seconds)
             )
+            items = sorted(set(data.catalog[Columns.ITEM].astype(str)))
+            bulk = [
+                {"user_id": members[i % len(members)], "item_id": items[i % len(items)],
+                 "kind": "view", "value": 30.0}
+                for i in range(10_000)
+            ]  # fmt: skip
+            under_bulk = asyncio.run(
+                _paced_under_bulk(
+                    server.url,
+                    bodies,
+                    config.rate,
+                    config.connections,
+                    max(config.seconds, 5),
+                    bulk,
+                )
+            )
             events = _event_to_shelf(server.url, members, stores, config.k, config.event_trials)
             catalog = _sku_to_shelf(server.url, members, stores, config.k, config.event_trials)
     result = {
@@ -325,6 +368,7 @@ def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str,
         "server": {"host": HOST, "workers": 1, "threads": int(os.environ.get("RECSYS_THREADS", 4))},
         "http": http,
         "http_paced": paced,
+        "http_paced_under_bulk_events": under_bulk,
         "in_process": in_process,
         "event_to_recommend": events,
         "catalog_to_recommend": catalog,
@@ -348,6 +392,7 @@ def format_table(result: dict[str, Any]) -> str:
     h, p, e = result["http"], result["in_process"], result["event_to_recommend"]
     c = result["catalog_to_recommend"]
     paced = result["http_paced"]
+    bulk = result["http_paced_under_bulk_events"]
     rows = [
         (
             f"HTTP /recommend at {paced['target_rps']:.0f} req/s",
@@ -356,6 +401,14 @@ def format_table(result: dict[str, Any]) -> str:
             paced["p95_ms"],
             paced["p99_ms"],
             f"{paced['errors']}",
+        ),
+        (
+            "  ... while 3 x 10,000 events are posted",
+            f"{bulk['rps']:.0f}",
+            bulk["p50_ms"],
+            bulk["p95_ms"],
+            bulk["p99_ms"],
+            f"{bulk['errors']}",
         ),
         (
             "HTTP /recommend, as fast as it goes",
@@ -435,6 +488,9 @@ if pytest is not None:
         }
         assert result["http"]["requests"] > 0
         assert result["http"]["errors"] == 0 and result["http_paced"]["errors"] == 0
+        bulk = result["http_paced_under_bulk_events"]
+        assert bulk["errors"] == 0 and len(bulk["bulk_post_seconds"]) == 3
+        benchmark.extra_info["under_bulk_p99_ms"] = bulk["p99_ms"]
         events = result["event_to_recommend"]
         assert events["trials"] > 0
         assert events["reflected_on_first_read"] == events["trials"]
