@@ -90,3 +90,22 @@ def test_recsys_forget_erases_from_the_model_directory_and_the_log(carded, tmp_p
     with EventLog(log) as events:
         assert events.count() == 0 and [c.kind for c in events.changes()] == ["forget"]
     assert recsys.Recommender.load(model).members_.index_of(CARD) == -1
+
+
+def test_an_opted_out_member_is_in_no_audience_and_stays_out(carded, tmp_path):
+    rec = recsys.Recommender(model="als", factors=8, iterations=3).fit(carded)
+    everyone = rec.n_members
+    sku = rec.recommend(CARD, k=1)[0].item_id
+    audience = [m.member_id for m in rec.audience(sku, k=everyone, exclude_purchased=False)]
+    assert CARD in audience
+    shelf = [r.item_id for r in rec.recommend(CARD, k=10)]
+    assert rec.opt_out(CARD) is True
+    assert rec.opt_out(WALK_IN) is False  # not known yet: registered, so it holds later
+    for r in (rec, recsys.Recommender.load(rec.save(tmp_path / "m"))):
+        rec_audience = r.audience(sku, k=everyone, exclude_purchased=False)
+        assert CARD not in [m.member_id for m in rec_audience]
+        assert [x.item_id for x in r.recommend(CARD, k=10)] == shelf  # shelves stay personal
+    rec.update([{"user_id": WALK_IN, "item_id": sku, "kind": "view", "value": 60}])
+    assert WALK_IN not in [m.member_id for m in rec.audience(sku, k=everyone + 1)]
+    rec.forget(CARD)
+    assert _holding(rec.save(tmp_path / "erased"), CARD) == []

@@ -150,6 +150,18 @@ def test_forget_leaves_no_byte_of_the_member_and_survives_a_restart(
         other = {"user_id": "walk-in", "item_id": "sku4", "kind": "view"}
         assert client.post("/events", json={"events": [other]}).status_code == 200
         assert _files_holding(run, alias)  # in the log and the model before the erasure
+        top = client.post("/recommend", json={"member_id": CARD, "k": 1}).json()["items"][0]
+        audience = {"item_id": top["item_id"], "k": 1000, "exclude_purchased": False}
+        members = [
+            m["member_id"] for m in client.post("/audience", json=audience).json()["members"]
+        ]
+        assert alias in members  # /audience answers pseudonyms
+        resp = client.post("/optout", json={"member_id": CARD})
+        assert resp.status_code == 200 and resp.json()["known"] is True, resp.text
+        members = [
+            m["member_id"] for m in client.post("/audience", json=audience).json()["members"]
+        ]
+        assert alias not in members  # consent withdrawn: never in an audience
         resp = client.post("/forget", json={"member_id": CARD})
         assert resp.status_code == 200, resp.text
         assert resp.json()["forgotten"] is True

@@ -54,6 +54,11 @@ def erase_member(conn: sqlite3.Connection, member_id: str, received_at: str) -> 
         # from any cursor applies what came before, then the erasure
         after = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         conn.execute(f"DELETE FROM events WHERE {Columns.USER} = ?", (member_id,))
+        for seq, text in conn.execute(
+            "SELECT change_seq, payload FROM catalog_changes WHERE kind = 'optout'"
+        ).fetchall():
+            if json.loads(text).get("member_id") == member_id:  # their opt-out goes too
+                conn.execute("DELETE FROM catalog_changes WHERE change_seq = ?", (seq,))
         rows = conn.execute(
             "SELECT change_seq, payload FROM catalog_changes WHERE kind = 'profiles'"
         ).fetchall()

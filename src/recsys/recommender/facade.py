@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from recsys.data import EventWeights, RetailDataset
 from recsys.data.frames import as_pandas
@@ -606,7 +607,8 @@ class Recommender(Params):
         """Members most likely to want ``item_id`` (e.g. who should get its coupon).
 
         With ``store_id``, only that store's regular customers: members with events there,
-        in training or since (live events with that ``store_id``).
+        in training or since (live events with that ``store_id``). Members who opted out
+        (:meth:`opt_out`) are never in it.
         Members who already bought the SKU are left out unless ``exclude_purchased=False``.
         Only members the model gives a positive affinity are in it (none for a SKU it knows
         nothing about).
@@ -620,8 +622,9 @@ class Recommender(Params):
         if store >= 0:
             allowed = state.members.regulars(store, state.regulars)
         buyers = state.members.buyers_of(item) if exclude_purchased else _EMPTY
+        excluded = np.union1d(buyers, state.members.opted_out()).astype(np.int64)
         ids, vals = rank_audience(
-            state, item, k, allowed=allowed, exclude=buyers if len(buyers) else None
+            state, item, k, allowed=allowed, exclude=excluded if len(excluded) else None
         )
         keep = (ids >= 0) & (vals > 0)  # no affinity (a SKU without a vector): no audience
         names = state.members.id_of(ids[keep])
@@ -707,6 +710,37 @@ class Recommender(Params):
             state = self._fitted()
             pending = prepare_profiles(profiles, data=state.dataset, members=state.members)
             return apply_profiles(pending, state.members, state.model)
+
+    # ------------------------------------------------------------------ consent
+    def opt_out(self, member_id: str) -> bool:
+        """Keep a member out of every :meth:`audience` (coupons, campaigns) from now on;
+        their shelves stay personal. A member not known yet is registered, so the choice
+        holds when their first event arrives. Returns whether the member was known.
+
+        Examples
+        --------
+        >>> from recsys.datasets import synthetic_retail
+        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
+        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
+        >>> member = data.interactions.user_id.iloc[0]
+        >>> sku = rec.recommend(member, k=1)[0].item_id
+        >>> rec.opt_out(member)
+        True
+        >>> member in [m.member_id for m in rec.audience(sku, k=300, exclude_purchased=False)]
+        False
+        """
+        if not isinstance(member_id, str) or not member_id:
+            raise InvalidInputError("member_id must be a non-empty string")
+        with self._writing:
+            members = self._fitted().members
+            u = members.index_of(member_id)
+            known = u >= 0
+            if not known:
+                width = self._fitted().dataset.matrices.user_features.shape[1]
+                empty = sp.csr_matrix((1, width), dtype=np.float32)
+                u = int(members.add_members([member_id], empty)[0])
+            members.opt_out(u)
+            return known
 
     # ------------------------------------------------------------------ erasure
     def forget(self, member_id: str) -> bool:

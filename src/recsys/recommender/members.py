@@ -48,6 +48,7 @@ class MemberState:
         self._bought_rows: dict[int, np.ndarray] = {}
         self._feature_rows: dict[int, sp.csr_matrix] = {}
         self._visits: dict[int, set[int]] = {}  # store -> members with live events there
+        self._opted_out: set[int] = set()  # members who never appear in an audience
         self._vectors = None if vectors is None else np.array(vectors, dtype=np.float32, order="C")
         self._buyers = purchased.tocsc()
         self.lock = RLock()
@@ -69,6 +70,7 @@ class MemberState:
             out._bought_rows = dict(self._bought_rows)
             out._feature_rows = dict(self._feature_rows)
             out._visits = {store: set(m) for store, m in self._visits.items()}
+            out._opted_out = set(self._opted_out)
             # vectors are shared: a write after the swap is only ever newer, never torn
             out.lock = RLock()
             return out
@@ -264,6 +266,17 @@ class MemberState:
                 self._vectors[users] = vectors
             self.version += 1
 
+    def opt_out(self, u: int) -> None:
+        """Keep member ``u`` out of every audience from now on (consent withdrawn)."""
+        with self.lock:
+            self._opted_out.add(int(u))
+            self.version += 1
+
+    def opted_out(self) -> np.ndarray:
+        """Sorted internal ids of the members who opted out of audiences."""
+        with self.lock:
+            return np.array(sorted(self._opted_out), dtype=np.int64)
+
     def add_visits(self, users: np.ndarray, stores: np.ndarray) -> None:
         """Record that members had events in stores (pairwise), making them regulars."""
         with self.lock:
@@ -308,6 +321,7 @@ class MemberState:
             self._feature_rows[u] = sp.csr_matrix((1, self._features.shape[1]), dtype=np.float32)
             for members in self._visits.values():
                 members.discard(u)
+            self._opted_out.discard(u)  # nothing of them is kept, their choice neither
             if self._vectors is not None:
                 self._vectors[u] = 0.0
             self.version += 1
@@ -336,6 +350,7 @@ class MemberState:
                 **_csr_arrays("new_features", self.features(new)),
                 "profiled": profiled,
                 **self._visit_arrays(),
+                "opted_out": np.array(sorted(self._opted_out), dtype=np.int64),
                 **_csr_arrays("profiles", self._profile_rows(profiled)),
             }
             if self._vectors is not None:
@@ -364,6 +379,8 @@ class MemberState:
             bought = [idx[ptr[j] : ptr[j + 1]].astype(np.int64) for j in range(len(changed))]
             rows = _csr_from("rows", arrays)
             self.set_rows(changed, rows, bought, arrays.get("vectors"))
+        for u in np.asarray(arrays.get("opted_out", np.zeros(0)), dtype=np.int64).tolist():
+            self.opt_out(u)
         if "visits.members" in arrays:
             self.add_visits(arrays["visits.members"], arrays["visits.stores"])
         profiled = np.asarray(arrays.get("profiled", np.zeros(0)), dtype=np.int64)

@@ -22,6 +22,7 @@ Routes
 ``POST /catalog``          SKUs added or changed (attributes, stores): logged, then applied
 ``POST /stock``            a store's stock (0: never shown there): logged, then applied
 ``POST /forget``           erase a member: model, event log, saved model, every worker
+``POST /optout``           a member who withdrew consent: in no audience again, durably
 ``POST /admin/reload``     swap in a saved model (no failed request; every worker follows)
 ``GET /healthz /livez /readyz /metrics``  BentoML's own; ``GET /`` (API page), ``/docs.json``
 =====================  =====================================================================

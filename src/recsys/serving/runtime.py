@@ -27,13 +27,15 @@ from recsys.privacy import Pseudonymizer
 from recsys.recommender import MemberScore, PendingChange, Recommendation, Recommender
 from recsys.serving.settings import ServiceSettings
 
-__all__ = ["ChangeResult", "ForgetResult", "RecsysRuntime"]
+__all__ = ["ChangeResult", "ForgetResult", "OptOutResult", "RecsysRuntime"]
 
 logger = logging.getLogger("recsys.serving")
 
 _REPLAY_CHUNK: Final = 10_000
 #: logged by a reload, so that every worker swaps to the same model
 RELOAD_KIND: Final = "reload"
+#: logged by an opt-out: the member never appears in an audience again
+OPT_OUT_KIND: Final = "optout"
 _T = TypeVar("_T")
 
 
@@ -42,6 +44,14 @@ class ForgetResult:
     """What one erasure did: whether the member was known, and its ``change_seq``."""
 
     forgotten: bool
+    change_seq: int
+
+
+@dataclass(frozen=True)
+class OptOutResult:
+    """What one opt-out did: whether the member was known, and its ``change_seq``."""
+
+    known: bool
     change_seq: int
 
 
@@ -423,6 +433,21 @@ class RecsysRuntime:
         logger.info("reloaded the model: now version %s", self.model_version)
         return path
 
+    # ------------------------------------------------------------------ consent
+    def opt_out(self, member_id: str) -> OptOutResult:
+        """Keep a member out of every audience, durably and on every worker
+        (``POST /optout``)."""
+        if not isinstance(member_id, str) or not member_id:
+            raise InvalidInputError("member_id must be a non-empty string")
+        alias = self.member(member_id)
+        with self._events_lock:
+            self._catch_up()
+            known = self.recommender.members_.index_of(alias) >= 0
+            seq = self._logged_change(
+                OPT_OUT_KIND, {"member_id": alias}, lambda: int(self.recommender.opt_out(alias))
+            )
+        return OptOutResult(known=known, change_seq=seq)
+
     # ------------------------------------------------------------------ erasure
     def forget(self, member_id: str) -> ForgetResult:
         """Erase a member everywhere this service keeps them (``POST /forget``).
@@ -487,6 +512,8 @@ class RecsysRuntime:
             elif change.kind == "profiles":
                 if payload["profiles"]:  # an erasure may have emptied it
                     self.recommender.set_profiles(payload["profiles"])
+            elif change.kind == OPT_OUT_KIND:
+                self.recommender.opt_out(payload["member_id"])
             elif change.kind == RELOAD_KIND:
                 # another worker reloaded: follow (at start-up the configured model stands)
                 if not self._starting and payload["model_version"] != self.model_version:

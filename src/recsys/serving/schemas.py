@@ -354,3 +354,16 @@ class ReloadRequest(_Request):
 class ReloadResponse(BaseModel):
     previous: str = Field(..., description="The model_version served before.")
     model_version: str = Field(..., description="The model_version served from now on.")
+
+
+class OptOutRequest(_Request):
+    """A member who withdrew consent: never in an audience (coupon targeting) again."""
+
+    member_id: str = Field(
+        ..., min_length=1, max_length=256, description="The member's id.", examples=["u42"]
+    )
+
+
+class OptOutResponse(BaseModel):
+    known: bool = Field(..., description="Whether the model knew the member already.")
+    change_seq: int = Field(..., description="The opt-out's position in the event log.")

@@ -38,6 +38,8 @@ from recsys.serving.schemas import (
     EventsResponse,
     ForgetRequest,
     ForgetResponse,
+    OptOutRequest,
+    OptOutResponse,
     RecommendRequest,
     RecommendResponse,
     ReloadRequest,
@@ -264,6 +266,13 @@ class RecsysService:
         previous, version = self.runtime.reload(path)
         self.metrics.serving(version, self.runtime.lag())
         return ReloadResponse(previous=previous, model_version=version)
+
+    @bentoml.api(route="/optout", output_spec=OptOutResponse)
+    @_json_errors
+    def optout(self, request: OptOutRequest, /) -> OptOutResponse:
+        """Keep a member out of every audience, durably, on every worker."""
+        result = self.runtime.opt_out(request.member_id)
+        return OptOutResponse(known=result.known, change_seq=result.change_seq)
 
     @bentoml.api(route="/forget", output_spec=ForgetResponse)
     @_json_errors
