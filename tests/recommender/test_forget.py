@@ -109,3 +109,21 @@ def test_an_opted_out_member_is_in_no_audience_and_stays_out(carded, tmp_path):
     assert WALK_IN not in [m.member_id for m in rec.audience(sku, k=everyone + 1)]
     rec.forget(CARD)
     assert _holding(rec.save(tmp_path / "erased"), CARD) == []
+
+
+def test_audience_reasons_count_the_category_and_min_score_cuts(carded):
+    rec = recsys.Recommender(model="als", factors=8, iterations=3).fit(carded)
+    sku = rec.recommend(CARD, k=1)[0].item_id
+    everyone = rec.n_members
+    found = rec.audience(sku, k=everyone, exclude_purchased=False)
+    catalog = carded.catalog.set_index("item_id")
+    category = catalog.loc[sku, "category"]
+    bought = carded.interactions[carded.interactions.kind == "purchase"]
+    for m in found[:50]:
+        mine = bought.loc[bought.user_id == m.member_id, "item_id"].unique()
+        n = int((catalog.loc[mine, "category"] == category).sum())
+        expected = f"bought {n} {category} so far" if n else "members like you bought it"
+        assert m.reason == expected, (m, n)
+    cut = sorted(m.score for m in found)[len(found) // 2]
+    above = rec.audience(sku, k=everyone, exclude_purchased=False, min_score=cut)
+    assert above and all(m.score > cut for m in above) and len(above) < len(found)

@@ -150,7 +150,7 @@ def test_similar_and_audience(client: httpx.Client, trained: TrainedModel) -> No
     resp = client.post("/audience", json={"item_id": trained.item, "k": 7})
     assert resp.status_code == 200, resp.text
     members = resp.json()["members"]
-    assert 0 < len(members) <= 7 and set(members[0]) == {"member_id", "score"}
+    assert 0 < len(members) <= 7 and set(members[0]) == {"member_id", "score", "reason"}
 
 
 def test_views_over_http_fill_the_next_shelf_with_their_category(

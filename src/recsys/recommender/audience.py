@@ -7,11 +7,17 @@ change (the member state's ``version`` says when); shelves never pay for it.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from recsys.index import VectorIndex
 from recsys.recommender.members import MemberState
 
-__all__ = ["AudienceIndex"]
+if TYPE_CHECKING:
+    from recsys.recommender.state import ShelfState
+
+__all__ = ["AudienceIndex", "audience_reasons"]
 
 
 class AudienceIndex:
@@ -31,3 +37,18 @@ class AudienceIndex:
                 self._index = VectorIndex(kind="exact").build(self._members.all_vectors())
                 self._version = version
             return self._index
+
+
+def audience_reasons(state: ShelfState, item: int, members: np.ndarray) -> list[str]:
+    """Why each member is in the SKU's audience, for the marketer: how many SKUs of its
+    category they bought, or that members like them bought it."""
+    catalog = state.dataset.catalog
+    codes = catalog.category_codes
+    code = int(codes[item])
+    name = str(catalog.categories[code]) if code >= 0 else ""
+    out = []
+    for u in np.asarray(members).tolist():
+        bought = state.members.bought(u)
+        n = int((codes[bought[bought < len(codes)]] == code).sum()) if code >= 0 else 0
+        out.append(f"bought {n} {name} so far" if n else "members like you bought it")
+    return out

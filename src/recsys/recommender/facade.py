@@ -27,6 +27,7 @@ from recsys.data.frames import as_pandas
 from recsys.exceptions import InvalidInputError, NotFittedError
 from recsys.models import MODEL_REGISTRY, RecModel, make_model
 from recsys.params import Params
+from recsys.recommender.audience import audience_reasons
 from recsys.recommender.core import rank_audience, rank_category, rank_shelves, rank_similar
 from recsys.recommender.erasure import forget_member
 from recsys.recommender.filters import ShelfFilter
@@ -603,6 +604,7 @@ class Recommender(Params):
         *,
         store_id: str | None = None,
         exclude_purchased: bool = True,
+        min_score: float | None = None,
     ) -> list[MemberScore]:
         """Members most likely to want ``item_id`` (e.g. who should get its coupon).
 
@@ -611,7 +613,8 @@ class Recommender(Params):
         (:meth:`opt_out`) are never in it.
         Members who already bought the SKU are left out unless ``exclude_purchased=False``.
         Only members the model gives a positive affinity are in it (none for a SKU it knows
-        nothing about).
+        nothing about), and above ``min_score`` when given. Each comes with a reason:
+        "bought 3 jackets so far", or "members like you bought it".
         """
         req = self._request()
         state = req.state
@@ -626,9 +629,17 @@ class Recommender(Params):
         ids, vals = rank_audience(
             state, item, k, allowed=allowed, exclude=excluded if len(excluded) else None
         )
-        keep = (ids >= 0) & (vals > 0)  # no affinity (a SKU without a vector): no audience
+        floor = 0.0 if min_score is None else float(min_score)
+        if not np.isfinite(floor):
+            raise InvalidInputError(f"min_score must be a finite number, got {min_score!r}")
+        # no affinity (a SKU without a vector): no audience; below the floor: not targeted
+        keep = (ids >= 0) & (vals > max(floor, 0.0))
         names = state.members.id_of(ids[keep])
-        return [MemberScore(m, float(v)) for m, v in zip(names, vals[keep].tolist(), strict=True)]
+        reasons = audience_reasons(state, item, ids[keep])
+        return [
+            MemberScore(m, float(v), r)
+            for m, v, r in zip(names, vals[keep].tolist(), reasons, strict=True)
+        ]
 
     # ------------------------------------------------------------------ updates
     def check_events(

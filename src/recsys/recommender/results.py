@@ -29,13 +29,15 @@ class Recommendation(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class MemberScore:
-    """One audience entry: a member and how likely they are to want the SKU."""
+    """One audience entry: a member, how likely they are to want the SKU, and a reason a
+    marketer can read ("bought 3 jackets so far")."""
 
     member_id: str
     score: float
+    reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"member_id": self.member_id, "score": self.score}
+        return {"member_id": self.member_id, "score": self.score, "reason": self.reason}
 
 
 def check_k(k: Any, name: str = "k") -> int:

@@ -259,11 +259,17 @@ class RecsysRuntime:
         return self.recommender.similar_items(item_id, k, store_id=store_id, filters=filters)
 
     def audience(
-        self, item_id: str, k: int, *, store_id: str | None = None, exclude_purchased: bool = True
+        self,
+        item_id: str,
+        k: int,
+        *,
+        store_id: str | None = None,
+        exclude_purchased: bool = True,
+        min_score: float | None = None,
     ) -> list[MemberScore]:
         self.refresh()
         return self.recommender.audience(
-            item_id, k, store_id=store_id, exclude_purchased=exclude_purchased
+            item_id, k, store_id=store_id, exclude_purchased=exclude_purchased, min_score=min_score
         )
 
     # ------------------------------------------------------------------ events

@@ -158,6 +158,9 @@ class AudienceRequest(_Request):
         None, min_length=1, description="Only regular customers of this store.", examples=["s3"]
     )
     exclude_purchased: bool = Field(True, description="Leave out members who bought the SKU.")
+    min_score: float | None = Field(
+        None, allow_inf_nan=False, description="Only members scoring above this (default: 0)."
+    )
 
 
 _FIELDS = {f.name: f for f in EVENT_FIELDS}
@@ -317,6 +320,7 @@ class SimilarResponse(BaseModel):
 class AudienceMember(BaseModel):
     member_id: str
     score: float
+    reason: str = Field(..., description="Why, for the marketer: 'bought 3 jackets so far'.")
 
 
 class AudienceResponse(BaseModel):

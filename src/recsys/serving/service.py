@@ -221,6 +221,7 @@ class RecsysService:
             request.k,
             store_id=request.store_id,
             exclude_purchased=request.exclude_purchased,
+            min_score=request.min_score,
         )
         return AudienceResponse.model_validate(
             {"members": [m.to_dict() for m in members], "model_version": self.runtime.model_version}
