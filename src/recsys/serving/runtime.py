@@ -7,7 +7,7 @@ import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -224,13 +224,7 @@ class RecsysRuntime:
         exclude_purchased: bool = True,
         rules: Mapping[str, Any] | None = None,
     ) -> list[list[Recommendation]]:
-        if not member_ids:
-            raise InvalidInputError("member_ids must not be empty")
-        if len(member_ids) > self.settings.max_batch:
-            raise PayloadTooLargeError(
-                f"{len(member_ids)} members in one call; at most {self.settings.max_batch}: "
-                "split the batch"
-            )
+        _bounded(member_ids, self.settings.max_batch, "members", "member_ids must not be empty")
         slots = self.settings.max_batch_slots
         if len(member_ids) * k > slots:
             raise PayloadTooLargeError(
@@ -317,13 +311,8 @@ class RecsysRuntime:
             ``accepted`` (new in the log), ``duplicates`` (``event_id`` already logged),
             ``last_seq``.
         """
-        if not events:
-            raise InvalidInputError("no events given: send {'events': [...]} with at least one")
-        if len(events) > self.settings.max_events:
-            raise PayloadTooLargeError(
-                f"{len(events)} events in one call; at most {self.settings.max_events}: "
-                "split the batch"
-            )
+        empty = "no events given: send {'events': [...]} with at least one"
+        _bounded(events, self.settings.max_events, "events", empty)
         records = [self._boundary(e) for e in events]
         tags = {self.member(m): dict(t) for m, t in (profiles or {}).items()}
         with self._events_lock:
@@ -349,13 +338,8 @@ class RecsysRuntime:
         self, items: list[dict[str, Any]], stores: Mapping[str, Sequence[str]] | None
     ) -> ChangeResult:
         """Check, log durably, then apply SKUs added or changed (``POST /catalog``)."""
-        if not items:
-            raise InvalidInputError("no SKUs given: send {'items': [...]} with at least one")
-        if len(items) > self.settings.max_events:
-            raise PayloadTooLargeError(
-                f"{len(items)} SKUs in one call; at most {self.settings.max_events}: "
-                "split the batch"
-            )
+        empty = "no SKUs given: send {'items': [...]} with at least one"
+        _bounded(items, self.settings.max_events, "SKUs", empty)
         at = time.time()
         payload = {"items": items, "stores": None if stores is None else dict(stores), "at": at}
 
@@ -366,12 +350,8 @@ class RecsysRuntime:
 
     def set_stock(self, store_id: str, stock: Mapping[str, float]) -> ChangeResult:
         """Check, log durably, then apply a store's stock (``POST /stock``)."""
-        if not stock:
-            raise InvalidInputError("no stock given: send {'store_id': ..., 'stock': {sku: n}}")
-        if len(stock) > self.settings.max_events:
-            raise PayloadTooLargeError(
-                f"{len(stock)} SKUs in one call; at most {self.settings.max_events}"
-            )
+        empty = "no stock given: send {'store_id': ..., 'stock': {sku: n}}"
+        _bounded(stock, self.settings.max_events, "SKUs", empty)
         payload = {"store_id": store_id, "stock": dict(stock)}
 
         def prepare() -> PendingChange:
@@ -587,6 +567,16 @@ class RecsysRuntime:
     def close(self) -> None:
         """Close the event log (everything acknowledged is already on disk)."""
         self.log.close()
+
+
+def _bounded(rows: Sized, limit: int, what: str, empty: str) -> None:
+    """Refuse an empty request (422, ``empty``) and one over ``limit`` rows (413)."""
+    if not rows:
+        raise InvalidInputError(empty)
+    if len(rows) > limit:
+        raise PayloadTooLargeError(
+            f"{len(rows)} {what} in one call; at most {limit}: split the batch"
+        )
 
 
 def _seq_range(chunk: pd.DataFrame) -> str:
