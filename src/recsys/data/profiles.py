@@ -392,6 +392,24 @@ class ProfileEncoder:
         names = self._tag_of_feature
         return [names[f] for f in np.asarray(columns).tolist() if f < offset]
 
+    def tags_by_column(self, columns: np.ndarray) -> dict[str, str]:
+        """Tag column -> value of sorted non-zero feature columns (numeric columns left out).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> enc = ProfileEncoder().fit(pd.DataFrame({"user_id": ["a"], "tier": ["gold"]}))
+        >>> enc.tags_by_column(enc.transform_one({"tier": "gold"}).indices)
+        {'tier': 'gold'}
+        """
+        names = self.feature_names
+        out: dict[str, str] = {}
+        for f in np.asarray(columns).tolist():
+            if f < self._numeric_offset:
+                column, _, value = names[f].partition("=")
+                out[column] = value
+        return out
+
     # ------------------------------------------------------------------ state
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable learned state (see :meth:`from_dict`)."""

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 __all__ = ["CHANGES_SCHEMA", "CHANGE_KINDS", "LoggedChange", "insert_change", "select_changes"]
 
-CHANGE_KINDS: Final = ("items", "stock", "profiles", "reload", "optout")
+CHANGE_KINDS: Final = ("items", "stock", "profiles", "reload", "optout", "coupons")
 
 CHANGES_SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS catalog_changes (

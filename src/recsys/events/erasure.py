@@ -1,12 +1,12 @@
 """Erase a member from the event log: rows deleted, pages cleared, no id kept.
 
 :func:`erase_member` runs one transaction with ``PRAGMA secure_delete`` on (SQLite
-overwrites deleted content with zeros): it deletes the member's events, drops them from
-logged ``profiles`` changes, and logs a ``forget`` change holding only a keyed digest of
-the id. The digest's key is random and lives in the log (``log_meta``), so it is neither
-the id nor its pseudonym, and a worker or a restart can still recognise the member in a
-model trained before the erasure and forget them there. A ``TRUNCATE`` checkpoint then
-empties the write-ahead log, which held the old pages.
+overwrites deleted content with zeros): it deletes the member's events and shown shelves,
+drops them from logged ``profiles`` and ``coupons`` changes, and logs a ``forget``
+change holding only a keyed digest of the id. The digest's key is random and lives in the
+log (``log_meta``), so it is neither the id nor its pseudonym, and a worker or a restart
+can still recognise the member in a model trained before the erasure and forget them there.
+A ``TRUNCATE`` checkpoint then empties the write-ahead log, which held the old pages.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 import secrets
 import sqlite3
 import time
-from typing import Final
+from typing import Any, Final
 
 from recsys.columns import Columns
 from recsys.events.changes import LoggedChange
@@ -59,17 +59,17 @@ def erase_member(conn: sqlite3.Connection, member_id: str, received_at: str) -> 
         ).fetchall():
             if json.loads(text).get("member_id") == member_id:  # their opt-out goes too
                 conn.execute("DELETE FROM catalog_changes WHERE change_seq = ?", (seq,))
+        conn.execute(f"DELETE FROM impressions WHERE {Columns.USER} = ?", (member_id,))
         rows = conn.execute(
-            "SELECT change_seq, payload FROM catalog_changes WHERE kind = 'profiles'"
+            "SELECT change_seq, kind, payload FROM catalog_changes "
+            "WHERE kind IN ('profiles', 'coupons')"
         ).fetchall()
-        for seq, text in rows:
-            payload = json.loads(text)
-            profiles = payload.get("profiles", {})
-            if member_id in profiles:
-                del profiles[member_id]
+        for seq, kind, text in rows:
+            scrubbed = _scrub(kind, json.loads(text), member_id)
+            if scrubbed is not None:
                 conn.execute(
                     "UPDATE catalog_changes SET payload = ? WHERE change_seq = ?",
-                    (json.dumps(payload, sort_keys=True), seq),
+                    (json.dumps(scrubbed, sort_keys=True), seq),
                 )
         payload = {"digest": digest_of(key, member_id)}
         cursor = conn.execute(
@@ -84,6 +84,16 @@ def erase_member(conn: sqlite3.Connection, member_id: str, received_at: str) -> 
         raise
     _truncate_wal(conn)
     return LoggedChange(int(cursor.lastrowid or 0), int(after), ERASE_KIND, payload)
+
+
+def _scrub(kind: str, payload: dict[str, Any], member_id: str) -> dict[str, Any] | None:
+    """A logged change's payload without ``member_id`` (``None``: it held none of them)."""
+    if kind == "profiles" and member_id in payload.get("profiles", {}):
+        profiles = {m: t for m, t in payload["profiles"].items() if m != member_id}
+        return {**payload, "profiles": profiles}
+    if kind == "coupons" and member_id in payload.get("members", []):
+        return {**payload, "members": [m for m in payload["members"] if m != member_id]}
+    return None
 
 
 def _truncate_wal(conn: sqlite3.Connection, timeout: float = 5.0) -> None:

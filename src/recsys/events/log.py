@@ -41,6 +41,12 @@ from recsys.events.changes import (
     select_changes,
 )
 from recsys.events.erasure import digest_of, erase_member, erasure_key
+from recsys.events.impressions import (
+    IMPRESSIONS_SCHEMA,
+    Impression,
+    impressions_frame,
+    insert_impressions,
+)
 from recsys.exceptions import EventLogError, InvalidInputError, RecsysError
 
 __all__ = ["SEQ", "AppendResult", "EventLog", "SynchronousLevel"]
@@ -68,7 +74,8 @@ CREATE TABLE IF NOT EXISTS events (
     received_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_timestamp ON events ({Columns.TIMESTAMP});
-{CHANGES_SCHEMA}"""
+CREATE INDEX IF NOT EXISTS events_user ON events ({Columns.USER}, {Columns.TIMESTAMP});
+{CHANGES_SCHEMA}{IMPRESSIONS_SCHEMA}"""
 
 _INSERT: Final = f"""
 INSERT INTO events ({Columns.EVENT_ID}, {Columns.USER}, {Columns.ITEM}, {Columns.KIND},
@@ -449,6 +456,52 @@ class EventLog:
         with self._lock:
             rows = self._connection().execute(sql, params).fetchall()
         return _to_frame(rows)
+
+    def member_events(
+        self, member_id: str, timestamp: str | datetime | pd.Timestamp | float | None = None
+    ) -> pd.DataFrame:
+        """One member's events (at or after ``timestamp`` when given), as :meth:`since`."""
+        params: list[Any] = [member_id]
+        clause = ""
+        if timestamp is not None:
+            params.append(_timestamp_text(timestamp))
+            clause = f" AND {Columns.TIMESTAMP} >= ?"
+        sql = (
+            f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM events "
+            f"WHERE {Columns.USER} = ?{clause} ORDER BY {SEQ}"
+        )
+        with self._lock:
+            rows = self._connection().execute(sql, params).fetchall()
+        return _to_frame(rows)
+
+    # ------------------------------------------------------------------ impressions
+    def log_impressions(self, impressions: Sequence[Impression]) -> int:
+        """Write shown shelves in one transaction, durable before returning; a ``shelf_id``
+        already logged is skipped. Returns the rows written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from recsys.events.impressions import Impression
+        >>> shown = Impression("shelf-1", "u1", "s3", ("sku1", "sku2"), "v1", "default",
+        ...                    "2026-03-01T10:00:00.000000")
+        >>> with EventLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite") as log:
+        ...     log.log_impressions([shown, shown])
+        ...     log.impressions()[["shelf_id", "items", "variant"]].to_dict("records")
+        1
+        [{'shelf_id': 'shelf-1', 'items': ['sku1', 'sku2'], 'variant': 'default'}]
+        """
+        if not impressions:
+            return 0
+        with self._writing() as conn:
+            return insert_impressions(conn, impressions)
+
+    def impressions(self, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """Shown shelves in ``[start, end)`` (see :mod:`recsys.events.impressions`)."""
+        lo = None if start is None else _timestamp_text(start)
+        hi = None if end is None else _timestamp_text(end)
+        with self._lock:
+            return impressions_frame(self._connection(), lo, hi)
 
     def count(self) -> int:
         """Number of events in the log."""

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from recsys.data import IdMap
 from recsys.exceptions import UnknownIdError
+from recsys.recommender.coupons import CouponCaps, CouponLedger
 from recsys.recommender.ranking import Rows
 
 
@@ -49,6 +50,7 @@ class MemberState:
         self._feature_rows: dict[int, sp.csr_matrix] = {}
         self._visits: dict[int, set[int]] = {}  # store -> members with live events there
         self._opted_out: set[int] = set()  # members who never appear in an audience
+        self.coupons = CouponLedger()  # coupons issued, for frequency caps
         self._vectors = None if vectors is None else np.array(vectors, dtype=np.float32, order="C")
         self._buyers = purchased.tocsc()
         self.lock = RLock()
@@ -71,6 +73,7 @@ class MemberState:
             out._feature_rows = dict(self._feature_rows)
             out._visits = {store: set(m) for store, m in self._visits.items()}
             out._opted_out = set(self._opted_out)
+            out.coupons = copy.deepcopy(self.coupons)
             # vectors are shared: a write after the swap is only ever newer, never torn
             out.lock = RLock()
             return out
@@ -277,6 +280,38 @@ class MemberState:
         with self.lock:
             return np.array(sorted(self._opted_out), dtype=np.int64)
 
+    def issue_coupons(self, users: np.ndarray, item: int, at: float) -> None:
+        """Record that members were issued a coupon for ``item`` at ``at`` (epoch seconds)."""
+        with self.lock:
+            self.coupons.record(users, item, at)
+            self.version += 1
+
+    def capped(self, caps: CouponCaps, at: float) -> np.ndarray:
+        """Sorted members who reached their coupon cap at ``at``."""
+        with self.lock:
+            return self.coupons.capped(caps, at)
+
+    def store_counts(self, users: np.ndarray, trained: sp.csc_matrix) -> sp.csr_matrix:
+        """Events per member (rows in ``users`` order) and store: training's counts, plus
+        one for a store with live events."""
+        users = np.asarray(users, dtype=np.int64)
+        n_stores = int(trained.shape[1])
+        rows = np.where(users < trained.shape[0], users, 0)
+        counts = sp.csr_matrix(trained.tocsr()[rows], dtype=np.float64)
+        counts = sp.csr_matrix(counts.multiply((users < trained.shape[0])[:, None]))
+        where = {int(u): j for j, u in enumerate(users.tolist())}
+        r: list[int] = []
+        c: list[int] = []
+        with self.lock:
+            for store, members in self._visits.items():
+                for u in members & where.keys():
+                    r.append(where[u])
+                    c.append(store)
+        live = sp.csr_matrix(
+            (np.ones(len(r)), (r, c)), shape=(len(users), n_stores), dtype=np.float64
+        )
+        return sp.csr_matrix(counts + live)
+
     def add_visits(self, users: np.ndarray, stores: np.ndarray) -> None:
         """Record that members had events in stores (pairwise), making them regulars."""
         with self.lock:
@@ -322,6 +357,7 @@ class MemberState:
             for members in self._visits.values():
                 members.discard(u)
             self._opted_out.discard(u)  # nothing of them is kept, their choice neither
+            self.coupons.forget(u)
             if self._vectors is not None:
                 self._vectors[u] = 0.0
             self.version += 1
@@ -351,6 +387,7 @@ class MemberState:
                 "profiled": profiled,
                 **self._visit_arrays(),
                 "opted_out": np.array(sorted(self._opted_out), dtype=np.int64),
+                **self.coupons.arrays(),
                 **_csr_arrays("profiles", self._profile_rows(profiled)),
             }
             if self._vectors is not None:
@@ -381,6 +418,7 @@ class MemberState:
             self.set_rows(changed, rows, bought, arrays.get("vectors"))
         for u in np.asarray(arrays.get("opted_out", np.zeros(0)), dtype=np.int64).tolist():
             self.opt_out(u)
+        self.coupons.replay(arrays)
         if "visits.members" in arrays:
             self.add_visits(arrays["visits.members"], arrays["visits.stores"])
         profiled = np.asarray(arrays.get("profiled", np.zeros(0)), dtype=np.int64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import logging
 import threading
 import time
@@ -16,6 +17,7 @@ import pandas as pd
 
 from recsys.events import SEQ, AppendResult, EventLog, LoggedChange
 from recsys.events.erasure import ERASE_KIND
+from recsys.events.impressions import Impression
 from recsys.exceptions import (
     ArtifactError,
     EventLogError,
@@ -25,6 +27,7 @@ from recsys.exceptions import (
 )
 from recsys.privacy import Pseudonymizer
 from recsys.recommender import MemberScore, PendingChange, Recommendation, Recommender
+from recsys.serving.impressions import ImpressionWriter, new_shelf_id, now_text
 from recsys.serving.settings import ServiceSettings
 
 __all__ = ["ChangeResult", "ForgetResult", "OptOutResult", "RecsysRuntime"]
@@ -36,6 +39,10 @@ _REPLAY_CHUNK: Final = 10_000
 RELOAD_KIND: Final = "reload"
 #: logged by an opt-out: the member never appears in an audience again
 OPT_OUT_KIND: Final = "optout"
+#: logged by an audience with ``issue``: coupons the caps count from then on
+COUPON_KIND: Final = "coupons"
+#: the variant of a service that runs no experiment
+DEFAULT_VARIANT: Final = "default"
 _T = TypeVar("_T")
 
 
@@ -79,8 +86,15 @@ class RecsysRuntime:
     Construction replays the event log rows after ``recommender.event_seq`` into the model.
     """
 
-    def __init__(self, settings: ServiceSettings, recommender: Recommender | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        recommender: Recommender | None = None,
+        *,
+        variant: str = DEFAULT_VARIANT,
+    ) -> None:
         self._starting = True
+        self.variant = variant
         self.settings = settings
         if recommender is None:
             if not settings.model_dir.is_dir():
@@ -116,6 +130,7 @@ class RecsysRuntime:
         if self.replayed:
             logger.info("replayed %d logged events into the model", self.replayed)
         self._starting = False
+        self.impressions = ImpressionWriter(self.log)
         if self._unsaved_erasure:  # erasures the saved model predates: rewrite it now
             self._save_model()
             logger.info("re-applied logged erasures to the saved model")
@@ -260,11 +275,67 @@ class RecsysRuntime:
         store_id: str | None = None,
         exclude_purchased: bool = True,
         min_score: float | None = None,
-    ) -> list[MemberScore]:
-        self.refresh()
-        return self.recommender.audience(
-            item_id, k, store_id=store_id, exclude_purchased=exclude_purchased, min_score=min_score
+        caps: Mapping[str, Any] | None = None,
+        budgets: Mapping[str, int] | None = None,
+        issue: bool = False,
+    ) -> tuple[list[MemberScore], int | None]:
+        """The audience, and with ``issue`` the coupons recorded durably for every member in
+        it (on every worker); returns the members and the issue's ``change_seq``."""
+        ask = functools.partial(
+            self.recommender.audience,
+            item_id,
+            k,
+            store_id=store_id,
+            exclude_purchased=exclude_purchased,
+            min_score=min_score,
+            caps=caps,
+            budgets=budgets,
         )
+        if not issue:
+            self.refresh()
+            return ask(), None
+        with self._events_lock:  # no other issue between choosing and recording
+            self._catch_up()
+            at = time.time()
+            members = ask(at=at)
+            if not members:
+                return members, None
+            aliases = [m.member_id for m in members]
+            payload = {"item_id": item_id, "members": aliases, "at": at}
+            seq = self._logged_change(
+                COUPON_KIND,
+                payload,
+                lambda: self.recommender.issue_coupons(item_id, aliases, at=at),
+            )
+        return members, seq
+
+    def member_view(self, member_id: str, store_id: str | None) -> dict[str, Any]:
+        """What a shop assistant sees (``POST /member``): tags, today's events, a coupon."""
+        if not isinstance(member_id, str) or not member_id:
+            raise InvalidInputError("member_id must be a non-empty string")
+        self.refresh()
+        alias = self.member(member_id)
+        rec = self.recommender
+        known = rec.members_.index_of(alias) >= 0
+        midnight = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+        today = self.log.member_events(alias, midnight)
+        today["timestamp"] = today["timestamp"].map(lambda t: t.isoformat())
+        today["store_id"] = today["store_id"].astype(object).where(today["store_id"].notna(), None)
+        fields = ["item_id", "kind", "value", "timestamp", "store_id"]
+        events = today[fields].to_dict("records")
+        coupon = None
+        if known and rec.may_get_coupon(alias):
+            shelf = rec.recommend(alias, 1, store_id=store_id)
+            if shelf:
+                coupon = {"item_id": shelf[0].item_id, "reason": shelf[0].reason}
+        return {
+            "member_id": member_id,
+            "known": known,
+            "profile": rec.profile_of(alias),
+            "today": events,
+            "coupon": coupon,
+            "model_version": self.model_version,
+        }
 
     # ------------------------------------------------------------------ events
     def refresh(self) -> int:
@@ -395,7 +466,11 @@ class RecsysRuntime:
         with self._events_lock:
             previous = self.model_version
             path = self._reload_locked(model_dir)
-            payload = {"model_dir": str(path), "model_version": self.model_version}
+            payload = {
+                "model_dir": str(path),
+                "model_version": self.model_version,
+                "variant": self.variant,
+            }
             self._logged_change(RELOAD_KIND, payload, lambda: 0)
         return previous, self.model_version
 
@@ -405,7 +480,7 @@ class RecsysRuntime:
         try:
             if not path.is_dir():
                 raise ArtifactError(f"{path} is not a directory written by Recommender.save()")
-            staged = RecsysRuntime(settings)
+            staged = RecsysRuntime(settings, variant=self.variant)
         except ArtifactError as exc:
             raise InvalidInputError(f"cannot reload: {exc}") from exc
         try:
@@ -500,9 +575,15 @@ class RecsysRuntime:
                     self.recommender.set_profiles(payload["profiles"])
             elif change.kind == OPT_OUT_KIND:
                 self.recommender.opt_out(payload["member_id"])
+            elif change.kind == COUPON_KIND:
+                members = self.recommender.members_
+                known = [m for m in payload["members"] if members.index_of(m) >= 0]
+                if known:  # an erasure may have emptied it, a retrained model lost some
+                    self.recommender.issue_coupons(payload["item_id"], known, at=payload["at"])
             elif change.kind == RELOAD_KIND:
                 # another worker reloaded: follow (at start-up the configured model stands)
-                if not self._starting and payload["model_version"] != self.model_version:
+                mine = payload.get("variant", DEFAULT_VARIANT) == self.variant
+                if mine and not self._starting and payload["model_version"] != self.model_version:
                     self._reload_locked(Path(payload["model_dir"]))
             elif change.kind == ERASE_KIND:
                 self._unsaved_erasure |= self._forget_logged(payload["digest"])
@@ -564,8 +645,29 @@ class RecsysRuntime:
                 logger.error("skipped logged event seq=%d: %s", int(chunk[SEQ].iloc[i]), exc)
         return applied
 
+    def shown(
+        self, member_id: str | None, store_id: str | None, shelf: Sequence[Recommendation]
+    ) -> str:
+        """Log a shelf answer as shown (off the request path); returns its ``shelf_id``."""
+        shelf_id = new_shelf_id()
+        self.impressions.record(
+            Impression(
+                shelf_id,
+                None if member_id is None else self.member(member_id),
+                store_id,
+                tuple(r.item_id for r in shelf),
+                self.model_version,
+                self.variant,
+                now_text(),
+            )
+        )
+        return shelf_id
+
     def close(self) -> None:
-        """Close the event log (everything acknowledged is already on disk)."""
+        """Write the queued impressions, then close the event log (everything acknowledged
+        is already on disk)."""
+        if hasattr(self, "impressions"):
+            self.impressions.close()
         self.log.close()
 
 

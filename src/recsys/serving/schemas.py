@@ -15,6 +15,7 @@ __all__ = [
     "AudienceResponse",
     "BatchRequest",
     "BatchResponse",
+    "CapsIn",
     "CatalogItem",
     "CatalogRequest",
     "CatalogResponse",
@@ -22,6 +23,8 @@ __all__ = [
     "EventsRequest",
     "EventsResponse",
     "Filters",
+    "MemberRequest",
+    "MemberResponse",
     "RecommendRequest",
     "RecommendResponse",
     "Rules",
@@ -147,6 +150,15 @@ class SimilarRequest(_Request):
     filters: Filters | None = Field(None, description="Extra constraints on the SKUs.")
 
 
+class CapsIn(_Request):
+    """At most ``per_member`` coupons per member in any ``days``-day window."""
+
+    per_member: int = Field(1, ge=1, le=1000, description="Coupons per member per window.")
+    days: float = Field(
+        30.0, ge=0.001, le=3660, allow_inf_nan=False, description="Window, days (> 0)."
+    )
+
+
 class AudienceRequest(_Request):
     """Members most likely to want a SKU, e.g. who should get its coupon."""
 
@@ -160,6 +172,24 @@ class AudienceRequest(_Request):
     exclude_purchased: bool = Field(True, description="Leave out members who bought the SKU.")
     min_score: float | None = Field(
         None, allow_inf_nan=False, description="Only members scoring above this (default: 0)."
+    )
+    caps: CapsIn | None = Field(
+        None, description="Frequency cap: leave out members already issued that many coupons."
+    )
+    budgets: dict[str, int] | None = Field(
+        None,
+        description=(
+            "At most this many members per store (store id -> count), each counted against "
+            "the budgeted store where they have the most events."
+        ),
+        examples=[{"s1": 100, "s2": 50}],
+    )
+    issue: bool = Field(
+        False,
+        description=(
+            "Record a coupon for every member answered, durably (caps count it from then "
+            "on, on every worker)."
+        ),
     )
 
 
@@ -285,6 +315,10 @@ class ShelfItem(BaseModel):
 
 class RecommendResponse(BaseModel):
     items: list[ShelfItem]
+    shelf_id: str = Field(
+        ..., description="This answer's id: the shown shelf is logged under it (attribution)."
+    )
+    variant: str = Field(..., description="The experiment variant that answered.")
     model_version: str
     fallback: str | None = Field(
         None,
@@ -298,6 +332,8 @@ class RecommendResponse(BaseModel):
 class MemberShelf(BaseModel):
     member_id: str
     items: list[ShelfItem]
+    shelf_id: str = Field(..., description="The shown shelf's id in the event log.")
+    variant: str = Field(..., description="The experiment variant that answered.")
     fallback: str | None = Field(
         None,
         description=(
@@ -325,6 +361,47 @@ class AudienceMember(BaseModel):
 
 class AudienceResponse(BaseModel):
     members: list[AudienceMember]
+    model_version: str
+    issued: int = Field(0, description="Coupons recorded by this call (with issue=true).")
+    change_seq: int | None = Field(None, description="The issue's position in the event log.")
+
+
+class MemberRequest(_Request):
+    """What a shop assistant sees of a member: tags, today's events, a coupon to offer."""
+
+    member_id: str = Field(
+        ..., min_length=1, max_length=256, description="The member's id.", examples=["u42"]
+    )
+    store_id: str | None = Field(
+        None, min_length=1, description="The store the member is in.", examples=["s3"]
+    )
+
+
+class TodayEvent(BaseModel):
+    item_id: str
+    kind: str
+    value: float
+    timestamp: str
+    store_id: str | None = None
+
+
+class CouponOffer(BaseModel):
+    item_id: str
+    reason: str
+
+
+class MemberResponse(BaseModel):
+    member_id: str
+    known: bool = Field(..., description="Whether the model knows the member.")
+    profile: dict[str, Any] = Field(..., description="The member's tags.")
+    today: list[TodayEvent] = Field(..., description="The member's events since midnight UTC.")
+    coupon: CouponOffer | None = Field(
+        None,
+        description=(
+            "The shelf's best SKU the member may get a coupon for (none when opted out or "
+            "at the default cap)."
+        ),
+    )
     model_version: str
 
 

@@ -38,6 +38,8 @@ from recsys.serving.schemas import (
     EventsResponse,
     ForgetRequest,
     ForgetResponse,
+    MemberRequest,
+    MemberResponse,
     OptOutRequest,
     OptOutResponse,
     RecommendRequest,
@@ -162,12 +164,15 @@ class RecsysService:
             )
         fallback = self.runtime.fallback_of(request.member_id, request.profile, request.store_id)
         self.metrics.fallback("/recommend", fallback)
+        shelf_id = self.runtime.shown(request.member_id, request.store_id, shelf)
         self._reads += 1
         if self._reads % 256 == 1:  # the version and the lag, now and then (a query)
             self.metrics.serving(self.runtime.model_version, self.runtime.lag())
         return RecommendResponse.model_validate(
             {
                 "items": _items(shelf),
+                "shelf_id": shelf_id,
+                "variant": self.runtime.variant,
                 "model_version": self.runtime.model_version,
                 "fallback": fallback,
             }
@@ -190,8 +195,15 @@ class RecsysService:
         fallbacks = [self.runtime.fallback_of(m, None, store) for m in request.member_ids]
         for kind in fallbacks:
             self.metrics.fallback("/recommend_batch", kind)
+        variant = self.runtime.variant
         results = [
-            {"member_id": m, "items": _items(s), "fallback": f}
+            {
+                "member_id": m,
+                "items": _items(s),
+                "fallback": f,
+                "shelf_id": self.runtime.shown(m, store, s),
+                "variant": variant,
+            }
             for m, s, f in zip(request.member_ids, shelves, fallbacks, strict=True)
         ]
         return BatchResponse.model_validate(
@@ -216,15 +228,31 @@ class RecsysService:
     @_json_errors
     def audience(self, request: AudienceRequest, /) -> AudienceResponse:
         """Members most likely to want a SKU (pseudonyms when pseudonymization is on)."""
-        members = self.runtime.audience(
+        members, seq = self.runtime.audience(
             request.item_id,
             request.k,
             store_id=request.store_id,
             exclude_purchased=request.exclude_purchased,
             min_score=request.min_score,
+            caps=request.caps.model_dump() if request.caps else None,
+            budgets=request.budgets,
+            issue=request.issue,
         )
         return AudienceResponse.model_validate(
-            {"members": [m.to_dict() for m in members], "model_version": self.runtime.model_version}
+            {
+                "members": [m.to_dict() for m in members],
+                "model_version": self.runtime.model_version,
+                "issued": len(members) if seq is not None else 0,
+                "change_seq": seq,
+            }
+        )
+
+    @bentoml.api(route="/member", output_spec=MemberResponse)
+    @_json_errors
+    def member(self, request: MemberRequest, /) -> MemberResponse:
+        """What a shop assistant sees of a member: tags, today's events, a coupon to offer."""
+        return MemberResponse.model_validate(
+            self.runtime.member_view(request.member_id, request.store_id)
         )
 
     @bentoml.api(route="/events", output_spec=EventsResponse)
