@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.analytics import RetentionReport, retention_report
+from recsys.analytics import RetentionReport, retention_report, write_report
+from recsys.cli import main
+from recsys.datasets import shared_data_dir
 from recsys.events import EventLog
 from recsys.exceptions import InvalidInputError, SchemaError, UnknownIdError
 
@@ -437,3 +439,123 @@ def test_matches_the_definitions_member_by_member(small_data, period: str) -> No
     assert sorted(seg[["period", "family", "active"]].to_numpy().tolist()) == expected["by_segment"]
     cohorts = [[c["cohort"], c["active"]] for c in report.to_dict()["cohorts"]]
     assert cohorts == expected["cohorts"]
+
+
+# ---------------------------------------------------------------------- the CLI
+def _write_log(path: Path, events: pd.DataFrame) -> None:
+    with EventLog(path) as log:
+        assert log.append(events).accepted == len(events)
+
+
+def test_report_cli_from_an_event_log(
+    tmp_path: Path, events: pd.DataFrame, profiles: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log, out = tmp_path / "events.sqlite", tmp_path / "report"
+    _write_log(log, events)
+    profiles.to_csv(tmp_path / "profiles.csv", index=False)
+    argv = ["report", "--events", str(log), "--out", str(out), "--segment", "age_band"]
+    assert main([*argv, "--profiles", str(tmp_path / "profiles.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert str(out / "index.html") in printed
+    names = {p.name for p in out.iterdir()}
+    assert names == {"index.html", "retention.json", "members.png", "cohorts.png", "segments.png"}
+    for png in ("members.png", "cohorts.png", "segments.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads((out / "retention.json").read_text(encoding="utf-8"))
+    assert data == retention_report(events, profiles=profiles, segment="age_band").to_dict()
+    assert [r["active"] for r in data["totals"]] == [2, 3, 4, 2, 2]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert '<img src="members.png"' in page and '<img src="cohorts.png"' in page
+    assert "http://" not in page and "https://" not in page  # nothing fetched from the network
+    assert "By age_band" in page and "35-44" in page
+
+
+def test_report_cli_month_kinds_and_store(
+    tmp_path: Path, events: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log, out = tmp_path / "events.sqlite", tmp_path / "report"
+    _write_log(log, events)
+    argv = ["report", "--events", str(log), "--out", str(out), "--period", "month"]
+    assert main([*argv, "--kinds", "purchase,view", "--store", "s1"]) == 0
+    data = json.loads((out / "retention.json").read_text(encoding="utf-8"))
+    # s1 only, views too: March a, b, c, e, f are all new (d never was in s1)
+    assert data["kinds"] == ["purchase", "view"] and data["store_id"] == "s1"
+    assert [(r["period"], r["new"], r["active"]) for r in data["totals"]] == [("2026-03-01", 5, 5)]
+    assert not (out / "segments.png").exists()
+
+
+def test_report_cli_on_synthetic_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report"
+    argv = ["report", "--data", "synthetic", "--out", str(out), "--segment", "age_band"]
+    assert main([*argv, "--n-users", "300", "--n-items", "200", "--n-stores", "3"]) == 0
+    data = json.loads((out / "retention.json").read_text(encoding="utf-8"))
+    totals = pd.DataFrame(data["totals"])
+    assert (totals["active"] == totals["new"] + totals["returning"] + totals["retained"]).all()
+    assert data["members"] == sum(c["size"] for c in data["cohorts"]) > 0
+    bands = {"18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"}
+    assert {r["age_band"] for r in data["by_segment"]} <= bands
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--events", "/no/such/log.sqlite"], "--events /no/such/log.sqlite: no event log there"),
+        ([], "give --events LOG or --data"),
+        (["--events", "x", "--data", "synthetic"], "give --events LOG or --data"),
+        (["--data", "synthetic", "--segment", "nope"], "no profile tag 'nope'"),
+        (["--data", "synthetic", "--kinds", "buy"], "unknown event kind(s) ['buy']"),
+        (["--data", "synthetic", "--profiles", "/no/p.csv"], "--profiles /no/p.csv: no such"),
+        (["--data", "synthetic", "--start", "soon"], "start must be an ISO 8601 time"),
+    ],
+)
+def test_report_cli_errors_are_one_line_exit_2(
+    tmp_path: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = ["--n-users", "100", "--n-items", "100", "--n-stores", "2"]
+    code = main(["report", "--out", str(tmp_path / "r"), *argv, *small])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and len(err.splitlines()) == 1, err
+    assert not Path("/no/such/log.sqlite").exists()  # a missing log is not created
+
+
+def test_report_cli_without_matplotlib(
+    tmp_path: Path,
+    events: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    log = tmp_path / "events.sqlite"
+    _write_log(log, events)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    assert main(["report", "--events", str(log), "--out", str(tmp_path / "r")]) == 2
+    assert "pip install 'recsys[plot]'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()  # nothing half-written
+
+
+# ---------------------------------------------------------------------- real data
+@pytest.mark.slow
+def test_complete_journey_report(tmp_path: Path) -> None:
+    shared = shared_data_dir()
+    if shared is None or not (shared / "completejourney").is_dir():
+        pytest.skip("The Complete Journey is not in ../shared/data (or $RECSYS_SHARED_DATA)")
+    from recsys.datasets import load_complete_journey
+
+    data = load_complete_journey(shared / "completejourney")
+    report = retention_report(data.interactions, profiles=data.profiles, segment="age")
+    totals = report.totals
+    assert len(totals) == 53  # 2017-01-01 is a Sunday: its ISO week starts 2016-12-26
+    assert totals["period"].iloc[0] == pd.Timestamp("2016-12-26")
+    assert (totals["active"] == totals[["new", "returning", "retained"]].sum(axis=1)).all()
+    # every household is new exactly once; the cohorts hold them all
+    assert totals["new"].sum() == report.members == data.interactions["user_id"].nunique()
+    assert int(report.cohorts[0].sum()) == report.members
+    # a segment splits the chain; stores count a member once per store visited
+    summed = report.by_segment.groupby("period")["active"].sum().to_numpy()
+    assert (summed == totals["active"].to_numpy()).all()
+    per_store = report.by_store.groupby("period")["active"].sum().to_numpy()
+    assert (per_store >= totals["active"].to_numpy()).all()
+    assert set(report.by_segment["age"]) == {*data.profiles["age"].unique(), "unknown"}
+    page = write_report(report, tmp_path / "cj")
+    assert page.stat().st_size > 0 and (tmp_path / "cj" / "cohorts.png").stat().st_size > 0
