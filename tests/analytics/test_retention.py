@@ -534,6 +534,16 @@ def test_report_cli_without_matplotlib(
     assert not (tmp_path / "r").exists()  # nothing half-written
 
 
+def test_report_cli_named_data_set_without_a_shared_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RECSYS_SHARED_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.chdir(tmp_path)  # no ./completejourney folder either
+    assert main(["report", "--data", "completejourney", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--data completejourney: no shared data folder" in err and len(err.splitlines()) == 1
+
+
 # ---------------------------------------------------------------------- real data
 @pytest.mark.slow
 def test_complete_journey_report(tmp_path: Path) -> None:
@@ -559,3 +569,19 @@ def test_complete_journey_report(tmp_path: Path) -> None:
     assert set(report.by_segment["age"]) == {*data.profiles["age"].unique(), "unknown"}
     page = write_report(report, tmp_path / "cj")
     assert page.stat().st_size > 0 and (tmp_path / "cj" / "cohorts.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_complete_journey_report_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shared = shared_data_dir()
+    if shared is None or not (shared / "completejourney").is_dir():
+        pytest.skip("The Complete Journey is not in ../shared/data (or $RECSYS_SHARED_DATA)")
+    out = tmp_path / "cj"
+    argv = ["report", "--data", "completejourney", "--out", str(out), "--period", "month"]
+    assert main([*argv, "--segment", "age"]) == 0
+    assert "2,467 active members in 12 months from 2017-01-01 to 2017-12-01" in (
+        capsys.readouterr().out
+    )
+    data = json.loads((out / "retention.json").read_text(encoding="utf-8"))
+    assert data["members"] == sum(r["new"] for r in data["totals"]) == 2467
+    assert (out / "segments.png").is_file()
