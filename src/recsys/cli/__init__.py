@@ -1,4 +1,4 @@
-"""The ``recsys`` command: ``demo``, ``train``, ``evaluate``, ``serve``, ``recommend``.
+"""The ``recsys`` command: ``demo``, ``train``, ``evaluate``, ``serve``, ``recommend``, ``report``.
 
 Examples
 --------
@@ -11,6 +11,8 @@ Examples
     recsys evaluate --report                     # the quality report on every dataset
     recsys serve model/ --port 3000
     recsys recommend model/ --member u42 --store s3 --k 5
+    recsys report --events model.events.sqlite --out report/   # new / returning / retained
+    recsys report --data completejourney --out report/ --period month --segment age
 
 Errors print one line to stderr and exit with status 2; no traceback.
 """
@@ -24,6 +26,7 @@ from typing import Any
 
 from recsys.cli._common import EXIT_ERROR, MODELS, CLIError, done_pending
 from recsys.cli.data import load_data
+from recsys.cli.report import cmd_report
 from recsys.cli.serve import cmd_demo, cmd_forget, cmd_recommend, cmd_serve
 from recsys.cli.train import cmd_evaluate, cmd_train
 from recsys.exceptions import InvalidInputError, RecsysError
@@ -76,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(sub)
     _add_recommend(sub)
     _add_forget(sub)
+    _add_report(sub)
     return parser
 
 
@@ -178,6 +182,32 @@ def _add_forget(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("member", help="the member's id (raw: RECSYS_PSEUDONYM_KEY applies)")
     p.add_argument("--events", help="event log (default <model dir>.events.sqlite)")
     p.set_defaults(func=cmd_forget)
+
+
+def _add_report(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``recsys report`` and its options."""
+    p = sub.add_parser(
+        "report", help="new, returning and retained members and cohorts: HTML, JSON, PNG"
+    )
+    src = p.add_argument_group("events (one of)")
+    src.add_argument("--events", metavar="LOG", help="a service's event log (SQLite file)")
+    src.add_argument(
+        "--data", help="'synthetic', 'completejourney', 'online_retail' or a data folder"
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for index.html & co.")
+    p.add_argument("--period", choices=("week", "month"), default="week")
+    p.add_argument(
+        "--kinds", default="purchase", help="event kinds that make a member active (a,b)"
+    )
+    p.add_argument("--segment", metavar="TAG", help="profile tag to break counts down by")
+    p.add_argument(
+        "--profiles", metavar="FILE", help="profiles CSV/Parquet (default: those of --data)"
+    )
+    p.add_argument("--store", help="only this store's events (the store's own view)")
+    p.add_argument("--start", help="first period: the one holding this time (ISO 8601)")
+    p.add_argument("--end", help="last period: the one holding this time (ISO 8601)")
+    _add_size(p, 5000, 2000, 20)
+    p.set_defaults(func=cmd_report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -80,9 +80,11 @@ def load_data(
     Parameters
     ----------
     spec : str
-        ``"synthetic"``; a folder holding ``interactions.{parquet,csv}`` (and optionally
-        ``catalog``, ``stores``, ``profiles``); or the Complete Journey / UCI Online Retail
-        folders (recognised by their files).
+        ``"synthetic"``; ``"completejourney"`` or ``"online_retail"`` (the public data
+        sets, in :func:`~recsys.datasets.shared_data_dir`); a folder holding
+        ``interactions.{parquet,csv}`` (and optionally ``catalog``, ``stores``,
+        ``profiles``); or the Complete Journey / UCI Online Retail folders (recognised by
+        their files).
     n_users, n_items, n_stores, seed : int
         Size of the synthetic chain.
 
@@ -93,6 +95,8 @@ def load_data(
     if spec == "synthetic":
         return _synthetic(n_users, n_items, n_stores, seed)
     folder = Path(spec).expanduser()
+    if not folder.exists() and spec.lower() in SHARED_NAMES:
+        folder = _shared_folder(spec)
     if not folder.exists():
         raise CLIError(f"--data {spec}: no such file or folder (use 'synthetic' or a folder)")
     if folder.is_file():
@@ -101,6 +105,27 @@ def load_data(
     if public is not None:
         return public
     return _from_files(spec, folder)
+
+
+#: names of the public data sets, for ``--data``: their folder in the shared data folder
+SHARED_NAMES: dict[str, str] = {
+    "completejourney": "completejourney",
+    "complete_journey": "completejourney",
+    "online_retail": "uci-online-retail",
+    "uci-online-retail": "uci-online-retail",
+}
+
+
+def _shared_folder(spec: str) -> Path:
+    """The folder of a public data set named by ``--data`` (``completejourney``, ...)."""
+    from recsys.datasets import shared_data_dir
+
+    shared = shared_data_dir()
+    if shared is None:
+        raise CLIError(
+            f"--data {spec}: no shared data folder (../shared/data or $RECSYS_SHARED_DATA)"
+        )
+    return shared / SHARED_NAMES[spec.lower()]
 
 
 def _synthetic(n_users: int, n_items: int, n_stores: int, seed: int) -> RetailData:
