@@ -18,6 +18,7 @@ variable                  meaning
 ``RECSYS_ACCESS_LOG``     BentoML's per-request log line (on)
 ``RECSYS_ALLOW_OPEN``     serve on a non-loopback address without an API key (off)
 ``RECSYS_FAILURE_FILE``   set by ``recsys serve``: where a worker that cannot start says why
+``RECSYS_EXPERIMENT``     JSON file of experiment variants (:mod:`recsys.serving.experiments`)
 ``RECSYS_SHARED_DATA``    folder of the public data sets for tests and benchmarks
 ``RECSYS_DEBUG``          the CLI prints tracebacks
 ========================= ============================================================
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
     access_log: bool = True
     allow_open: bool = False
     failure_file: Path | None = None
+    experiment: Path | None = None
     shared_data: Path | None = None
     debug: bool = False
 

@@ -92,8 +92,7 @@ def insert_impressions(conn: sqlite3.Connection, impressions: Sequence[Impressio
             impressions = [
                 i
                 for i in impressions
-                if i.user_id is None
-                or i.shown_at > erased.get(digest_of(key, i.user_id), "")
+                if i.user_id is None or i.shown_at > erased.get(digest_of(key, i.user_id), "")
             ]
         before = conn.total_changes
         conn.executemany(

@@ -1006,6 +1006,22 @@ class Recommender(Params):
         day = day_of(time.time())
         return state.reasons.reasons(np.array([item]), history, bought, tags, False, day=day)[0]
 
+    def item_prices(self) -> pd.Series:
+        """Every SKU's price (NaN where the catalog has none), indexed by SKU id.
+
+        Examples
+        --------
+        >>> from recsys.datasets import synthetic_retail
+        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
+        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
+        >>> sku = data.catalog.item_id.iloc[0]
+        >>> bool(abs(rec.item_prices()[sku] - data.catalog.price.iloc[0]) < 1e-3)
+        True
+        """
+        state = self._fitted()
+        prices = np.asarray(state.dataset.catalog.prices, dtype=np.float64)
+        return pd.Series(prices, index=state.item_names[: len(prices)], name="price")
+
     def profile_of(self, member_id: str) -> dict[str, str]:
         """A member's tags by column, as the model holds them now (``{}`` when unknown).
 

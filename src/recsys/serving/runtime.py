@@ -229,6 +229,16 @@ class RecsysRuntime:
         member = None if member_id is None else self.member(member_id)
         return self.recommender.fallback_of(member, profile=profile, store_id=store_id)
 
+    def check_batch(self, member_ids: Sized, k: int) -> None:
+        """Refuse an empty batch (422) and one over the size limits (413)."""
+        _bounded(member_ids, self.settings.max_batch, "members", "member_ids must not be empty")
+        slots = self.settings.max_batch_slots
+        if len(member_ids) * k > slots:
+            raise PayloadTooLargeError(
+                f"{len(member_ids)} members x k={k} is {len(member_ids) * k:,} shelf slots; "
+                f"at most {slots:,} per call (RECSYS_MAX_BATCH_SLOTS): lower k or split"
+            )
+
     def recommend_batch(
         self,
         member_ids: list[str],
@@ -239,13 +249,7 @@ class RecsysRuntime:
         exclude_purchased: bool = True,
         rules: Mapping[str, Any] | None = None,
     ) -> list[list[Recommendation]]:
-        _bounded(member_ids, self.settings.max_batch, "members", "member_ids must not be empty")
-        slots = self.settings.max_batch_slots
-        if len(member_ids) * k > slots:
-            raise PayloadTooLargeError(
-                f"{len(member_ids)} members x k={k} is {len(member_ids) * k:,} shelf slots; "
-                f"at most {slots:,} per call (RECSYS_MAX_BATCH_SLOTS): lower k or split"
-            )
+        self.check_batch(member_ids, k)
         self.refresh()
         return self.recommender.recommend_batch(
             [self.member(m) for m in member_ids],
@@ -361,6 +365,14 @@ class RecsysRuntime:
             return self._catch_up()
         finally:
             self._events_lock.release()
+
+    def follow(self) -> None:
+        """Catch up with everything logged now, and rewrite the saved model if that brought
+        an erasure (a variant's model, after another runtime's ``/forget``)."""
+        with self._events_lock:
+            self._catch_up()
+            if self._unsaved_erasure:
+                self._save_model()
 
     def ingest(
         self,
@@ -646,7 +658,11 @@ class RecsysRuntime:
         return applied
 
     def shown(
-        self, member_id: str | None, store_id: str | None, shelf: Sequence[Recommendation]
+        self,
+        member_id: str | None,
+        store_id: str | None,
+        shelf: Sequence[Recommendation],
+        variant: str | None = None,
     ) -> str:
         """Log a shelf answer as shown (off the request path); returns its ``shelf_id``."""
         shelf_id = new_shelf_id()
@@ -657,7 +673,7 @@ class RecsysRuntime:
                 store_id,
                 tuple(r.item_id for r in shelf),
                 self.model_version,
-                self.variant,
+                variant or self.variant,
                 now_text(),
             )
         )

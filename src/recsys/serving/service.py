@@ -23,6 +23,16 @@ from pydantic import BaseModel
 from recsys.exceptions import ArtifactError, RecsysError
 from recsys.recommender import Recommendation
 from recsys.recommender.persistence import ARTIFACT_FILES
+from recsys.serving.analytics import attribution_of, experiment_of, retention_of
+from recsys.serving.analytics_schemas import (
+    AttributionRequest,
+    AttributionResponse,
+    ExperimentRequest,
+    ExperimentResponse,
+    RetentionRequest,
+    RetentionResponse,
+)
+from recsys.serving.experiments import Experiment, merged_rules
 from recsys.serving.exposure import check_exposure, worker_host
 from recsys.serving.gatekeeper import Gatekeeper, QuietClientErrors, error_response
 from recsys.serving.metrics import ServiceMetrics
@@ -121,6 +131,7 @@ class RecsysService:
             if host is not None:
                 check_exposure(host, settings.api_key, read_settings().allow_open)
             self.runtime = RecsysRuntime(settings)
+            self.experiment = Experiment(self.runtime, read_settings().experiment)
             self.metrics = ServiceMetrics()
             self._reads = 0
         except RecsysError as exc:
@@ -144,6 +155,7 @@ class RecsysService:
 
     @bentoml.on_shutdown
     def _close(self) -> None:
+        self.experiment.close()
         self.runtime.close()
 
     @bentoml.api(route="/recommend", output_spec=RecommendResponse)
@@ -152,19 +164,21 @@ class RecsysService:
         """A member's shelf in a store: items with score and a reason to say out loud."""
         # async on purpose: a shelf takes well under a millisecond, less than the hop to a
         # worker thread would; batches, audiences and events (fsync) stay on threads
+        route = self.experiment.route(request.member_id)
+        runtime = route.runtime
         with self.metrics.timed("/recommend"):
-            shelf = self.runtime.recommend(
+            shelf = runtime.recommend(
                 request.member_id,
                 request.k,
                 store_id=request.store_id,
                 profile=request.profile,
                 filters=request.filters.as_dict() if request.filters else None,
                 exclude_purchased=request.exclude_purchased,
-                rules=request.rules.as_dict() if request.rules else None,
+                rules=merged_rules(route.rules, request.rules.as_dict() if request.rules else None),
             )
-        fallback = self.runtime.fallback_of(request.member_id, request.profile, request.store_id)
+        fallback = runtime.fallback_of(request.member_id, request.profile, request.store_id)
         self.metrics.fallback("/recommend", fallback)
-        shelf_id = self.runtime.shown(request.member_id, request.store_id, shelf)
+        shelf_id = runtime.shown(request.member_id, request.store_id, shelf, route.variant)
         self._reads += 1
         if self._reads % 256 == 1:  # the version and the lag, now and then (a query)
             self.metrics.serving(self.runtime.model_version, self.runtime.lag())
@@ -172,8 +186,8 @@ class RecsysService:
             {
                 "items": _items(shelf),
                 "shelf_id": shelf_id,
-                "variant": self.runtime.variant,
-                "model_version": self.runtime.model_version,
+                "variant": route.variant,
+                "model_version": runtime.model_version,
                 "fallback": fallback,
             }
         )
@@ -182,30 +196,34 @@ class RecsysService:
     @_json_errors
     def recommend_batch(self, request: BatchRequest, /) -> BatchResponse:
         """Shelves of many members, one list per member in request order."""
-        with self.metrics.timed("/recommend_batch"):
-            shelves = self.runtime.recommend_batch(
-                request.member_ids,
-                request.k,
-                store_id=request.store_id,
-                filters=request.filters.as_dict() if request.filters else None,
-                exclude_purchased=request.exclude_purchased,
-                rules=request.rules.as_dict() if request.rules else None,
-            )
+        self.runtime.check_batch(request.member_ids, request.k)
         store = request.store_id
-        fallbacks = [self.runtime.fallback_of(m, None, store) for m in request.member_ids]
-        for kind in fallbacks:
-            self.metrics.fallback("/recommend_batch", kind)
-        variant = self.runtime.variant
-        results = [
-            {
-                "member_id": m,
-                "items": _items(s),
-                "fallback": f,
-                "shelf_id": self.runtime.shown(m, store, s),
-                "variant": variant,
-            }
-            for m, s, f in zip(request.member_ids, shelves, fallbacks, strict=True)
-        ]
+        rules = request.rules.as_dict() if request.rules else None
+        routes = [self.experiment.route(m) for m in request.member_ids]
+        results: list[dict[str, Any]] = [{} for _ in request.member_ids]
+        with self.metrics.timed("/recommend_batch"):
+            for variant in dict.fromkeys(r.variant for r in routes):
+                rows = [j for j, r in enumerate(routes) if r.variant == variant]
+                route = routes[rows[0]]
+                members = [request.member_ids[j] for j in rows]
+                shelves = route.runtime.recommend_batch(
+                    members,
+                    request.k,
+                    store_id=store,
+                    filters=request.filters.as_dict() if request.filters else None,
+                    exclude_purchased=request.exclude_purchased,
+                    rules=merged_rules(route.rules, rules),
+                )
+                for j, m, shelf in zip(rows, members, shelves, strict=True):
+                    fallback = route.runtime.fallback_of(m, None, store)
+                    self.metrics.fallback("/recommend_batch", fallback)
+                    results[j] = {
+                        "member_id": m,
+                        "items": _items(shelf),
+                        "fallback": fallback,
+                        "shelf_id": route.runtime.shown(m, store, shelf, variant),
+                        "variant": variant,
+                    }
         return BatchResponse.model_validate(
             {"results": results, "model_version": self.runtime.model_version}
         )
@@ -261,6 +279,7 @@ class RecsysService:
         """Record member events durably, then fold them in: the next shelf reflects them."""
         events = [e.model_dump(exclude_none=True) for e in request.events]
         result = self.runtime.ingest(events, request.profiles)
+        self.experiment.follow()
         self.metrics.serving(self.runtime.model_version, self.runtime.lag())
         return EventsResponse(
             accepted=result.accepted, duplicates=result.duplicates, last_seq=result.last_seq
@@ -272,6 +291,7 @@ class RecsysService:
         """Add SKUs or change their attributes, durably, without retraining."""
         items = [item.model_dump(exclude_none=True, mode="json") for item in request.items]
         result = self.runtime.add_items(items, request.stores)
+        self.experiment.follow()
         return CatalogResponse(
             applied=result.applied, added=result.added, change_seq=result.change_seq
         )
@@ -281,6 +301,7 @@ class RecsysService:
     def stock(self, request: StockRequest, /) -> StockResponse:
         """Set a store's stock durably: a SKU at 0 is never shown there."""
         result = self.runtime.set_stock(request.store_id, request.stock)
+        self.experiment.follow()
         return StockResponse(applied=result.applied, change_seq=result.change_seq)
 
     def __is_ready__(self) -> bool:
@@ -301,13 +322,35 @@ class RecsysService:
     def optout(self, request: OptOutRequest, /) -> OptOutResponse:
         """Keep a member out of every audience, durably, on every worker."""
         result = self.runtime.opt_out(request.member_id)
+        self.experiment.follow()
         return OptOutResponse(known=result.known, change_seq=result.change_seq)
+
+    @bentoml.api(route="/analytics/attribution", output_spec=AttributionResponse)
+    @_json_errors
+    def attribution(self, request: AttributionRequest, /) -> AttributionResponse:
+        """Shown shelves and the purchases attributed to them, by day, store, variant, model."""
+        query = request.model_dump()
+        return AttributionResponse.model_validate(attribution_of(self.runtime, **query))
+
+    @bentoml.api(route="/analytics/experiments", output_spec=ExperimentResponse)
+    @_json_errors
+    def experiments(self, request: ExperimentRequest, /) -> ExperimentResponse:
+        """The experiment's variants compared on attributed conversion (members)."""
+        answer = experiment_of(self.runtime, self.experiment, **request.model_dump())
+        return ExperimentResponse.model_validate(answer)
+
+    @bentoml.api(route="/analytics/retention", output_spec=RetentionResponse)
+    @_json_errors
+    def retention(self, request: RetentionRequest, /) -> RetentionResponse:
+        """New, returning and retained members per week or month; cohort retention."""
+        return RetentionResponse.model_validate(retention_of(self.runtime, **request.model_dump()))
 
     @bentoml.api(route="/forget", output_spec=ForgetResponse)
     @_json_errors
     def forget(self, request: ForgetRequest, /) -> ForgetResponse:
         """Erase a member: model, event log (pages cleared), saved model, every worker."""
         result = self.runtime.forget(request.member_id)
+        self.experiment.follow()
         return ForgetResponse(forgotten=result.forgotten, change_seq=result.change_seq)
 
 

@@ -1,0 +1,98 @@
+"""Request and answer models of the ``/analytics/*`` routes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from recsys.serving.schemas import _Request
+
+__all__ = [
+    "AttributionRequest",
+    "AttributionResponse",
+    "ExperimentRequest",
+    "ExperimentResponse",
+    "RetentionRequest",
+    "RetentionResponse",
+]
+
+_TIME = "ISO 8601 time (UTC when naive), e.g. '2026-03-01' or '2026-03-01T10:00:00'."
+
+
+class _Period(_Request):
+    start: str | None = Field(None, min_length=4, max_length=40, description=f"From: {_TIME}")
+    end: str | None = Field(None, min_length=4, max_length=40, description=f"Until: {_TIME}")
+
+
+class AttributionRequest(_Period):
+    """Shown shelves in [start, end) and the purchases they led to."""
+
+    window_days: float = Field(
+        7.0, ge=0.001, le=365, allow_inf_nan=False, description="Attribution window, days."
+    )
+    by: list[Literal["day", "store_id", "variant", "model_version"]] = Field(
+        ["day", "store_id", "variant", "model_version"], description="Grouping columns."
+    )
+    store_id: str | None = Field(None, min_length=1, description="Only shelves of this store.")
+    variant: str | None = Field(None, min_length=1, description="Only shelves of this variant.")
+
+
+class AttributionResponse(BaseModel):
+    by: list[str]
+    window_days: float
+    rows: list[dict[str, Any]] = Field(
+        ...,
+        description=(
+            "Per group: impressions, slots, members, view_through, purchases, units, "
+            "revenue, converted, conversion."
+        ),
+    )
+
+
+class ExperimentRequest(_Period):
+    """Compare the experiment's variants on attributed conversion."""
+
+    window_days: float = Field(7.0, ge=0.001, le=365, allow_inf_nan=False)
+    control: str | None = Field(None, min_length=1, description="Default: the first variant.")
+    confidence: float = Field(0.95, ge=0.5, le=0.999, description="Of the intervals.")
+
+
+class ExperimentResponse(BaseModel):
+    experiment: str | None
+    window_days: float
+    control: str
+    confidence: float
+    variants: list[dict[str, Any]] = Field(
+        ...,
+        description=(
+            "Per variant: members, converted, conversion (and Wilson interval), "
+            "revenue_per_member, lift against the control with its interval, p_value "
+            "(Fisher), revenue_p_value (Welch)."
+        ),
+    )
+
+
+class RetentionRequest(_Period):
+    """New, returning and retained members per period, and cohorts."""
+
+    period: Literal["week", "month"] = "week"
+    kinds: list[Literal["purchase", "cart", "view", "coupon"]] = Field(
+        ["purchase"], min_length=1, description="Event kinds that count as activity."
+    )
+    store_id: str | None = Field(None, min_length=1, description="One store's own view.")
+    segment: str | None = Field(
+        None, min_length=1, max_length=64, description="A profile tag, e.g. 'age_band'."
+    )
+
+
+class RetentionResponse(BaseModel):
+    period: str
+    kinds: list[str]
+    segment: str | None
+    store_id: str | None
+    members: int
+    totals: list[dict[str, Any]]
+    by_store: list[dict[str, Any]]
+    by_segment: list[dict[str, Any]]
+    cohorts: list[dict[str, Any]]
