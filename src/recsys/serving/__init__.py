@@ -6,8 +6,11 @@ recsys.serving.service:RecsysService``; ``serving/service.py`` at the repository
 re-exports the class for ``bentoml build``.
 
 Modules: :mod:`~recsys.serving.settings` (environment), :mod:`~recsys.serving.runtime`
-(model + event log, no HTTP), :mod:`~recsys.serving.schemas` (pydantic request/response
-models), :mod:`~recsys.serving.gatekeeper` (API key, body size, error JSON),
+(model + event log, no HTTP), :mod:`~recsys.serving.schemas` and
+:mod:`~recsys.serving.analytics_schemas` (pydantic request/response models),
+:mod:`~recsys.serving.analytics` (the analytics routes' work),
+:mod:`~recsys.serving.experiments` (variants), :mod:`~recsys.serving.impressions` (shown
+shelves), :mod:`~recsys.serving.gatekeeper` (API key, body size, error JSON),
 :mod:`~recsys.serving.service` (the BentoML service), :mod:`~recsys.serving.local` (a
 ``bentoml serve`` subprocess for tests, benchmarks and the demo).
 
@@ -17,13 +20,15 @@ Routes
 ``POST /recommend``        one member's shelf (member id and/or profile tags), in a store
 ``POST /recommend_batch``  shelves of up to 1,000 members at once
 ``POST /similar``          SKUs like a SKU (optionally stocked in a store)
-``POST /audience``         members most likely to want a SKU (coupon targeting)
+``POST /audience``         members most likely to want a SKU (coupons: caps, budgets, issue)
+``POST /member``           a member's tags, today's events and a coupon to offer (assistant)
 ``POST /events``           member events and ``profiles``: logged durably, then applied
 ``POST /catalog``          SKUs added or changed (attributes, stores): logged, then applied
 ``POST /stock``            a store's stock (0: never shown there): logged, then applied
 ``POST /forget``           erase a member: model, event log, saved model, every worker
 ``POST /optout``           a member who withdrew consent: in no audience again, durably
 ``POST /admin/reload``     swap in a saved model (no failed request; every worker follows)
+``POST /analytics/*``      ``attribution``, ``experiments``, ``retention`` from the event log
 ``GET /healthz /livez /readyz /metrics``  BentoML's own; ``GET /`` (API page), ``/docs.json``
 =====================  =====================================================================
 
@@ -95,6 +100,12 @@ acknowledged event. ``/recommend`` and ``/similar`` run on the event loop (a she
 less than a hop to a thread);
 ``/recommend_batch``, ``/audience``, ``/events``, ``/catalog`` and ``/stock`` (fsync) run on
 ``RECSYS_THREADS`` request threads per worker (default 4).
+
+Impressions and experiments
+---------------------------
+Every shelf answer gets a ``shelf_id`` and a ``variant``; the shown shelf is queued and
+written to the log's ``impressions`` table every 50 ms (:mod:`recsys.serving.impressions`).
+``RECSYS_EXPERIMENT`` splits members between variants (:mod:`recsys.serving.experiments`).
 
 Reload
 ------
