@@ -46,4 +46,4 @@ def test_shelf_with_impression(benchmark, runtime, shown):
         before = runtime.impressions.written
         items, shelf_id = benchmark(shelf_and_impression)
         runtime.impressions.flush()
-        assert runtime.impressions.written > before and len(shelf_id) == 32
+        assert runtime.impressions.written > before and len(shelf_id) == 32 and len(items) == 10

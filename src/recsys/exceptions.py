@@ -13,9 +13,14 @@ class RecsysError(Exception):
 
 
 class InvalidInputError(RecsysError, ValueError):
-    """An argument or a request field has the wrong type, range or shape."""
+    """An argument or a request field has the wrong type, range or shape.
+
+    ``loc`` is the position of the bad value in a list of records when known, e.g.
+    ``(3, "timestamp")``: event 3's timestamp (the HTTP answer's field path).
+    """
 
     http_status = 422
+    loc: tuple[int | str, ...] | None = None
 
 
 class SchemaError(InvalidInputError):

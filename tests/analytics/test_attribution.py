@@ -121,3 +121,9 @@ def test_bad_input_is_refused() -> None:
         attribute(shown, events.drop(columns="kind"))
     empty = attribute(shown.iloc[:0], events, by=["variant"])
     assert empty.table.empty
+
+
+def test_a_repeated_group_is_the_same_group() -> None:
+    shown, events = _frames()
+    twice = attribute(shown, events, by=["variant", "day", "variant"]).table
+    assert twice.equals(attribute(shown, events, by=["variant", "day"]).table)

@@ -128,7 +128,7 @@ def attribute(
     window = float(window_days)
     if not np.isfinite(window) or window <= 0:
         raise InvalidInputError(f"window_days must be a number > 0, got {window_days!r}")
-    groups = tuple(by)
+    groups = tuple(dict.fromkeys(by))  # a repeated group is the same group
     unknown = sorted(set(groups) - set(ATTRIBUTION_GROUPS))
     if unknown:
         raise InvalidInputError(f"by: unknown group(s) {unknown}; use {list(ATTRIBUTION_GROUPS)}")

@@ -48,6 +48,7 @@ __all__ = [
 #: earliest and (exclusive) latest event time accepted anywhere
 EARLIEST: Final = pd.Timestamp("1900-01-01")
 LATEST: Final = pd.Timestamp("2200-01-01")
+_LATEST_S: Final = LATEST.timestamp()
 _KIND_INDEX: Final = {k: i for i, k in enumerate(EventKind.ALL)}
 
 
@@ -152,7 +153,9 @@ class _Source:
         rows = np.asarray(rows)
         if self.frame is None:
             more = f" ({len(rows)} bad events)" if len(rows) > 1 else ""
-            return InvalidInputError(f"event {int(rows[0])}: field {name!r} {phrase}{more}")
+            err = InvalidInputError(f"event {int(rows[0])}: field {name!r} {phrase}{more}")
+            err.loc = (int(rows[0]), name)
+            return err
         return SchemaError(
             f"{self.frame} column {name!r} has {len(rows)} {noun}, e.g. rows {rows[:5].tolist()}"
         )
@@ -318,6 +321,20 @@ def _fast_uniques(uniques: np.ndarray) -> np.ndarray | None:
     return naive.to_numpy().astype("datetime64[ns]")
 
 
+def _fast_numbers(uniques: np.ndarray, values: list[Any]) -> np.ndarray | None:
+    """Vectorized parse of distinct epoch seconds (what live producers send); ``None`` when
+    any value is not a plain finite number in bounds (then each is parsed and named)."""
+    if not all(type(v) in (int, float) for v in values):  # bools, texts, numpy scalars
+        return None
+    seconds = np.asarray(values, dtype=np.float64)
+    # before 1970 (negative) pandas' rounding differs: those take the exact slow path
+    if not np.isfinite(seconds).all() or (seconds < 0).any() or (seconds >= _LATEST_S).any():
+        return None
+    # as the per-value path does it: pandas' nanoseconds, whole microseconds kept
+    nanos = pd.to_datetime(seconds, unit="s").as_unit("ns").asi8
+    return ((nanos // 1000) * 1000).astype("datetime64[ns]")
+
+
 def _time_error(rows: np.ndarray, got: Any, src: _Source) -> InvalidInputError:
     span = f"from {EARLIEST.year} to {LATEST.year - 1}"
     return src.fail(
@@ -345,8 +362,12 @@ def _timestamps(col: Any, src: _Source) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(series):
         return _datetime_column(series, src)
     codes, uniques = _factorize(series)
-    is_number = any(isinstance(u, int | float | np.number) for u in uniques.tolist())
-    parsed = None if is_number else _fast_uniques(uniques)
+    values = uniques.tolist()
+    is_number = any(isinstance(u, int | float | np.number) for u in values)
+    if is_number:
+        parsed = _fast_numbers(uniques, values)
+    else:
+        parsed = _fast_uniques(uniques)
     if parsed is None:
         parsed = _parse_uniques(uniques)
     bad = np.isnat(parsed)

@@ -11,7 +11,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
-from recsys.exceptions import PayloadTooLargeError, RecsysError
+from recsys.exceptions import InvalidInputError, PayloadTooLargeError, RecsysError
 from recsys.serving.openapi import PROBES, with_errors
 from recsys.serving.redaction import safe_errors, safe_loc
 from recsys.settings import read_settings
@@ -23,7 +23,16 @@ _NOT_AN_OBJECT: Final = frozenset({"model_type", "model_attributes_type", "dict_
 
 
 def error_response(exc: RecsysError) -> JSONResponse:
-    """The JSON answer of a deliberate error: ``{"error": class name, "detail": message}``."""
+    """The JSON answer of a deliberate error: ``{"error": class name, "detail": message}``.
+
+    An invalid value whose place in the body is known (``exc.loc``, e.g. an event's
+    timestamp) is answered like pydantic's own: 422 ``ValidationError`` with ``detail`` a
+    list of ``{type, loc, msg}``, values masked."""
+    if isinstance(exc, InvalidInputError) and exc.loc is not None:
+        errors = [{"type": "value_error", "loc": ["body", *exc.loc], "msg": str(exc)}]
+        return JSONResponse(
+            {"error": "ValidationError", "detail": safe_errors(errors)}, status_code=422
+        )
     return JSONResponse(
         {"error": type(exc).__name__, "detail": str(exc)}, status_code=exc.http_status
     )

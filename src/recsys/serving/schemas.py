@@ -8,7 +8,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from recsys.columns import Columns, EventKind
-from recsys.data.events import EVENT_FIELDS, validate_events
+from recsys.data.events import EVENT_FIELDS
 
 __all__ = [
     "AudienceRequest",
@@ -235,12 +235,12 @@ class EventsRequest(_Request):
         examples=[{"u42": {"age_band": "25-34", "family": "kids"}}],
     )
 
-    @model_validator(mode="after")
-    def _schema(self) -> EventsRequest:
-        # the rules every other entry point applies (kinds, bounds, lengths): one schema
-        if self.events:
-            validate_events([e.model_dump(exclude_none=True) for e in self.events])
-        return self
+    def records(self) -> list[dict[str, Any]]:
+        """The events as dicts. The route checks them with the one event schema
+        (:func:`recsys.data.events.validate_events`) on a worker thread, not while BentoML
+        parses the body on the event loop: a 10,000-event body would hold up every shelf
+        behind it."""
+        return [e.model_dump(exclude_none=True) for e in self.events]
 
 
 _SKU = Field(..., min_length=1, max_length=256, description="The SKU id.", examples=["sku-new"])

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import bentoml
 from pydantic import BaseModel
 
-from recsys.exceptions import ArtifactError, RecsysError
+from recsys.data.events import validate_events
+from recsys.exceptions import ArtifactError, InvalidInputError, RecsysError
 from recsys.recommender import Recommendation
 from recsys.recommender.persistence import ARTIFACT_FILES
 from recsys.serving.analytics import attribution_of, experiment_of, retention_of
@@ -277,8 +278,14 @@ class RecsysService:
     @_json_errors
     def events(self, request: EventsRequest, /) -> EventsResponse:
         """Record member events durably, then fold them in: the next shelf reflects them."""
-        events = [e.model_dump(exclude_none=True) for e in request.events]
-        result = self.runtime.ingest(events, request.profiles)
+        records = request.records()
+        try:  # here, on a thread: BentoML parses the body on the event loop
+            validate_events(records)
+        except InvalidInputError as exc:
+            if exc.loc is not None:  # answered like pydantic's own errors, at body.events
+                exc.loc = ("events", *exc.loc)
+            raise
+        result = self.runtime.ingest(records, request.profiles)
         self.experiment.follow()
         self.metrics.serving(self.runtime.model_version, self.runtime.lag())
         return EventsResponse(
