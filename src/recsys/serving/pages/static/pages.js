@@ -116,6 +116,13 @@ export function fallbackText(fallback) {
   return fallback ? texts[fallback] || `Not personal (${fallback}).` : "";
 }
 
+function badge(text, kind = "") {
+  const span = document.createElement("span");
+  span.className = kind ? `badge ${kind}` : "badge";
+  span.textContent = text;
+  return span;
+}
+
 function hue(text) {
   let h = 0;
   for (const ch of text) {
@@ -126,12 +133,13 @@ function hue(text) {
 
 /**
  * Render ``items`` (``[{item_id, score, reason}]``) into ``list``, marking the tiles that
- * were not on ``previous`` (item ids) as changed. Returns the number of changed tiles.
- * ``onTile(tile)`` is called for every new tile element (e.g. to track dwell).
+ * were not on ``previous`` (item ids) as changed ("new for you") and those that rose.
+ * Returns the number of changed tiles. ``onTile(tile)`` is called for every tile element
+ * (e.g. to track dwell).
  */
 export function renderShelf(list, items, previous, { onTile = null, scores = false } = {}) {
-  const before = new Set(previous || []);
   const fresh = previous !== null && previous !== undefined;
+  const before = new Map((previous || []).map((id, rank) => [id, rank]));
   let changed = 0;
   const tiles = items.map((item, rank) => {
     const tile = document.createElement("li");
@@ -160,10 +168,10 @@ export function renderShelf(list, items, previous, { onTile = null, scores = fal
       changed += 1;
       tile.dataset.changed = "true";
       tile.classList.add("changed");
-      const badge = document.createElement("span");
-      badge.className = "badge";
-      badge.textContent = "new for you";
-      tile.append(badge);
+      tile.append(badge("new for you"));
+    } else if (fresh && before.get(item.item_id) > rank) {
+      tile.dataset.moved = "up";
+      tile.append(badge("↑ up", "up"));
     }
     if (onTile) {
       onTile(tile);
@@ -175,20 +183,23 @@ export function renderShelf(list, items, previous, { onTile = null, scores = fal
 }
 
 /**
- * Measure how long a tile is looked at: hovered (mouse, pen), touched or focused
- * (keyboard). When the look ends and lasted ``MIN_DWELL_SECONDS`` or more, call
- * ``onDwell(itemId, seconds)``.
+ * Measure how long a tile is looked at: hovered (mouse, pen), touched, or focused
+ * (keyboard); a look lasts while any of them does. When it ends and lasted
+ * ``MIN_DWELL_SECONDS`` or more, call ``onDwell(itemId, seconds)``.
  */
 export function trackDwell(tile, onDwell) {
   let since = null;
-  const begin = () => {
+  const by = new Set(); // what holds the look: "pointer", "focus"
+  const begin = (how) => () => {
+    by.add(how);
     if (since === null) {
       since = performance.now();
       tile.classList.add("dwelling");
     }
   };
-  const end = () => {
-    if (since === null) {
+  const end = (how) => () => {
+    by.delete(how);
+    if (since === null || by.size) {
       return;
     }
     const seconds = (performance.now() - since) / 1000;
@@ -198,9 +209,9 @@ export function trackDwell(tile, onDwell) {
       onDwell(tile.dataset.itemId, seconds);
     }
   };
-  tile.addEventListener("pointerenter", begin);
-  tile.addEventListener("pointerleave", end);
-  tile.addEventListener("pointercancel", end);
-  tile.addEventListener("focus", begin);
-  tile.addEventListener("blur", end);
+  tile.addEventListener("pointerenter", begin("pointer"));
+  tile.addEventListener("pointerleave", end("pointer"));
+  tile.addEventListener("pointercancel", end("pointer"));
+  tile.addEventListener("focus", begin("focus"));
+  tile.addEventListener("blur", end("focus"));
 }
