@@ -90,6 +90,30 @@ def moving(trained: TrainedModel) -> tuple[str, str]:
     pytest.fail("no member's shelf moves after a view: the session intent lost its effect")
 
 
+@pytest.fixture(scope="module")
+def opened(
+    trained: TrainedModel, server_env: ServerEnv, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalServer]:
+    """A server of this module without an API key.
+
+    Not the session's ``server``: ``test_lifecycle`` kills every child process of the test
+    run when it ends, and this module runs after it.
+    """
+    run = tmp_path_factory.mktemp("pages_open")
+    srv = LocalServer(
+        trained.path, env=server_env(run, run / "events.sqlite"), log_path=run / "server.log"
+    )
+    yield srv.start()
+    srv.stop()
+
+
+@pytest.fixture()
+def client(opened: LocalServer) -> Iterator[httpx.Client]:
+    """A client of ``opened`` (in this module, instead of the session server's)."""
+    with httpx.Client(base_url=opened.url, timeout=30) as http:
+        yield http
+
+
 @pytest.fixture()
 def keyed_client(keyed: LocalServer, api_key: str) -> Iterator[httpx.Client]:
     auth = {"Authorization": f"Bearer {api_key}"}
@@ -139,9 +163,9 @@ def test_pages_are_self_contained_html(client: httpx.Client, trained: TrainedMod
 
 
 def test_an_incomplete_page_address_is_400_with_a_message_and_no_value(
-    client: httpx.Client, server: LocalServer, trained: TrainedModel
+    client: httpx.Client, opened: LocalServer, trained: TrainedModel
 ) -> None:
-    before = _last_seq(server)
+    before = _last_seq(opened)
     member = "4929123412341234"
     cases = {
         _page("/screen", trained.store, None): "member_id is missing",
@@ -160,13 +184,13 @@ def test_an_incomplete_page_address_is_400_with_a_message_and_no_value(
         problem = re.search(r'data-problem="([^"]*)"', resp.text)
         assert problem and message in problem.group(1), (path, resp.text[:400])
         assert member not in resp.text
-    assert _last_seq(server) == before
+    assert _last_seq(opened) == before
 
 
 def test_pages_refuse_anything_but_get_with_json_4xx(
-    client: httpx.Client, server: LocalServer, trained: TrainedModel
+    client: httpx.Client, opened: LocalServer, trained: TrainedModel
 ) -> None:
-    before = _last_seq(server)
+    before = _last_seq(opened)
     for path in ("/screen", "/assistant", "/pages/static/pages.js"):
         for method in ("POST", "PUT", "DELETE", "PATCH"):
             resp = client.request(method, _page(path, trained.store, trained.member), json={})
@@ -177,7 +201,7 @@ def test_pages_refuse_anything_but_get_with_json_4xx(
     resp = client.post("/screen", content=b"x", headers={"Content-Type": "text/plain"})
     assert _error(resp, 400)["error"] == "UnsupportedMediaType"
     assert client.head(_page("/screen", trained.store, trained.member)).status_code == 200
-    assert _last_seq(server) == before
+    assert _last_seq(opened) == before
 
 
 def test_pages_open_without_the_key_the_api_not(
@@ -282,14 +306,14 @@ def _screenshot(driver: Any, name: str) -> None:
 
 def test_screen_shows_the_shelf_with_reasons_and_gets_ready(
     browser: Any,
-    server: LocalServer,
+    opened: LocalServer,
     trained: TrainedModel,
     capsys: pytest.CaptureFixture[str],
     record_property: Callable[[str, object], None],
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    url = server.url + _page("/screen", trained.store, trained.member)
+    url = opened.url + _page("/screen", trained.store, trained.member)
     ready, interactive = [], []
     for _ in range(5):
         body = _open(browser, url)
@@ -308,7 +332,7 @@ def test_screen_shows_the_shelf_with_reasons_and_gets_ready(
         assert tile.find_element(By.CSS_SELECTOR, ".reason").text.strip()
         assert tile.get_attribute("data-changed") is None  # nothing is "new" on a first shelf
     assert not browser.find_element(By.ID, "error").is_displayed()
-    assert all(r.startswith(server.url + "/") for r in _resources(browser)), _resources(browser)
+    assert all(r.startswith(opened.url + "/") for r in _resources(browser)), _resources(browser)
     line = (
         f"pages: /screen first shelf rendered in {statistics.median(ready):.0f} ms median "
         f"(min {min(ready)}, max {max(ready)}, 5 loads; DOM interactive "
@@ -367,7 +391,7 @@ def test_a_dwell_is_a_view_and_the_next_shelf_changes(
 
 
 def test_a_page_without_its_parameters_says_so_and_calls_nothing(
-    browser: Any, server: LocalServer, trained: TrainedModel
+    browser: Any, opened: LocalServer, trained: TrainedModel
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -375,7 +399,7 @@ def test_a_page_without_its_parameters_says_so_and_calls_nothing(
         (_page("/screen", trained.store, None), "member_id is missing"),
         (_page("/assistant", None, trained.member), "store_id is missing"),
     ):
-        body = _open(browser, server.url + path)
+        body = _open(browser, opened.url + path)
         assert body.get_attribute("data-ready") == "problem"
         problem = browser.find_element(By.ID, "problem")
         assert problem.is_displayed() and missing in problem.text, problem.text
@@ -427,9 +451,13 @@ def test_the_assistant_shows_tags_today_shelf_and_coupon(
 
 
 def test_the_key_travels_in_the_fragment_and_no_member_id_is_logged(
-    browser: Any, keyed: LocalServer, trained: TrainedModel, moving: tuple[str, str], api_key: str
+    browser: Any,
+    keyed: LocalServer,
+    opened: LocalServer,
+    trained: TrainedModel,
+    moving: tuple[str, str],
+    api_key: str,
 ) -> None:
-
     member = trained.member
     body = _open(browser, keyed.url + _page("/screen", trained.store, member, key=api_key))
     assert body.get_attribute("data-ready") == "ready", _failure(browser)
@@ -441,10 +469,11 @@ def test_the_key_travels_in_the_fragment_and_no_member_id_is_logged(
     assert "401" in error and "#key=" in error, error
     assert not _shelf(browser)
 
-    # the access log is on (every page request and API call of this module is in it), the
-    # member ids of the pages' addresses are not
-    log = Path(str(keyed.log_path)).read_text(errors="replace")
-    assert "path=/screen" in log and "path=/recommend" in log, log[-2000:]
-    for someone in (member, moving[0]):
-        assert not re.search(rf"\b{re.escape(someone)}\b", log), someone
-    assert api_key not in log
+    # the access log is on (BentoML's default; every page request and API call of this
+    # module is in it), the member ids of the pages' addresses are not, nor the key
+    for server in (keyed, opened):
+        log = Path(str(server.log_path)).read_text(errors="replace")
+        assert "path=/screen" in log and "path=/recommend" in log, log[-2000:]
+        for someone in (member, moving[0], "4929123412341234"):
+            assert not re.search(rf"\b{re.escape(someone)}\b", log), (server.url, someone)
+        assert api_key not in log

@@ -15,7 +15,9 @@ function cell(text) {
 }
 
 function clock(timestamp) {
-  const when = new Date(typeof timestamp === "number" ? timestamp * 1000 : timestamp);
+  // the service's timestamps are UTC; a naive ISO text is read as UTC, shown in local time
+  const naive = typeof timestamp === "string" && /T[\d:.]+$/.test(timestamp);
+  const when = new Date(typeof timestamp === "number" ? timestamp * 1000 : naive ? `${timestamp}Z` : timestamp);
   if (Number.isNaN(when.getTime())) {
     return String(timestamp ?? "");
   }
