@@ -1,4 +1,4 @@
-"""ASGI middleware run before any route: API key, request size, and the error JSON shape."""
+"""ASGI middleware run before any route: page queries, API key, request size, error JSON shape."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from recsys.exceptions import InvalidInputError, PayloadTooLargeError, RecsysError
 from recsys.serving.openapi import PROBES, with_errors
+from recsys.serving.pages.routing import inbound, is_open
 from recsys.serving.redaction import safe_errors, safe_loc
 from recsys.settings import read_settings
 
@@ -71,9 +72,11 @@ class Gatekeeper:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = inbound(scope)  # a page's address holds a member id: dropped here, first
         if (
             self._key is not None
             and scope["path"] not in OPEN_PATHS
+            and not is_open(scope)
             and not self._authorized(scope)
         ):
             await _send_json(

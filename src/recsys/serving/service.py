@@ -37,6 +37,7 @@ from recsys.serving.experiments import Experiment, merged_rules
 from recsys.serving.exposure import check_exposure, worker_host
 from recsys.serving.gatekeeper import Gatekeeper, QuietClientErrors, error_response
 from recsys.serving.metrics import ServiceMetrics
+from recsys.serving.pages import pages_app
 from recsys.serving.runtime import RecsysRuntime
 from recsys.serving.schemas import (
     AudienceRequest,
@@ -362,6 +363,7 @@ class RecsysService:
 
 
 RecsysService.add_asgi_middleware(Gatekeeper)  # type: ignore[attr-defined]  # by @service
+RecsysService.mount_asgi_app(pages_app(), path="/")  # type: ignore[attr-defined]  # its routes only
 # BentoML's logger of failed requests (see QuietClientErrors): no raw input in the log
 logging.getLogger("bentoml._internal.server.http_app").addFilter(QuietClientErrors())
 
