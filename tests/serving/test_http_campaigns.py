@@ -45,6 +45,12 @@ def test_every_shelf_is_logged_as_shown(
     assert row[Columns.STORE] == trained.store
     assert row["items"] == [i["item_id"] for i in answer["items"]]
     assert row["model_version"] == answer["model_version"]
+    # each entry says what a page shows of the SKU, as the catalog has it
+    catalog = trained.data.catalog.set_index(Columns.ITEM)
+    for item in answer["items"]:
+        assert item["name"] == catalog.loc[item["item_id"], "name"]
+        assert item["category"] == catalog.loc[item["item_id"], "category"]
+        assert item["price"] == pytest.approx(catalog.loc[item["item_id"], "price"], abs=0.01)
     batch = client.post(
         "/recommend_batch", json={"member_ids": [trained.member, "walk-in-x"], "k": 3}
     ).json()

@@ -66,7 +66,7 @@ def test_recommend(client: httpx.Client, trained: TrainedModel) -> None:
     assert body["model_version"]
     items = body["items"]
     assert 0 < len(items) <= 5
-    assert set(items[0]) == {"item_id", "score", "reason"}
+    assert set(items[0]) == {"item_id", "score", "reason", "name", "category", "price"}
     stocked = set(
         trained.data.stores.loc[trained.data.stores[Columns.STORE] == trained.store, Columns.ITEM]
     )

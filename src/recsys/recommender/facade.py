@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from recsys.data import EventWeights, RetailDataset
 from recsys.data.frames import as_pandas
-from recsys.exceptions import InvalidInputError, NotFittedError
+from recsys.exceptions import InvalidInputError, NotFittedError, UnknownIdError
 from recsys.models import MODEL_REGISTRY, RecModel, make_model
 from recsys.params import Params
 from recsys.recommender.audience import audience_reasons
@@ -1021,6 +1021,43 @@ class Recommender(Params):
         state = self._fitted()
         prices = np.asarray(state.dataset.catalog.prices, dtype=np.float64)
         return pd.Series(prices, index=state.item_names[: len(prices)], name="price")
+
+    def item_details(self, item_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """What a page shows of SKUs: ``name``, ``category`` and ``price`` (``None`` where the
+        catalog has none), in the order given; an unknown SKU gets ``None`` for all three.
+
+        Examples
+        --------
+        >>> from recsys.datasets import synthetic_retail
+        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
+        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
+        >>> sku = data.catalog.item_id.iloc[0]
+        >>> rec.item_details([sku])[0]["name"] == data.catalog.name.iloc[0]
+        True
+        """
+        state = self._fitted()
+        catalog = state.dataset.catalog
+        out: list[dict[str, Any]] = []
+        for item_id in item_ids:
+            try:
+                i = catalog.items.index_of(item_id)
+            except UnknownIdError:
+                i = -1
+            if i < 0 or i >= len(catalog.prices):
+                out.append({"name": None, "category": None, "price": None})
+                continue
+            raw = catalog.names[i]
+            name = raw if isinstance(raw, str) and raw else None
+            code = int(catalog.category_codes[i])
+            price = float(catalog.prices[i])
+            out.append(
+                {
+                    "name": name,
+                    "category": str(catalog.categories[code]) if code >= 0 else None,
+                    "price": None if np.isnan(price) else round(price, 2),
+                }
+            )
+        return out
 
     def profile_of(self, member_id: str) -> dict[str, str]:
         """A member's tags by column, as the model holds them now (``{}`` when unknown).

@@ -331,7 +331,8 @@ class RecsysRuntime:
         if known and rec.may_get_coupon(alias):
             shelf = rec.recommend(alias, 1, store_id=store_id)
             if shelf:
-                coupon = {"item_id": shelf[0].item_id, "reason": shelf[0].reason}
+                name = rec.item_details([shelf[0].item_id])[0]["name"]
+                coupon = {"item_id": shelf[0].item_id, "reason": shelf[0].reason, "name": name}
         return {
             "member_id": member_id,
             "known": known,

@@ -311,6 +311,9 @@ class ShelfItem(BaseModel):
     item_id: str
     score: float
     reason: str
+    name: str | None = Field(None, description="The SKU's name in the catalog.")
+    category: str | None = None
+    price: float | None = None
 
 
 class RecommendResponse(BaseModel):
@@ -388,6 +391,7 @@ class TodayEvent(BaseModel):
 class CouponOffer(BaseModel):
     item_id: str
     reason: str
+    name: str | None = None
 
 
 class MemberResponse(BaseModel):

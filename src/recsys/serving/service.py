@@ -107,8 +107,10 @@ def _report_failure(message: str) -> None:
             path.write_text(message + "\n")
 
 
-def _items(shelf: list[Recommendation]) -> list[dict[str, Any]]:
-    return [r.to_dict() for r in shelf]
+def _items(runtime: RecsysRuntime, shelf: list[Recommendation]) -> list[dict[str, Any]]:
+    """Shelf entries with what a page shows of each SKU (name, category, price)."""
+    details = runtime.recommender.item_details([r.item_id for r in shelf])
+    return [{**r.to_dict(), **d} for r, d in zip(shelf, details, strict=True)]
 
 
 @bentoml.service(
@@ -186,7 +188,7 @@ class RecsysService:
             self.metrics.serving(self.runtime.model_version, self.runtime.lag())
         return RecommendResponse.model_validate(
             {
-                "items": _items(shelf),
+                "items": _items(runtime, shelf),
                 "shelf_id": shelf_id,
                 "variant": route.variant,
                 "model_version": runtime.model_version,
@@ -221,7 +223,7 @@ class RecsysService:
                     self.metrics.fallback("/recommend_batch", fallback)
                     results[j] = {
                         "member_id": m,
-                        "items": _items(shelf),
+                        "items": _items(route.runtime, shelf),
                         "fallback": fallback,
                         "shelf_id": route.runtime.shown(m, store, shelf, variant),
                         "variant": variant,
@@ -241,7 +243,7 @@ class RecsysService:
             filters=request.filters.as_dict() if request.filters else None,
         )
         return SimilarResponse.model_validate(
-            {"items": _items(items), "model_version": self.runtime.model_version}
+            {"items": _items(self.runtime, items), "model_version": self.runtime.model_version}
         )
 
     @bentoml.api(route="/audience", output_spec=AudienceResponse)

@@ -71,7 +71,7 @@ function renderMember(member) {
   if (member.coupon) {
     const sku = document.createElement("p");
     sku.className = "coupon-sku";
-    sku.textContent = member.coupon.item_id;
+    sku.textContent = member.coupon.name || member.coupon.item_id;
     const reason = document.createElement("p");
     reason.className = "reason";
     reason.textContent = member.coupon.reason;

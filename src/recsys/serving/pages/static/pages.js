@@ -132,7 +132,7 @@ function hue(text) {
 }
 
 /**
- * Render ``items`` (``[{item_id, score, reason}]``) into ``list``, marking the tiles that
+ * Render ``items`` (``[{item_id, score, reason, name?, category?, price?}]``) into ``list``, marking the tiles that
  * were not on ``previous`` (item ids) as changed ("new for you") and those that rose.
  * Returns the number of changed tiles. ``onTile(tile)`` is called for every tile element
  * (e.g. to track dwell).
@@ -153,11 +153,17 @@ export function renderShelf(list, items, previous, { onTile = null, scores = fal
     swatch.setAttribute("aria-hidden", "true");
     const sku = document.createElement("p");
     sku.className = "sku";
-    sku.textContent = item.item_id;
+    sku.textContent = item.name || item.item_id;
+    const facts = document.createElement("p");
+    facts.className = "facts";
+    const price = typeof item.price === "number" ? `${item.price.toFixed(2)}` : "";
+    facts.textContent = [item.category, price, item.name ? item.item_id : ""]
+      .filter(Boolean)
+      .join(" · ");
     const reason = document.createElement("p");
     reason.className = "reason";
     reason.textContent = item.reason;
-    tile.append(swatch, sku, reason);
+    tile.append(swatch, sku, facts, reason);
     if (scores) {
       const score = document.createElement("p");
       score.className = "score";
