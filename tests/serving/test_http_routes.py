@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from recsys.columns import Columns
+from recsys.serving.redaction import MASK
 
 if TYPE_CHECKING:
     from conftest import TrainedModel
@@ -307,3 +308,19 @@ def test_body_over_byte_limit_is_413(client: httpx.Client) -> None:
     payload = b'{"member_id": "' + b"x" * (9 * 1024 * 1024) + b'"}'
     resp = client.post("/recommend", content=payload, headers={"content-type": "application/json"})
     _error(resp, 413, "PayloadTooLargeError")
+
+
+def test_event_schema_errors_name_the_event_and_field_never_the_value(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    good = {"user_id": trained.member, "item_id": trained.item, "kind": "view"}
+    cases = [
+        ([good, {**good, "timestamp": "2300-01-01"}], ["body", "events", 1, "timestamp"]),
+        ([{**good, "kind": "stare"}], ["body", "events", 0, "kind"]),
+        ([good, good, {**good, "colour-4929123412341234": 1}], ["body", "events", 2, MASK]),
+    ]
+    for events, loc in cases:
+        answer = client.post("/events", json={"events": events})
+        body = _error(answer, 422, "ValidationError")
+        assert body["detail"][0]["loc"] == loc, body
+        assert "4929123412341234" not in answer.text and "colour" not in answer.text

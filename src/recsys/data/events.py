@@ -417,7 +417,10 @@ user_id, item_id, kind, value, timestamp, store_id, event_id
     unknown = [c for c in cols if c not in FIELD_NAMES]
     if unknown:
         error = SchemaError if src.frame else InvalidInputError
-        raise error(f"unknown event field(s) {unknown}; the fields are {', '.join(FIELD_NAMES)}")
+        err = error(f"unknown event field(s) {unknown}; the fields are {', '.join(FIELD_NAMES)}")
+        if src.frame is None:  # the first event holding the first unknown field
+            err.loc = (next(i for i, e in enumerate(events) if unknown[0] in e), unknown[0])
+        raise err
     missing = [f.name for f in EVENT_FIELDS if f.required and f.name not in cols]
     if missing:
         if src.frame is None:

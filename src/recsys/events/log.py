@@ -416,6 +416,7 @@ class EventLog:
         timestamp: str | datetime | pd.Timestamp | np.datetime64 | float | None = None,
         after_seq: int | None = None,
         until_seq: int | None = None,
+        limit: int | None = None,
     ) -> pd.DataFrame:
         """Events for replay, in log order.
 
@@ -428,6 +429,8 @@ class EventLog:
             previous replay or append to get only what came after it.
         until_seq : int, optional
             Keep events with ``seq <= until_seq`` (a change's ``after_event``).
+        limit : int, optional
+            At most this many (the first ones in log order).
 
         Returns
         -------
@@ -453,6 +456,11 @@ class EventLog:
             params.append(int(bound))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM events {where} ORDER BY {SEQ}"
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0:
+                raise InvalidInputError(f"limit must be an int >= 0, got {limit!r}")
+            sql += " LIMIT ?"
+            params.append(int(limit))
         with self._lock:
             rows = self._connection().execute(sql, params).fetchall()
         return _to_frame(rows)

@@ -52,6 +52,7 @@ from recsys.recommender.rules import Rules, parse_rules
 from recsys.recommender.session import Session
 from recsys.recommender.state import ShelfState, build_state
 from recsys.recommender.updates import (
+    PendingEvents,
     apply_events,
     apply_profiles,
     prepare_events,
@@ -792,6 +793,34 @@ class Recommender(Params):
                 events, data=state.dataset, members=members, live_boost=float(self.live_boost)
             )
             apply_events(batch, members, state.model, state.sessions)
+            return batch.n_events
+
+    def prepare_update(self, events: Any) -> PendingEvents:
+        """Check events as :meth:`update` would and compute the rows they produce, changing
+        nothing; :meth:`commit_update` puts them in effect (the service logs them durably in
+        between, so a batch is validated and prepared once)."""
+        with self._writing:
+            state = self._fitted()
+            version = state.members.version
+            batch = prepare_events(
+                events, data=state.dataset, members=state.members, live_boost=float(self.live_boost)
+            )
+        return PendingEvents(batch.n_events, state, version, batch, events)
+
+    def commit_update(self, pending: PendingEvents) -> int:
+        """Put prepared events in effect (prepared again if the members changed since);
+        returns the number of events applied."""
+        with self._writing:
+            state = self._fitted()
+            batch = pending.batch
+            if state is not pending.base or state.members.version != pending.base_version:
+                batch = prepare_events(
+                    pending.events,
+                    data=state.dataset,
+                    members=state.members,
+                    live_boost=float(self.live_boost),
+                )
+            apply_events(batch, state.members, state.model, state.sessions)
             return batch.n_events
 
     def set_profiles(self, profiles: Mapping[str, Mapping[str, Any]]) -> int:

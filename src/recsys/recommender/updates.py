@@ -29,6 +29,18 @@ C = Columns
 _PURCHASE = EventKind.ALL.index(EventKind.PURCHASE)
 
 
+@dataclass(frozen=True, eq=False)
+class PendingEvents:
+    """Checked events with their rows computed, not in effect yet (see
+    :meth:`Recommender.prepare_update`); ``events`` make them again from a newer state."""
+
+    n_events: int
+    base: Any  # the ShelfState they were prepared on
+    base_version: int
+    batch: EventBatch
+    events: Any
+
+
 @dataclass(frozen=True)
 class EventBatch:
     """Validated events and the state they lead to, for the members they touch."""
@@ -202,6 +214,7 @@ def apply_events(
 
 __all__ = [
     "EventBatch",
+    "PendingEvents",
     "ProfileBatch",
     "apply_events",
     "apply_profiles",

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from recsys.exceptions import InvalidInputError, PayloadTooLargeError, RecsysError
 from recsys.serving.openapi import PROBES, with_errors
 from recsys.serving.pages.routing import inbound, is_open
-from recsys.serving.redaction import safe_errors, safe_loc
+from recsys.serving.redaction import field_names, safe_errors, safe_loc
 from recsys.settings import read_settings
 
 __all__ = ["OPEN_PATHS", "Gatekeeper", "QuietClientErrors", "error_response"]
@@ -30,10 +30,13 @@ def error_response(exc: RecsysError) -> JSONResponse:
     timestamp) is answered like pydantic's own: 422 ``ValidationError`` with ``detail`` a
     list of ``{type, loc, msg}``, values masked."""
     if isinstance(exc, InvalidInputError) and exc.loc is not None:
-        errors = [{"type": "value_error", "loc": ["body", *exc.loc], "msg": str(exc)}]
-        return JSONResponse(
-            {"error": "ValidationError", "detail": safe_errors(errors)}, status_code=422
-        )
+        known = all(isinstance(p, int) or p in field_names() for p in exc.loc)
+        # a field name the client made up is theirs: neither echoed in loc nor in msg
+        msg = str(exc) if known else "Extra inputs are not permitted"
+        kind = "value_error" if known else "extra_forbidden"
+        [error] = safe_errors([{"type": kind, "loc": exc.loc, "msg": msg}])
+        error["loc"] = ["body", *error["loc"]]
+        return JSONResponse({"error": "ValidationError", "detail": [error]}, status_code=422)
     return JSONResponse(
         {"error": type(exc).__name__, "detail": str(exc)}, status_code=exc.http_status
     )

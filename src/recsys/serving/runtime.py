@@ -27,6 +27,7 @@ from recsys.exceptions import (
 )
 from recsys.privacy import Pseudonymizer
 from recsys.recommender import MemberScore, PendingChange, Recommendation, Recommender
+from recsys.recommender.updates import PendingEvents
 from recsys.serving.impressions import ImpressionWriter, new_shelf_id, now_text
 from recsys.serving.settings import ServiceSettings
 
@@ -35,6 +36,11 @@ __all__ = ["ChangeResult", "ForgetResult", "OptOutResult", "RecsysRuntime"]
 logger = logging.getLogger("recsys.serving")
 
 _REPLAY_CHUNK: Final = 10_000
+#: events a read applies of what other workers logged, at most: a bigger backlog is the
+#: follower thread's, applied in chunks of _FOLLOW_CHUNK between which reads get the lock
+_READ_BUDGET: Final = 64
+_FOLLOW_CHUNK: Final = _REPLAY_CHUNK  # one fold-in per member per chunk: chunks cost
+_FOLLOW_INTERVAL: Final = 0.02  # seconds between two looks at the log
 #: logged by a reload, so that every worker swaps to the same model
 RELOAD_KIND: Final = "reload"
 #: logged by an opt-out: the member never appears in an audience again
@@ -126,11 +132,16 @@ class RecsysRuntime:
         self._check_cursors()
         with self._events_lock:
             self._seen_version = self.log.data_version()
+            self._behind = False  # a read's catch-up stopped at its budget, more to come
+            self._budget: int | None = None
             self.replayed = self._catch_up()
         if self.replayed:
             logger.info("replayed %d logged events into the model", self.replayed)
         self._starting = False
         self.impressions = ImpressionWriter(self.log)
+        self._stop = threading.Event()
+        self._follower = threading.Thread(target=self._follow, name="recsys-follow", daemon=True)
+        self._follower.start()
         if self._unsaved_erasure:  # erasures the saved model predates: rewrite it now
             self._save_model()
             logger.info("re-applied logged erasures to the saved model")
@@ -360,12 +371,31 @@ class RecsysRuntime:
             return 0
         try:
             version = self.log.data_version()
-            if version == self._seen_version:
+            if version == self._seen_version and not self._behind:
                 return 0
             self._seen_version = version
-            return self._catch_up()
+            return self._catch_up(budget=_READ_BUDGET)  # the rest: the next reads
         finally:
             self._events_lock.release()
+
+    def _follow(self) -> None:
+        """Thread: fold in a big backlog other workers logged (a 10,000-event batch), in
+        chunks, off the event loop; reads meanwhile serve the model as it is."""
+        failing = False
+        while not self._stop.wait(_FOLLOW_INTERVAL):
+            try:
+                if self.lag() <= _READ_BUDGET:
+                    continue
+                behind = True
+                while behind and not self._stop.is_set():
+                    with self._events_lock:
+                        self._catch_up(budget=_FOLLOW_CHUNK)
+                        behind = self._behind
+                failing = False
+            except RecsysError as exc:  # a log gone bad: /readyz says so; retry later
+                if not failing:
+                    logger.error("could not follow the event log: %s", exc)
+                failing = True
 
     def follow(self) -> None:
         """Catch up with everything logged now, and rewrite the saved model if that brought
@@ -401,7 +431,11 @@ class RecsysRuntime:
         tags = {self.member(m): dict(t) for m, t in (profiles or {}).items()}
         with self._events_lock:
             # 4xx here: nothing written, nothing applied
-            self.recommender.check_events(records, tags)
+            if tags:
+                self.recommender.check_events(records, tags)
+                pending = None
+            else:  # checked and prepared once, put in effect once logged
+                pending = self.recommender.prepare_update(records)
             if tags:
                 self._logged_change(
                     "profiles", {"profiles": tags}, lambda: self.recommender.set_profiles(tags)
@@ -413,7 +447,7 @@ class RecsysRuntime:
             if result.accepted == len(records) and result.last_seq == before + len(records):
                 # the log holds exactly these rows after the cursor: apply them as they are
                 # instead of reading them back (saves a query and a DataFrame per call)
-                self._apply_rows(records, result.last_seq)
+                self._apply_rows(records, result.last_seq, pending)
             elif result.accepted:
                 self._catch_up()  # duplicates or rows from another writer: the log decides
         return result
@@ -606,38 +640,57 @@ class RecsysRuntime:
             logger.error("skipped logged %s change %d: %s", change.kind, change.change_seq, exc)
         self._moved_to(change)
 
-    def _apply_rows(self, records: list[dict[str, Any]], last_seq: int) -> None:
+    def _apply_rows(
+        self, records: list[dict[str, Any]], last_seq: int, pending: PendingEvents | None
+    ) -> None:
         try:
-            self.recommender.update(records)
+            if pending is not None:
+                self.recommender.commit_update(pending)
+            else:
+                self.recommender.update(records)
         except RecsysError:
             self._catch_up()  # row by row from the log, skipping what cannot be applied
             return
         self.applied_seq = last_seq
         self.recommender.event_seq = last_seq
 
-    def _catch_up(self) -> int:
+    def _catch_up(self, budget: int | None = None) -> int:
         """Apply every logged event and change the model has not seen, in log order (a
-        change after the events before it); caller holds the lock. Returns events applied."""
+        change after the events before it); caller holds the lock. Returns events applied.
+
+        With ``budget``, stop after reading about that many events (a read's share of a big
+        batch another worker logged); ``_behind`` then says the rest waits for the next
+        call, still in log order.
+        """
+        self._behind = False
+        self._budget = budget
         applied = 0
         for change in self.log.changes(self.applied_change):
             if change.change_seq <= self.applied_change:  # a reload caught up past it
                 continue
             applied += self._events_until(change.after_event)
+            if self._behind:
+                return applied  # out of budget before this change's turn
             self._apply_change(change)
         return applied + self._events_until(None)
 
     def _events_until(self, last: int | None) -> int:
-        """Apply the logged events after ``applied_seq`` up to ``last`` (all: ``None``)."""
+        """Apply the logged events after ``applied_seq`` up to ``last`` (all: ``None``),
+        within what is left of the catch-up's budget."""
         applied = 0
         while True:
-            frame = self.log.since(after_seq=self.applied_seq, until_seq=last)
+            limit = _REPLAY_CHUNK if self._budget is None else min(_REPLAY_CHUNK, self._budget)
+            if limit <= 0:
+                self._behind = True
+                return applied
+            frame = self.log.since(after_seq=self.applied_seq, until_seq=last, limit=limit)
             if frame.empty:
                 return applied
-            for start in range(0, len(frame), _REPLAY_CHUNK):
-                chunk = frame.iloc[start : start + _REPLAY_CHUNK]
-                applied += self._apply(chunk)
-                self.applied_seq = int(chunk[SEQ].iloc[-1])
-                self.recommender.event_seq = self.applied_seq
+            if self._budget is not None:
+                self._budget -= len(frame)
+            applied += self._apply(frame)
+            self.applied_seq = int(frame[SEQ].iloc[-1])
+            self.recommender.event_seq = self.applied_seq
 
     def _apply(self, chunk: pd.DataFrame) -> int:
         events = chunk.drop(columns=[SEQ])
@@ -684,6 +737,8 @@ class RecsysRuntime:
         """Write the queued impressions, then close the event log (everything acknowledged
         is already on disk)."""
         if hasattr(self, "impressions"):
+            self._stop.set()
+            self._follower.join(timeout=10)
             self.impressions.close()
         self.log.close()
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from recsys.columns import Columns, EventKind
 from recsys.data.events import EVENT_FIELDS
@@ -221,10 +221,21 @@ class EventIn(_Request):
     event_id: str | None = _event_field(Columns.EVENT_ID)
 
 
+def _events_schema() -> dict[str, Any]:
+    """The documented shape of ``events``: a list of :class:`EventIn`."""
+    return {"type": "array", "items": EventIn.model_json_schema()}
+
+
 class EventsRequest(_Request):
     """A batch of member events (at most 10,000 per call)."""
 
-    events: list[EventIn] = Field(..., description="The events, at most 10,000 (413 beyond).")
+    # parsed as plain objects, documented as EventIn: the event schema proper is checked by
+    # the route on a worker thread (recsys.data.events.validate_events, the one schema),
+    # because BentoML parses the body on the event loop, where building 10,000 models would
+    # hold up every shelf behind it
+    events: Annotated[list[dict[str, Any]], WithJsonSchema(_events_schema())] = Field(
+        ..., description="The events, at most 10,000 (413 beyond)."
+    )
     profiles: dict[str, dict[str, str | int | float]] | None = Field(
         None,
         description=(
@@ -236,11 +247,8 @@ class EventsRequest(_Request):
     )
 
     def records(self) -> list[dict[str, Any]]:
-        """The events as dicts. The route checks them with the one event schema
-        (:func:`recsys.data.events.validate_events`) on a worker thread, not while BentoML
-        parses the body on the event loop: a 10,000-event body would hold up every shelf
-        behind it."""
-        return [e.model_dump(exclude_none=True) for e in self.events]
+        """The events, fields sent as ``null`` left out (the schema's "not given")."""
+        return [{k: v for k, v in e.items() if v is not None} for e in self.events]
 
 
 _SKU = Field(..., min_length=1, max_length=256, description="The SKU id.", examples=["sku-new"])

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +21,6 @@ from typing import Any, TypeVar
 import bentoml
 from pydantic import BaseModel
 
-from recsys.data.events import validate_events
 from recsys.exceptions import ArtifactError, InvalidInputError, RecsysError
 from recsys.recommender import Recommendation
 from recsys.recommender.persistence import ARTIFACT_FILES
@@ -71,6 +71,7 @@ __all__ = ["RecsysService", "save_to_model_store"]
 logger = logging.getLogger("recsys.serving")
 
 _Req = TypeVar("_Req", bound=BaseModel)
+_SWITCH_INTERVAL = 0.0005  # seconds
 
 
 def _json_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -150,6 +151,10 @@ class RecsysService:
         # reach, so a full collection during a request does not walk them (tail latency)
         gc.collect()
         gc.freeze()
+        # a thread applying a big event batch holds the GIL for up to the switch interval
+        # each time a shelf on the event loop asks for it (5 ms by default, several times
+        # per shelf): a shorter interval keeps shelves fast while batches run
+        sys.setswitchinterval(_SWITCH_INTERVAL)
         logger.info(
             "serving %r (model_version %s) from %s",
             self.runtime.recommender,
@@ -281,14 +286,12 @@ class RecsysService:
     @_json_errors
     def events(self, request: EventsRequest, /) -> EventsResponse:
         """Record member events durably, then fold them in: the next shelf reflects them."""
-        records = request.records()
-        try:  # here, on a thread: BentoML parses the body on the event loop
-            validate_events(records)
+        try:  # checked here, on a thread (BentoML parses the body on the event loop)
+            result = self.runtime.ingest(request.records(), request.profiles)
         except InvalidInputError as exc:
             if exc.loc is not None:  # answered like pydantic's own errors, at body.events
                 exc.loc = ("events", *exc.loc)
             raise
-        result = self.runtime.ingest(records, request.profiles)
         self.experiment.follow()
         self.metrics.serving(self.runtime.model_version, self.runtime.lag())
         return EventsResponse(
