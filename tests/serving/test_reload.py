@@ -45,8 +45,8 @@ def test_every_worker_swaps_and_keeps_what_was_logged(
         before = a.model_version
         previous, now = a.reload(retrained)
         assert previous == before != now == Recommender.load(retrained).model_version
-        b.refresh()  # the other worker follows on its next read
-        assert b.model_version == now
+        b.refresh()  # the other worker sees the reload on its next read, and swaps at the
+        _wait_for(lambda: b.model_version == now, timeout=10)  # instant logged (past by now)
         for worker in (a, b):  # the new model caught up with the log from its own cursor
             members = worker.recommender.members_
             bought = members.bought(members.index_of("walk-in"))
@@ -66,6 +66,7 @@ def test_a_reload_under_load_fails_no_request(
     server = LocalServer(trained.path, env=env, log_path=tmp_path / "server.log").start()
     failures: list[str] = []
     versions: list[str] = []
+    answered: list[tuple[float, str]] = []
     stop = threading.Event()
 
     def load() -> None:
@@ -77,6 +78,7 @@ def test_a_reload_under_load_fails_no_request(
                         failures.append(resp.text[:200])
                     else:
                         versions.append(resp.json()["model_version"])
+                        answered.append((time.monotonic(), resp.json()["model_version"]))
                 except httpx.HTTPError as exc:
                     failures.append(repr(exc))
 
@@ -104,6 +106,11 @@ def test_a_reload_under_load_fails_no_request(
         server.stop()
     assert failures == [] and len(versions) >= 60
     assert versions[-1] == new and versions[0] != new
+    # every worker swapped at the logged instant: the last old answer and the first new one
+    # (over 3 connections, 2 workers) are a request's time apart, not a model load apart
+    last_old = max(t for t, v in answered if v != new)
+    first_new = min(t for t, v in answered if v == new)
+    assert last_old - first_new < 0.1, (last_old, first_new)
 
 
 def _wait_for(done: Callable[[], bool], timeout: float = 60.0) -> None:

@@ -109,12 +109,23 @@ written to the log's ``impressions`` table every 50 ms (:mod:`recsys.serving.imp
 
 Reload
 ------
-``POST /admin/reload`` (and SIGHUP to ``recsys serve``) loads the saved model, replays the
-log rows after *its* cursors into it while the old model keeps answering, swaps the two in
-one assignment, then logs a ``reload`` change: every other worker does the same on its next
-read. A model retrained with ``recsys train --events <log>`` holds the log's events and
-cursor, so the swap counts no event twice. Reload changes are not replayed at start-up:
-the configured ``RECSYS_MODEL_DIR`` is served.
+``POST /admin/reload`` (and SIGHUP to ``recsys serve``) loads the saved model while the old
+one keeps answering, then logs a ``reload`` change naming the instant every worker swaps at
+(twice the loading time from now, 0.5 to 60 s). Every other worker sees it on its next read,
+loads the model on its follower thread (reads meanwhile answer from the old one), and at that
+instant each worker replays the log rows after the new model's cursors into it and swaps in
+one assignment: answers change ``model_version`` at one instant on every worker. A model
+retrained with ``recsys train --events <log>`` holds the log's events and cursor, so the
+swap counts no event twice. Reload changes are not replayed at start-up: the configured
+``RECSYS_MODEL_DIR`` is served.
+
+Big batches
+-----------
+``POST /events`` bodies are parsed as plain objects on the event loop and checked against the
+event schema once, on the request thread; the events are prepared once and put in effect once
+logged. Another worker folds in at most 64 events another worker logged on a read; a bigger
+backlog (a 10,000-event batch) goes to its follower thread, so shelves keep answering from the
+model as it is meanwhile.
 
 Other settings
 --------------

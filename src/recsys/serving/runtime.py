@@ -8,6 +8,7 @@ import functools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ __all__ = ["ChangeResult", "ForgetResult", "OptOutResult", "RecsysRuntime"]
 logger = logging.getLogger("recsys.serving")
 
 _REPLAY_CHUNK: Final = 10_000
+_RELOAD_LEAD_MIN: Final = 0.5  # seconds from a reload being logged to every worker's swap
+_RELOAD_LEAD_MAX: Final = 60.0
 #: events a read applies of what other workers logged, at most: a bigger backlog is the
 #: follower thread's, applied in chunks of _FOLLOW_CHUNK between which reads get the lock
 _READ_BUDGET: Final = 64
@@ -133,6 +136,8 @@ class RecsysRuntime:
         with self._events_lock:
             self._seen_version = self.log.data_version()
             self._behind = False  # a read's catch-up stopped at its budget, more to come
+            self._pending_reload: tuple[Path, float] | None = None
+            self._token = uuid.uuid4().hex  # tells this runtime's own logged reloads apart
             self._budget: int | None = None
             self.replayed = self._catch_up()
         if self.replayed:
@@ -384,6 +389,9 @@ class RecsysRuntime:
         failing = False
         while not self._stop.wait(_FOLLOW_INTERVAL):
             try:
+                pending, self._pending_reload = self._pending_reload, None
+                if pending is not None:
+                    self._follow_reload(*pending)
                 if self.lag() <= _READ_BUDGET:
                     continue
                 behind = True
@@ -506,40 +514,71 @@ class RecsysRuntime:
         """Swap in the saved model at ``model_dir`` (default: the served directory again,
         e.g. after ``recsys train --out`` replaced it), without dropping a request.
 
-        The new model is loaded and caught up with the event log from its own cursors while
-        this one keeps answering; then one assignment swaps them. The reload is logged, so
-        every other worker swaps on its next read. Returns (previous, new) model versions.
+        The new model is loaded while this one keeps answering, and the reload is logged
+        with the instant every worker swaps at: twice this worker's loading time from now
+        (at least 0.5 s, at most 60 s), time for the others to load it too. At that instant
+        each worker catches its new model up with the log from its own cursors and swaps
+        in one assignment, so answers change ``model_version`` at one instant everywhere
+        (a worker slower to load swaps when it is ready, and says so in its log). Returns
+        (previous, new) model versions, once this worker has swapped.
         """
-        with self._events_lock:
-            previous = self.model_version
-            path = self._reload_locked(model_dir)
-            payload = {
-                "model_dir": str(path),
-                "model_version": self.model_version,
-                "variant": self.variant,
-            }
-            self._logged_change(RELOAD_KIND, payload, lambda: 0)
+        path = Path(model_dir or self.settings.model_dir).expanduser().resolve()
+        started = time.monotonic()
+        staged = self._stage(path)
+        try:
+            lead = min(_RELOAD_LEAD_MAX, max(_RELOAD_LEAD_MIN, 2 * (time.monotonic() - started)))
+            at = time.time() + lead
+            with self._events_lock:
+                previous = self.model_version
+                payload = {
+                    "model_dir": str(path),
+                    "model_version": staged.model_version,
+                    "variant": self.variant,
+                    "at": at,
+                    "by": self._token,
+                }
+                self._logged_change(RELOAD_KIND, payload, lambda: 0)
+            self._swap_at(staged, at)
+        finally:
+            staged.close()
         return previous, self.model_version
 
-    def _reload_locked(self, model_dir: Path | None) -> Path:
-        path = Path(model_dir or self.settings.model_dir).expanduser().resolve()
+    def _stage(self, path: Path) -> RecsysRuntime:
+        """The model at ``path`` loaded and caught up with the log, beside this one."""
         settings = dataclasses.replace(self.settings, model_dir=path)
         try:
             if not path.is_dir():
                 raise ArtifactError(f"{path} is not a directory written by Recommender.save()")
-            staged = RecsysRuntime(settings, variant=self.variant)
+            return RecsysRuntime(settings, variant=self.variant)
         except ArtifactError as exc:
             raise InvalidInputError(f"cannot reload: {exc}") from exc
-        try:
-            staged._catch_up()  # what was logged while it loaded
+
+    def _swap_at(self, staged: RecsysRuntime, at: float) -> None:
+        """Wait for the instant ``at`` (epoch seconds), then swap ``staged`` in."""
+        wait = at - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        elif wait < -0.05:
+            logger.warning("swapped to the reloaded model %.2f s after the others", -wait)
+        with self._events_lock:
+            staged._catch_up()  # what was logged while it loaded and waited
             self.recommender = staged.recommender  # the swap: one assignment
             self.applied_seq, self.applied_change = staged.applied_seq, staged.applied_change
-            self.settings = settings
+            self.settings = staged.settings
             self._digests = []
+        logger.info("reloaded the model: now version %s", self.model_version)
+
+    def _follow_reload(self, path: Path, at: float) -> None:
+        """Another worker reloaded: load the same model, swap at the same instant."""
+        try:
+            staged = self._stage(path)
+        except RecsysError as exc:
+            logger.error("could not follow a reload, serving the model as it was: %s", exc)
+            return
+        try:
+            self._swap_at(staged, at)
         finally:
             staged.close()
-        logger.info("reloaded the model: now version %s", self.model_version)
-        return path
 
     # ------------------------------------------------------------------ consent
     def opt_out(self, member_id: str) -> OptOutResult:
@@ -628,10 +667,16 @@ class RecsysRuntime:
                 if known:  # an erasure may have emptied it, a retrained model lost some
                     self.recommender.issue_coupons(payload["item_id"], known, at=payload["at"])
             elif change.kind == RELOAD_KIND:
-                # another worker reloaded: follow (at start-up the configured model stands)
+                # another worker reloaded: the follower thread loads the model and swaps at
+                # the logged instant (at start-up the configured model stands)
                 mine = payload.get("variant", DEFAULT_VARIANT) == self.variant
-                if mine and not self._starting and payload["model_version"] != self.model_version:
-                    self._reload_locked(Path(payload["model_dir"]))
+                if (
+                    mine
+                    and not self._starting
+                    and payload.get("by") != self._token
+                    and payload["model_version"] != self.model_version
+                ):
+                    self._pending_reload = (Path(payload["model_dir"]), payload.get("at", 0.0))
             elif change.kind == ERASE_KIND:
                 self._unsaved_erasure |= self._forget_logged(payload["digest"])
             else:
