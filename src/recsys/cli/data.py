@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recsys.cli._common import CLIError
+from recsys.cli._common import CLIError, step
 from recsys.columns import Columns
 
 if TYPE_CHECKING:
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
     from recsys.datasets import RetailData
 
-__all__ = ["TABLE_NAMES", "load_data", "mark_pseudonyms", "pseudonymized"]
+__all__ = ["TABLE_NAMES", "load_args_data", "load_data", "mark_pseudonyms", "pseudonymized"]
 
 TABLE_NAMES = ("interactions", "catalog", "stores", "profiles")
 
@@ -208,3 +209,17 @@ def mark_pseudonyms(model_dir: Path, pseudo: Any) -> None:
         pseudo.write_marker(model_dir)
     else:
         (model_dir / PSEUDONYM_MARKER).unlink(missing_ok=True)
+
+
+def load_args_data(args: argparse.Namespace) -> RetailData:
+    """:func:`load_data` of a command's ``--data`` and synthetic-size options, timed."""
+    done = step(f"loading data {args.data!r}")
+    data = load_data(
+        args.data,
+        n_users=args.n_users,
+        n_items=args.n_items,
+        n_stores=args.n_stores,
+        seed=args.seed,
+    )
+    done()
+    return data

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recsys.cli._common import CLIError, step
-from recsys.cli.data import load_data
+from recsys.cli.data import load_args_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,15 +23,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.events is not None:
         events, profiles, name = _logged(Path(args.events)), None, Path(args.events).name
     else:
-        done = step(f"loading data {args.data!r}")
-        data = load_data(
-            args.data,
-            n_users=args.n_users,
-            n_items=args.n_items,
-            n_stores=args.n_stores,
-            seed=args.seed,
-        )
-        done()
+        data = load_args_data(args)
         events, profiles, name = data.interactions, data.profiles, data.name
     if args.profiles is not None:
         profiles = _profiles(Path(args.profiles))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recsys.cli._common import MODELS, CLIError, step, table
-from recsys.cli.data import load_data, mark_pseudonyms, pseudonymized
+from recsys.cli.data import load_args_data, mark_pseudonyms, pseudonymized
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,15 +34,7 @@ def fit(data: RetailData, model: str, factors: int, seed: int, **params: Any) ->
 
 
 def _load(args: argparse.Namespace) -> RetailData:
-    done = step(f"loading data {args.data!r}")
-    data = load_data(
-        args.data,
-        n_users=args.n_users,
-        n_items=args.n_items,
-        n_stores=args.n_stores,
-        seed=args.seed,
-    )
-    done()
+    data = load_args_data(args)
     print(repr(data))
     return data
 
