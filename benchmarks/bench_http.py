@@ -309,6 +309,58 @@ def _sku_to_shelf(url: str, members: list[str], stores: list[str], k: int, trial
     }
 
 
+class _EmptyEndpoint:
+    """:mod:`benchmarks.empty_service` (BentoML with no model) served beside recsys."""
+
+    def __init__(self, workers: int) -> None:
+        import subprocess
+        import sys
+
+        from recsys.serving.local import free_port
+
+        port = free_port(HOST)
+        root = Path(__file__).resolve().parent.parent
+        env = {**os.environ, "BENTOML_DO_NOT_TRACK": "True", "EMPTY_WORKERS": str(workers)}
+        self.url = f"http://{HOST}:{port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bentoml", "serve", "benchmarks.empty_service:EmptyService",
+             "--host", HOST, "--port", str(port)],
+            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def __enter__(self) -> _EmptyEndpoint:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.__exit__()
+                raise RuntimeError("the empty BentoML service did not start")
+            time.sleep(0.2)
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def _against_empty(
+    url: str, empty_url: str, bodies: list[dict], connections: int, seconds: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Closed loops on recsys and on the empty endpoint, alternated twice (the machine's
+    noise then hits both alike); the better run of each."""
+    ours: list[dict[str, Any]] = []
+    empty: list[dict[str, Any]] = []
+    for _ in range(2):
+        ours.append(asyncio.run(_load(url, bodies, connections, seconds)))
+        empty.append(asyncio.run(_load(empty_url, bodies, connections, seconds)))
+    return max(ours, key=lambda r: r["rps"]), max(empty, key=lambda r: r["rps"])
+
+
 def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str, Any]:
     """Train, save, serve, load-test; returns (and writes) the results."""
     from recsys.columns import Columns
@@ -340,8 +392,16 @@ def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str,
             "BENTOML_DO_NOT_TRACK": "True",
         }
         in_process = _in_process(model_dir, bodies, 2000 if not config.quick else 300)
-        with LocalServer(model_dir, host=HOST, env=env, log_path=root / "server.log") as server:
-            http = asyncio.run(_load(server.url, bodies, config.connections, config.seconds))
+        from recsys.settings import read_settings
+
+        workers = read_settings().workers
+        with (
+            LocalServer(model_dir, host=HOST, env=env, log_path=root / "server.log") as server,
+            _EmptyEndpoint(workers) as bare,
+        ):
+            http, empty = _against_empty(
+                server.url, bare.url, bodies, config.connections, config.seconds
+            )
             paced = asyncio.run(
                 _paced(server.url, bodies, config.rate, config.connections, config.seconds)
             )
@@ -374,8 +434,14 @@ def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str,
             "factors": 64,
             "k": config.k,
         },
-        "server": {"host": HOST, "workers": 1, "threads": int(os.environ.get("RECSYS_THREADS", 4))},
+        "server": {
+            "host": HOST,
+            "workers": workers,
+            "threads": int(os.environ.get("RECSYS_THREADS", 4)),
+        },
         "http": http,
+        "http_empty_bentoml": empty,
+        "throughput_vs_empty_bentoml": http["rps"] / empty["rps"] if empty["rps"] else None,
         "http_paced": paced,
         "http_paced_under_bulk_events": under_bulk,
         "in_process": in_process,
@@ -428,6 +494,14 @@ def format_table(result: dict[str, Any]) -> str:
             f"{h['errors']}",
         ),
         (
+            "empty BentoML endpoint, as fast as it goes",
+            f"{result['http_empty_bentoml']['rps']:.0f}",
+            result["http_empty_bentoml"]["p50_ms"],
+            result["http_empty_bentoml"]["p95_ms"],
+            result["http_empty_bentoml"]["p99_ms"],
+            f"{result['http_empty_bentoml']['errors']}",
+        ),
+        (
             "in-process Recommender.recommend",
             f"{1000 / p['mean_ms']:.0f}",
             p["p50_ms"],
@@ -469,6 +543,10 @@ def format_table(result: dict[str, Any]) -> str:
     ]
     for name, rps, p50, p95, p99, err in rows:
         lines.append(f"{name:38} {rps:>8} {p50:8.2f} {p95:8.2f} {p99:8.2f} {err:>7}")
+    lines.append(
+        f"recsys /recommend throughput / empty BentoML endpoint: "
+        f"{result['throughput_vs_empty_bentoml']:.2f}"
+    )
     lines.append(
         f"events reflected on the first read after the ack: "
         f"{e['reflected_on_first_read']}/{e['trials']}"
