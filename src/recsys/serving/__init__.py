@@ -29,6 +29,7 @@ Routes
 ``POST /optout``           a member who withdrew consent: in no audience again, durably
 ``POST /admin/reload``     swap in a saved model (no failed request; every worker follows)
 ``POST /analytics/*``      ``attribution``, ``experiments``, ``retention`` from the event log
+``GET /screen /assistant``  the smart screen and shop assistant pages (:mod:`.pages`)
 ``GET /healthz /livez /readyz /metrics``  BentoML's own; ``GET /`` (API page), ``/docs.json``
 =====================  =====================================================================
 
