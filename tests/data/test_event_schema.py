@@ -33,6 +33,9 @@ CASES = [
     ({"timestamp": "2300-01-01"}, False),  # outside 1900..2199: never logged, never a poison
     ({"timestamp": "1677-09-21"}, False),
     ({"timestamp": "yesterday"}, False),
+    ({"store_id": {"a": 1}}, False),  # a JSON object or list is no field's value
+    ({"user_id": ["u1"]}, False),
+    ({"value": [1.0]}, False),
 ]
 
 

@@ -174,6 +174,9 @@ def _record_columns(events: Sequence[Any]) -> tuple[int, dict[str, np.ndarray]]:
     return n, cols
 
 
+_NESTED: Final = (dict, list, tuple, set, Mapping)
+
+
 def _columns(events: Any, frame: str | None) -> tuple[int, dict[str, Any], _Source]:
     if isinstance(events, pd.DataFrame):
         return len(events), {str(c): events[c] for c in events.columns}, _Source(frame or "events")
@@ -184,22 +187,37 @@ def _columns(events: Any, frame: str | None) -> tuple[int, dict[str, Any], _Sour
             f"events must be a list of dicts or a DataFrame, got {type(events).__name__}"
         )
     n, cols = _record_columns(events)
-    return n, cols, _Source(None)
+    src = _Source(None)
+    for name, column in cols.items():  # JSON objects and lists are no field's value
+        nested = [i for i, v in enumerate(column.tolist()) if isinstance(v, _NESTED)]
+        if nested:
+            got = f"a {type(column[nested[0]]).__name__}"
+            raise src.fail(name, np.asarray(nested), f"must be a single value, got {got}", "")
+    return n, cols, src
 
 
 def _missing(values: np.ndarray) -> np.ndarray:
     return np.asarray(pd.isna(values), dtype=bool)
 
 
-def _factorize(col: Any) -> tuple[np.ndarray, np.ndarray]:
+def _factorize(col: Any, name: str, src: _Source) -> tuple[np.ndarray, np.ndarray]:
     """Codes (``-1`` = missing) and distinct values; a pandas column is factorized as is."""
     values = col.reset_index(drop=True) if isinstance(col, pd.Series) else np.asarray(col, object)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable cells: JSON objects or lists in a frame
+        cells = values.tolist() if isinstance(values, pd.Series) else list(values)
+        nested = np.array([i for i, v in enumerate(cells) if isinstance(v, _NESTED)])
+        got = f"a {type(cells[int(nested[0])]).__name__}" if len(nested) else "unhashable values"
+        raise src.fail(
+            name, nested if len(nested) else np.zeros(1, np.int64),
+            f"must be a single value, got {got}", "nested values (lists or dicts)",
+        ) from None  # fmt: skip
     return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
 
 
 def _ids(name: str, col: Any, field: EventField, src: _Source) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniques = _factorize(col)
+    codes, uniques = _factorize(col, name, src)
     if field.required and (codes < 0).any():
         raise src.fail(name, np.flatnonzero(codes < 0), "is required", "missing ids")
     ok = np.array(
@@ -223,7 +241,7 @@ def _ids(name: str, col: Any, field: EventField, src: _Source) -> tuple[np.ndarr
 
 
 def _kinds(col: Any, src: _Source) -> np.ndarray:
-    codes, uniques = _factorize(col)
+    codes, uniques = _factorize(col, Columns.KIND, src)
     if (codes < 0).any():
         raise src.fail(Columns.KIND, np.flatnonzero(codes < 0), "is required", "missing kinds")
     mapped = np.array(
@@ -361,7 +379,7 @@ def _timestamps(col: Any, src: _Source) -> np.ndarray:
     series = col if isinstance(col, pd.Series) else pd.Series(np.asarray(col, dtype=object))
     if pd.api.types.is_datetime64_any_dtype(series):
         return _datetime_column(series, src)
-    codes, uniques = _factorize(series)
+    codes, uniques = _factorize(series, Columns.TIMESTAMP, src)
     values = uniques.tolist()
     is_number = any(isinstance(u, int | float | np.number) for u in values)
     if is_number:
