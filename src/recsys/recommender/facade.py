@@ -20,17 +20,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from recsys.data import EventWeights, RetailDataset
 from recsys.data.frames import as_pandas
-from recsys.exceptions import InvalidInputError, NotFittedError, UnknownIdError
+from recsys.exceptions import InvalidInputError, NotFittedError
 from recsys.models import MODEL_REGISTRY, RecModel, make_model
 from recsys.params import Params
-from recsys.recommender.audience import audience_reasons
-from recsys.recommender.core import rank_audience, rank_category, rank_shelves, rank_similar
-from recsys.recommender.coupons import CouponCaps, assign_budgets
+from recsys.recommender.campaigns import Campaigns
+from recsys.recommender.core import rank_category, rank_shelves, rank_similar
 from recsys.recommender.erasure import forget_member
+from recsys.recommender.facts import Facts
 from recsys.recommender.filters import ShelfFilter
 from recsys.recommender.live_catalog import PendingChange, with_items, with_stock
 from recsys.recommender.members import MemberState
@@ -47,7 +46,7 @@ from recsys.recommender.requests import (
     in_season,
     merge_rows,
 )
-from recsys.recommender.results import MemberScore, Recommendation, check_k
+from recsys.recommender.results import Recommendation, check_k
 from recsys.recommender.rules import Rules, parse_rules
 from recsys.recommender.session import Session
 from recsys.recommender.state import ShelfState, build_state
@@ -67,7 +66,7 @@ _EMPTY = np.empty(0, dtype=np.int64)
 _EMPTY.setflags(write=False)
 
 
-class Recommender(Params):
+class Recommender(Campaigns, Facts, Params):
     """Personal shelves for every member: train, recommend in a store, update in real time.
 
     Parameters
@@ -599,152 +598,6 @@ class Recommender(Params):
             for i, v in zip(more[0].tolist(), more[1].tolist(), strict=True)
         ]
 
-    def audience(
-        self,
-        item_id: str,
-        k: int = 1000,
-        *,
-        store_id: str | None = None,
-        exclude_purchased: bool = True,
-        min_score: float | None = None,
-        caps: CouponCaps | Mapping[str, Any] | None = None,
-        budgets: Mapping[str, int] | None = None,
-        at: Any = None,
-    ) -> list[MemberScore]:
-        """Members most likely to want ``item_id`` (e.g. who should get its coupon).
-
-        With ``store_id``, only that store's regular customers: members with events there,
-        in training or since (live events with that ``store_id``). Members who opted out
-        (:meth:`opt_out`) are never in it.
-        Members who already bought the SKU are left out unless ``exclude_purchased=False``.
-        Only members the model gives a positive affinity are in it (none for a SKU it knows
-        nothing about), and above ``min_score`` when given. Each comes with a reason:
-        "bought 3 jackets so far", or "members like you bought it".
-
-        Parameters
-        ----------
-        caps : CouponCaps or dict, optional
-            Frequency cap, e.g. ``{"per_member": 1, "days": 30}``: members issued that many
-            coupons (:meth:`issue_coupons`) in the ``days`` days up to ``at`` are left out.
-        budgets : dict of store id to int, optional
-            At most that many members per store, counting each member against the budgeted
-            store where they have the most events; members of no budgeted store are left
-            out. ``k`` still caps the total.
-        at : datetime-like or float, optional
-            The campaign's time for the caps (default: now).
-
-        Examples
-        --------
-        >>> from recsys.datasets import synthetic_retail
-        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
-        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
-        >>> sku = data.catalog.item_id.iloc[0]
-        >>> first = rec.audience(sku, k=5, caps={"per_member": 1, "days": 30})
-        >>> rec.issue_coupons(sku, [m.member_id for m in first])
-        5
-        >>> again = rec.audience(sku, k=5, caps={"per_member": 1, "days": 30})
-        >>> {m.member_id for m in first} & {m.member_id for m in again}
-        set()
-        >>> per_store = rec.audience(sku, k=50, budgets={"s0": 2, "s1": 1})
-        >>> len(per_store)
-        3
-        """
-        req = self._request()
-        state = req.state
-        k = check_k(k)
-        item = req.item(item_id)
-        store = req.store(store_id)
-        floor = 0.0 if min_score is None else float(min_score)
-        if not np.isfinite(floor):
-            raise InvalidInputError(f"min_score must be a finite number, got {min_score!r}")
-        cap = None if caps is None else CouponCaps.parse(caps)
-        limits = None if budgets is None else self._budgets(req, budgets)
-        now = epoch_seconds(at)
-        members = state.members
-        allowed = None
-        if store >= 0:
-            allowed = members.regulars(store, state.regulars)
-        if limits is not None:
-            pools = [members.regulars(s, state.regulars) for s in limits]
-            pool = np.unique(np.concatenate(pools)) if pools else _EMPTY
-            allowed = pool if allowed is None else np.intersect1d(allowed, pool)
-        excluded = [members.opted_out()]
-        if exclude_purchased:
-            excluded.append(members.buyers_of(item))
-        if cap is not None:
-            excluded.append(members.capped(cap, now))
-        exclude = np.unique(np.concatenate(excluded)).astype(np.int64)
-        depth = k if limits is None else max(k, len(allowed) if allowed is not None else k)
-        ids, vals = rank_audience(
-            state, item, depth, allowed=allowed, exclude=exclude if len(exclude) else None
-        )
-        # no affinity (a SKU without a vector): no audience; below the floor: not targeted
-        keep = (ids >= 0) & (vals > max(floor, 0.0))
-        ids, vals = ids[keep], vals[keep]
-        if limits is not None:
-            counts = members.store_counts(ids, state.regulars)
-            positions, _ = assign_budgets(ids, limits, counts, k)
-            ids, vals = ids[positions], vals[positions]
-        names = members.id_of(ids)
-        reasons = audience_reasons(state, item, ids)
-        return [
-            MemberScore(m, float(v), r)
-            for m, v, r in zip(names, vals.tolist(), reasons, strict=True)
-        ]
-
-    @staticmethod
-    def _budgets(req: Request, budgets: Mapping[str, int]) -> dict[int, int]:
-        if not isinstance(budgets, Mapping) or not budgets:
-            raise InvalidInputError("budgets must be a non-empty dict of store id -> count")
-        out: dict[int, int] = {}
-        for store_id, n in budgets.items():
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-                raise InvalidInputError(f"budgets[{store_id!r}] must be an int >= 0, got {n!r}")
-            out[req.store(store_id)] = int(n)
-        return out
-
-    def may_get_coupon(
-        self, member_id: str, caps: CouponCaps | Mapping[str, Any] | None = None, at: Any = None
-    ) -> bool:
-        """Whether a known member may be issued a coupon now: not opted out, and under
-        ``caps`` (default :class:`CouponCaps`: one per 30 days)."""
-        members = self._fitted().members
-        u = members.index_of(member_id)
-        if u < 0:
-            return False
-        cap = CouponCaps() if caps is None else CouponCaps.parse(caps)
-        blocked = np.union1d(members.opted_out(), members.capped(cap, epoch_seconds(at)))
-        return u not in set(blocked.tolist())
-
-    def issue_coupons(self, item_id: str, member_ids: Sequence[str], *, at: Any = None) -> int:
-        """Record that members were issued a coupon for ``item_id`` (default: now), so the
-        ``caps`` of later :meth:`audience` calls count it. Saved with the model and erased
-        with the member. All-or-nothing: an unknown member or SKU changes nothing.
-
-        Returns
-        -------
-        int
-            Coupons recorded.
-
-        Examples
-        --------
-        >>> from recsys.datasets import synthetic_retail
-        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
-        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
-        >>> rec.issue_coupons(data.catalog.item_id.iloc[0], ["nobody"])
-        Traceback (most recent call last):
-        ...
-        recsys.exceptions.UnknownIdError: unknown member: 1 id not found (known: 300 members)
-        """
-        if isinstance(member_ids, str) or not isinstance(member_ids, Sequence):
-            raise InvalidInputError("member_ids must be a list of member ids")
-        with self._writing:
-            req = self._request()
-            item = req.item(item_id)
-            users = req.state.members.to_index([str(m) for m in member_ids], strict=True)
-            req.state.members.issue_coupons(users, item, epoch_seconds(at))
-            return len(users)
-
     # ------------------------------------------------------------------ updates
     def check_events(
         self, events: Any, profiles: Mapping[str, Mapping[str, Any]] | None = None
@@ -853,37 +706,6 @@ class Recommender(Params):
             state = self._fitted()
             pending = prepare_profiles(profiles, data=state.dataset, members=state.members)
             return apply_profiles(pending, state.members, state.model)
-
-    # ------------------------------------------------------------------ consent
-    def opt_out(self, member_id: str) -> bool:
-        """Keep a member out of every :meth:`audience` (coupons, campaigns) from now on;
-        their shelves stay personal. A member not known yet is registered, so the choice
-        holds when their first event arrives. Returns whether the member was known.
-
-        Examples
-        --------
-        >>> from recsys.datasets import synthetic_retail
-        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
-        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
-        >>> member = data.interactions.user_id.iloc[0]
-        >>> sku = rec.recommend(member, k=1)[0].item_id
-        >>> rec.opt_out(member)
-        True
-        >>> member in [m.member_id for m in rec.audience(sku, k=300, exclude_purchased=False)]
-        False
-        """
-        if not isinstance(member_id, str) or not member_id:
-            raise InvalidInputError("member_id must be a non-empty string")
-        with self._writing:
-            members = self._fitted().members
-            u = members.index_of(member_id)
-            known = u >= 0
-            if not known:
-                width = self._fitted().dataset.matrices.user_features.shape[1]
-                empty = sp.csr_matrix((1, width), dtype=np.float32)
-                u = int(members.add_members([member_id], empty)[0])
-            members.opt_out(u)
-            return known
 
     # ------------------------------------------------------------------ erasure
     def forget(self, member_id: str) -> bool:
@@ -1034,81 +856,6 @@ class Recommender(Params):
         history = state.members.history_items(u) if u >= 0 else bought
         day = day_of(time.time())
         return state.reasons.reasons(np.array([item]), history, bought, tags, False, day=day)[0]
-
-    def item_prices(self) -> pd.Series:
-        """Every SKU's price (NaN where the catalog has none), indexed by SKU id.
-
-        Examples
-        --------
-        >>> from recsys.datasets import synthetic_retail
-        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
-        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
-        >>> sku = data.catalog.item_id.iloc[0]
-        >>> bool(abs(rec.item_prices()[sku] - data.catalog.price.iloc[0]) < 1e-3)
-        True
-        """
-        state = self._fitted()
-        prices = np.asarray(state.dataset.catalog.prices, dtype=np.float64)
-        return pd.Series(prices, index=state.item_names[: len(prices)], name="price")
-
-    def item_details(self, item_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """What a page shows of SKUs: ``name``, ``category`` and ``price`` (``None`` where the
-        catalog has none), in the order given; an unknown SKU gets ``None`` for all three.
-
-        Examples
-        --------
-        >>> from recsys.datasets import synthetic_retail
-        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
-        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
-        >>> sku = data.catalog.item_id.iloc[0]
-        >>> rec.item_details([sku])[0]["name"] == data.catalog.name.iloc[0]
-        True
-        """
-        state = self._fitted()
-        catalog = state.dataset.catalog
-        out: list[dict[str, Any]] = []
-        for item_id in item_ids:
-            try:
-                i = catalog.items.index_of(item_id)
-            except UnknownIdError:
-                i = -1
-            if i < 0 or i >= len(catalog.prices):
-                out.append({"name": None, "category": None, "price": None})
-                continue
-            raw = catalog.names[i]
-            name = raw if isinstance(raw, str) and raw else None
-            code = int(catalog.category_codes[i])
-            price = float(catalog.prices[i])
-            out.append(
-                {
-                    "name": name,
-                    "category": str(catalog.categories[code]) if code >= 0 else None,
-                    "price": None if np.isnan(price) else round(price, 2),
-                }
-            )
-        return out
-
-    def profile_of(self, member_id: str) -> dict[str, str]:
-        """A member's tags by column, as the model holds them now (``{}`` when unknown).
-
-        Examples
-        --------
-        >>> from recsys.datasets import synthetic_retail
-        >>> data = synthetic_retail(n_users=300, n_items=200, n_stores=2, seed=0)
-        >>> rec = Recommender(model="als", factors=8, iterations=3).fit(data)
-        >>> rec.set_profiles({"qr-7": {"age_band": "25-34"}})
-        1
-        >>> rec.profile_of("qr-7")
-        {'age_band': '25-34'}
-        """
-        state = self._fitted()
-        u = state.members.index_of(member_id)
-        if u < 0:
-            return {}
-        encoder = state.dataset.profile_encoder
-        if encoder is None:
-            return {}
-        return encoder.tags_by_column(state.members.feature_columns(u))
 
     # ------------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
