@@ -557,7 +557,8 @@ class RecsysRuntime:
         """Wait for the instant ``at`` (epoch seconds), then swap ``staged`` in."""
         wait = at - time.time()
         if wait > 0:
-            time.sleep(wait)
+            if self._stop.wait(wait):
+                return  # shutting down: no swap
         elif wait < -0.05:
             logger.warning("swapped to the reloaded model %.2f s after the others", -wait)
         with self._events_lock:
