@@ -320,6 +320,8 @@ def test_event_schema_errors_name_the_event_and_field_never_the_value(
         ([good, good, {**good, "colour-4929123412341234": 1}], ["body", "events", 2, MASK]),
         ([{**good, "store_id": {"a": 1}}], ["body", "events", 0, "store_id"]),  # found by
         ([good, {**good, "user_id": ["4929123412341234"]}], ["body", "events", 1, "user_id"]),
+        ([good, {"item_id": trained.item, "kind": "view"}], ["body", "events", 1, "user_id"]),
+        ([{**good, "user_id": 4929123412341234}], ["body", "events", 0, "user_id"]),
     ]  # (the last two: schemathesis; they were 500s)
     for events, loc in cases:
         answer = client.post("/events", json={"events": events})

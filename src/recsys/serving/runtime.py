@@ -203,8 +203,11 @@ class RecsysRuntime:
         return member_id if self.pseudonymizer is None else self.pseudonymizer(member_id)
 
     def _boundary(self, event: dict[str, Any]) -> dict[str, Any]:
-        """An event as it may be stored: member id and ``event_id`` pseudonymized."""
-        out = {**event, "user_id": self.member(event["user_id"])}
+        """An event as it may be stored: member id and ``event_id`` pseudonymized (anything
+        else, e.g. a missing or numeric member id, is left for the event schema to refuse)."""
+        out = dict(event)
+        if isinstance(event.get("user_id"), str):
+            out["user_id"] = self.member(event["user_id"])
         if self.pseudonymizer is not None and isinstance(event.get("event_id"), str):
             out["event_id"] = self.pseudonymizer.event_id(event["event_id"])
         return out
