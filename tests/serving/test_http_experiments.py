@@ -110,6 +110,8 @@ def test_attribution_and_experiment_comparison(ab: tuple[LocalServer, TrainedMod
             ("/analytics/attribution", {"window_days": 0}),
             ("/analytics/attribution", {"by": ["member"]}),
             ("/analytics/experiments", {"control": "zzz"}),
+            ("/analytics/attribution", {"start": "0000"}),  # year 0: found by schemathesis
+            ("/admin/reload", {"model_dir": "mo\u0000del"}),  # a null byte: the same
         ):
             refused = c.post(route, json=bad)
             assert refused.status_code == 422, (route, bad, refused.text)

@@ -634,11 +634,14 @@ def _timestamp_text(value: Any) -> str:
     """Normalise a timestamp to naive-UTC fixed-width ISO text (the schema's rules)."""
     try:
         ts = parse_timestamp(value)
+        if not EARLIEST <= ts < LATEST:
+            raise ValueError("out of bounds")
+        return str(ts.strftime(_TS_FORMAT))
     except (TypeError, ValueError, OverflowError):
         raise InvalidInputError(
-            f"must be an ISO 8601 string, a datetime or epoch seconds, got {value!r}"
+            f"must be an ISO 8601 string, a datetime or epoch seconds from {EARLIEST.year} "
+            f"to {LATEST.year - 1}, got {value!r}"
         ) from None
-    return ts.strftime(_TS_FORMAT)
 
 
 def _now_text() -> str:

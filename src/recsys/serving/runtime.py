@@ -525,7 +525,13 @@ class RecsysRuntime:
         (a worker slower to load swaps when it is ready, and says so in its log). Returns
         (previous, new) model versions, once this worker has swapped.
         """
-        path = Path(model_dir or self.settings.model_dir).expanduser().resolve()
+        try:
+            path = Path(model_dir or self.settings.model_dir).expanduser().resolve()
+            path.is_dir()  # a path the OS cannot take (a null byte) fails here
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise InvalidInputError(
+                f"cannot reload: model_dir is not a usable path ({exc})"
+            ) from None
         started = time.monotonic()
         staged = self._stage(path)
         try:
