@@ -87,6 +87,20 @@ def test_changing_a_known_sku_moves_it_between_categories(rec, small_data):
     assert rec.dataset_.catalog.names[rec.dataset_.items.index_of(sku)] == name  # kept
 
 
+def test_what_a_page_shows_of_a_sku_follows_catalog_changes(rec, small_data):
+    sku = small_data.catalog.item_id.iloc[0]
+    before = rec.item_details([sku, "no-such-sku"])  # read once: cached until a change
+    assert before[1] == {"name": None, "category": None, "price": None}
+    rec.add_items([{"item_id": sku, "category": "bags", "price": 12.345}])
+    rec.add_items([_variant_of(small_data, sku, "sku-new-colour")])
+    after = rec.item_details([sku, "sku-new-colour"])
+    assert after[0] == {"name": before[0]["name"], "category": "bags", "price": 12.35}
+    assert after[1]["name"].endswith("(new colour)")
+    assert after[1]["category"] == small_data.catalog.category.iloc[0]  # as it was trained
+    after[0]["price"] = 0.0  # the caller's copy: the next answer is unchanged
+    assert rec.item_details([sku])[0]["price"] == 12.35
+
+
 def test_out_of_stock_is_never_shown_and_restocking_brings_it_back(rec, small_data):
     members = small_data.interactions.user_id.unique()[:40].tolist()
     store = small_data.stores.store_id.iloc[0]

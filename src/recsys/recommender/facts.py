@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recsys.data.catalog import Catalog
 from recsys.exceptions import UnknownIdError
 from recsys.recommender.state import ShelfState
 
@@ -54,28 +55,20 @@ class Facts:
         >>> rec.item_details([sku])[0]["name"] == data.catalog.name.iloc[0]
         True
         """
-        state = self._fitted()
-        catalog = state.dataset.catalog
+        catalog = self._fitted().dataset.catalog
+        cached: tuple[Catalog, dict[str, dict[str, Any]]] | None = self.__dict__.get("_details")
+        if cached is None or cached[0] is not catalog:  # a new or changed catalog
+            cached = (catalog, {})
+            self.__dict__["_details"] = cached
+        known = cached[1]
         out: list[dict[str, Any]] = []
         for item_id in item_ids:
-            try:
-                i = catalog.items.index_of(item_id)
-            except UnknownIdError:
-                i = -1
-            if i < 0 or i >= len(catalog.prices):
-                out.append({"name": None, "category": None, "price": None})
-                continue
-            raw = catalog.names[i]
-            name = raw if isinstance(raw, str) and raw else None
-            code = int(catalog.category_codes[i])
-            price = float(catalog.prices[i])
-            out.append(
-                {
-                    "name": name,
-                    "category": str(catalog.categories[code]) if code >= 0 else None,
-                    "price": None if np.isnan(price) else round(price, 2),
-                }
-            )
+            details = known.get(item_id)
+            if details is None:
+                details = _details_of(catalog, item_id)
+                if details["name"] is not None or details["category"] is not None:
+                    known[item_id] = details  # SKUs of the catalog only: a bounded cache
+            out.append(dict(details))
         return out
 
     def profile_of(self, member_id: str) -> dict[str, str]:
@@ -100,3 +93,21 @@ class Facts:
         if encoder is None:
             return {}
         return encoder.tags_by_column(state.members.feature_columns(u))
+
+
+def _details_of(catalog: Catalog, item_id: str) -> dict[str, Any]:
+    """``name``, ``category`` and ``price`` of one SKU (``None`` for all three if unknown)."""
+    try:
+        i = catalog.items.index_of(item_id)
+    except UnknownIdError:
+        i = -1
+    if i < 0 or i >= len(catalog.prices):
+        return {"name": None, "category": None, "price": None}
+    raw = catalog.names[i]
+    code = int(catalog.category_codes[i])
+    price = float(catalog.prices[i])
+    return {
+        "name": raw if isinstance(raw, str) and raw else None,
+        "category": str(catalog.categories[code]) if code >= 0 else None,
+        "price": None if np.isnan(price) else round(price, 2),
+    }

@@ -143,7 +143,9 @@ class RecsysRuntime:
         if self.replayed:
             logger.info("replayed %d logged events into the model", self.replayed)
         self._starting = False
-        self.impressions = ImpressionWriter(self.log)
+        # shown shelves go through a connection of their own: its commits never hold up
+        # the lock that reads and acknowledged events take on this one
+        self.impressions = ImpressionWriter(self.log.path)
         self._stop = threading.Event()
         self._follower = threading.Thread(target=self._follow, name="recsys-follow", daemon=True)
         self._follower.start()
@@ -382,9 +384,16 @@ class RecsysRuntime:
             if version == self._seen_version and not self._behind:
                 return 0
             self._seen_version = version
+            if not self._behind and self._caught_up():
+                return 0  # the commit was something else: shown shelves, most often
             return self._catch_up(budget=_READ_BUDGET)  # the rest: the next reads
         finally:
             self._events_lock.release()
+
+    def _caught_up(self) -> bool:
+        """Whether nothing was logged past this runtime's cursors: two integers from
+        SQLite's sequence table, far cheaper than reading the tables."""
+        return self.log.high_water() == (self.applied_seq, self.applied_change)
 
     def _follow(self) -> None:
         """Thread: fold in a big backlog other workers logged (a 10,000-event batch), in
