@@ -13,7 +13,6 @@ import logging
 import threading
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
 from recsys.events import EventLog
 from recsys.events.impressions import Impression
@@ -37,23 +36,17 @@ def now_text() -> str:
 
 
 class ImpressionWriter:
-    """Queue of shown shelves written to the event log at ``path`` by a daemon thread.
-
-    The writer has a connection of its own, so its commits never hold up the lock that
-    reads and acknowledged events take on the service's connection. It commits with
-    ``synchronous=NORMAL``: a crash of the process loses nothing committed, a power loss
-    may lose the last commits (impressions are telemetry; events keep the log's setting).
+    """Queue of shown shelves written to ``log`` by a daemon thread.
 
     Parameters
     ----------
-    path : Path
-        The event log's file.
+    log : EventLog
     interval : float, default 0.05
         Seconds between writes.
     """
 
-    def __init__(self, path: Path, interval: float = 0.05) -> None:
-        self._log = EventLog(path, synchronous="NORMAL")
+    def __init__(self, log: EventLog, interval: float = 0.05) -> None:
+        self._log = log
         self._interval = float(interval)
         self._queue: list[Impression] = []
         self._lock = threading.Lock()
@@ -104,4 +97,3 @@ class ImpressionWriter:
         self._thread.join(timeout=5)
         if not self._log.closed:
             self.flush()
-            self._log.close()

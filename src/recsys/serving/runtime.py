@@ -143,9 +143,7 @@ class RecsysRuntime:
         if self.replayed:
             logger.info("replayed %d logged events into the model", self.replayed)
         self._starting = False
-        # shown shelves go through a connection of their own: its commits never hold up
-        # the lock that reads and acknowledged events take on this one
-        self.impressions = ImpressionWriter(self.log.path)
+        self.impressions = ImpressionWriter(self.log)
         self._stop = threading.Event()
         self._follower = threading.Thread(target=self._follow, name="recsys-follow", daemon=True)
         self._follower.start()
