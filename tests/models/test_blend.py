@@ -8,9 +8,12 @@ import scipy.sparse as sp
 
 from recsys.data import RetailDataset
 from recsys.datasets import synthetic_retail
+from recsys.exceptions import ArtifactError
 from recsys.models import BlendModel
-from recsys.models.blend_parts import PART_NAMES
-from recsys.models.blend_search import coordinate_ascent
+from recsys.models.blend import WARM_PARTS, _Plan
+from recsys.models.blend_parts import PART_NAMES, row_max_scaled
+from recsys.models.blend_rerank import MIN_GAIN, POOL, Reranker
+from recsys.models.blend_search import Validation, coordinate_ascent
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +96,88 @@ def test_cold_shelves_differ_by_profile_and_from_popularity(chain):
     scores = model.score(np.array([-1, -1]), empty, rows)
     top = np.argsort(-scores, axis=1)[:, :10]
     assert set(top[0]) != set(top[1])
+
+
+# ------------------------------------------------------------------ the learned second stage
+@pytest.fixture(scope="module")
+def bigger_chain():
+    """Enough validation members (about 1,000) for a ranker to learn from."""
+    data = synthetic_retail(n_users=2000, n_items=800, n_stores=5, seed=0)
+    ds = RetailDataset.build(data.interactions, data.catalog, data.stores, data.profiles)
+    return BlendModel(factors=16, num_threads=1).fit(ds.matrices)
+
+
+def test_the_ranker_is_kept_only_because_it_beat_the_sum_a_step_forward_in_time(
+    chain, bigger_chain
+):
+    for model in (chain[1], bigger_chain):
+        report = model.validation_["ranker"]
+        won = report["ndcg@10_ranker"] >= MIN_GAIN * report["ndcg@10_sum"]
+        assert report["kept"] is won and (model.ranker_ is not None) is won
+        assert min(report["members"]) >= 10
+    model = bigger_chain
+    assert model.ranker_ is not None, "on the synthetic chain the ranker generalizes"
+    assert set(model.ranker_.parts) == set(WARM_PARTS)  # every part, not only weighted ones
+    assert set(model.ranker_.parts) <= set(model.parts_.needed)
+
+
+def test_a_ranker_that_cannot_beat_the_sum_is_dropped():
+    # the weighted sum is already perfect: members buy exactly its top three
+    rng = np.random.default_rng(0)
+    n, width = 300, 60
+    total = rng.random((n, width), dtype=np.float32)
+    hits = total >= np.sort(total, axis=1)[:, [-3]]
+    val = Validation(
+        {"knn": total, "popular": rng.random((n, width), dtype=np.float32)},
+        np.ones((n, width), dtype=bool),
+        hits,
+        np.full(n, float(np.sum(1.0 / np.log2(np.arange(2, 5))))),
+        np.tile(np.arange(width), (n, 1)),
+    )
+    plan = _Plan(warm={"knn": 1.0})
+    lengths = np.full(n, 5)
+    BlendModel(seed=0)._learn_ranker(plan, val, lengths, (val, lengths))
+    assert plan.report["ranker"]["ndcg@10_sum"] == pytest.approx(1.0)
+    assert plan.report["ranker"]["kept"] is False and plan.ranker is None
+    # and without an earlier slice to learn on, none is learned
+    plan = _Plan(warm={"knn": 1.0})
+    BlendModel(seed=0)._learn_ranker(plan, val, lengths, None)
+    assert plan.report["ranker"]["kept"] is False and plan.ranker is None
+
+
+def test_without_rerank_the_shelf_is_the_weighted_sum(chain):
+    ds, _ = chain
+    plain = BlendModel(factors=8, validation_members=300, num_threads=1, rerank=False)
+    plain.fit(ds.matrices)
+    assert plain.ranker_ is None and "ranker" not in plain.validation_
+    users = np.arange(20)
+    history = ds.matrices.confidence[users]
+    feats = ds.matrices.user_features[users]
+    by_hand = np.zeros((20, ds.matrices.n_items), dtype=np.float32)
+    for part, weight in plain.weights_.items():
+        raw = plain.parts_.scores(part, users, history, feats, -1, None)
+        by_hand += np.float32(weight) * row_max_scaled(raw)
+    np.testing.assert_allclose(plain.score(users, history, feats), by_hand, rtol=1e-6)
+
+
+def test_reranking_reorders_only_each_members_best_candidates():
+    rng = np.random.default_rng(1)
+    n, width = 200, 120
+    parts = {"a": rng.random((n, width), dtype=np.float32)}
+    parts["b"] = rng.random((n, width), dtype=np.float32)
+    hits = parts["b"] > 0.85
+    ranker = Reranker.fit(parts, parts["a"], np.ones((n, width), bool), hits, np.ones(n), 0)
+    out = ranker.rerank(parts, parts["a"], np.zeros(n))  # no history: a pool of POOL
+    pooled = np.argsort(-parts["a"], axis=1)[:, :POOL]
+    rest = np.argsort(-parts["a"], axis=1)[:, POOL:]
+    for row in range(n):
+        assert out[row, pooled[row]].min() > out[row, rest[row]].max()
+        np.testing.assert_array_equal(out[row, rest[row]], parts["a"][row, rest[row]])
+    # and inside the pool the learned order follows part "b", which the sum ignored
+    top = np.argsort(-out, axis=1)[:, :10]
+    assert np.take_along_axis(hits, top, axis=1).mean() > 2 * hits.mean()
+
+
+def test_a_damaged_ranker_in_an_artifact_is_an_artifact_error():
+    with pytest.raises(ArtifactError, match="ranker"):
+        Reranker.from_text(["knn"], "not a LightGBM model")

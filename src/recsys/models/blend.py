@@ -16,6 +16,7 @@ from recsys.exceptions import ArtifactError, InvalidInputError
 from recsys.models._linalg import positive_counts, prefixed, unprefixed
 from recsys.models.base import ScoreModel, check_float, check_int, check_seed, register
 from recsys.models.blend_parts import Parts, row_max_scaled
+from recsys.models.blend_rerank import MIN_GAIN, Reranker, shifted_gain
 from recsys.models.blend_search import (
     Validation,
     coordinate_ascent,
@@ -50,7 +51,13 @@ class _Plan:
     als_factors: int = 0  # 0: the blend's ``factors``; validation may double them
     warm: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WARM))
     cold: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COLD))
+    ranker: Reranker | None = None
     report: dict[str, Any] = field(default_factory=dict)
+
+    def needed(self) -> frozenset[str]:
+        """The parts the weights and the ranker read."""
+        used = {n for n, w in {**self.warm, **self.cold}.items() if w}
+        return frozenset(used | set(self.ranker.parts if self.ranker else ()))
 
 
 @register
@@ -66,8 +73,12 @@ class BlendModel(ScoreModel):
     on the rest, picks each part's variant (neighbours, λ, half-life) and the weights by
     coordinate ascent on NDCG@10 of the members' new purchases in the slice, keeping
     personalization@10 >= ``min_personalization``; members without history get their own
-    weights (tags and priors only, ``min_cold_personalization``). Then it refits the parts
-    it uses on all of the data. Without event times it uses fixed weights.
+    weights (tags and priors only, ``min_cold_personalization``). With ``rerank``, a
+    LambdaRank model then learns to re-order each member's best candidates of the weighted
+    sum from every part's score (:mod:`recsys.models.blend_rerank`). It is kept only when
+    it generalizes one step forward in time: fitted on an earlier slice (parts fitted on the
+    events before it), it must beat the sum on the validation slice. Then the blend refits
+    the parts it uses on all of the data. Without event times it uses fixed weights.
 
     Parameters
     ----------
@@ -81,6 +92,8 @@ class BlendModel(ScoreModel):
         The shelves the weights may give must stay at least this different.
     max_ease_items : int
         EASE's SKU limit (a dense ``max_ease_items``² inverse).
+    rerank : bool
+        Learn the second stage (LightGBM LambdaRank) on the validation slice.
     show_progress : bool
         A progress bar over the stages of ``fit``.
 
@@ -88,6 +101,8 @@ class BlendModel(ScoreModel):
     ----------
     weights_, cold_weights_ : dict of str to float
         The weights of members with and without history.
+    ranker_ : Reranker or None
+        The second stage of members with history, when validation kept one.
     parts_ : Parts
         The fitted parts.
     validation_ : dict
@@ -113,6 +128,7 @@ class BlendModel(ScoreModel):
     weights_: dict[str, float]
     cold_weights_: dict[str, float]
     parts_: Parts
+    ranker_: Reranker | None
     validation_: dict[str, Any]
 
     def __init__(
@@ -124,6 +140,7 @@ class BlendModel(ScoreModel):
         min_personalization: float = 0.8,
         min_cold_personalization: float = 0.7,
         max_ease_items: int = 10_000,
+        rerank: bool = True,
         num_threads: int = 0,
         show_progress: bool = False,
     ) -> None:
@@ -134,6 +151,7 @@ class BlendModel(ScoreModel):
         self.min_personalization = min_personalization
         self.min_cold_personalization = min_cold_personalization
         self.max_ease_items = max_ease_items
+        self.rerank = rerank
         self.num_threads = num_threads
         self.show_progress = show_progress
 
@@ -150,17 +168,18 @@ class BlendModel(ScoreModel):
                 raise InvalidInputError(f"{name} must be in [0, 1], got {value}")
         check_int("max_ease_items", self.max_ease_items)
         check_int("num_threads", self.num_threads, minimum=0)
-        if not isinstance(self.show_progress, bool):
-            raise InvalidInputError("show_progress must be True or False")
+        for flag in ("rerank", "show_progress"):
+            if not isinstance(getattr(self, flag), bool):
+                raise InvalidInputError(f"{flag} must be True or False")
 
     # ------------------------------------------------------------------ fit
     def _fit(self, matrices: TrainingMatrices) -> None:
         self._validate()
         bar = tqdm(total=5, desc="blend", disable=not self.show_progress, leave=False)
         plan = self._search(matrices, bar)
-        needed = frozenset(n for n, w in {**plan.warm, **plan.cold}.items() if w)
         bar.set_postfix_str("refit on all events")
-        self.parts_ = self._parts(plan, needed).fit(matrices)
+        self.parts_ = self._parts(plan, plan.needed()).fit(matrices)
+        self.ranker_ = plan.ranker
         bar.update(bar.total - bar.n)
         bar.close()
         self.weights_ = {n: w for n, w in plan.warm.items() if w}
@@ -203,7 +222,12 @@ class BlendModel(ScoreModel):
         first_seen = tagged & (positive_counts(early.confidence) == 0)
         cold = np.flatnonzero(first_seen if first_seen.sum() >= 50 else tagged)
         bar.set_postfix_str("weigh members with history")
-        self._weigh_warm(plan, variants, early, new, _sample(warm, self.validation_members, rng))
+        users = _sample(warm, self.validation_members, rng)
+        keyed = self._weigh_warm(plan, variants, early, new, users)
+        if self.rerank and keyed is not None:
+            bar.set_postfix_str("learn the second stage")
+            lengths = positive_counts(early.confidence)[users]
+            self._learn_ranker(plan, keyed, lengths, self._earlier(plan, early, rng))
         bar.update(1)
         bar.set_postfix_str("weigh members without history")
         self._weigh_cold(plan, variants, early, bought, _sample(cold, self.validation_members, rng))
@@ -266,10 +290,12 @@ class BlendModel(ScoreModel):
         early: TrainingMatrices,
         truth: sp.csr_matrix,
         users: np.ndarray,
-    ) -> None:
+    ) -> Validation | None:
+        """Variants and weights of members with history; returns the validation slice keyed
+        by part (``None``: too few members)."""
         if len(users) < 10:
             plan.report["warm"] = f"only {len(users)} members to validate on: fixed weights"
-            return
+            return None
         names = sorted(variants)
         val = self._validation(variants, names, early, truth, users, cold=False)
         best = {
@@ -302,6 +328,60 @@ class BlendModel(ScoreModel):
             "personalization_met": pers >= float(self.min_personalization),
         }
         plan.report["variants"] = {k: v for k, v in best.items()}
+        return keyed
+
+    def _earlier(
+        self, plan: _Plan, early: TrainingMatrices, rng: np.random.Generator
+    ) -> tuple[Validation, np.ndarray] | None:
+        """The slice before the validation slice, as the validation slice is to train: its
+        members' new purchases, scored by the chosen parts fitted on the events before it."""
+        assert early.events is not None
+        split = split_by_time(early.events, self.validation_fraction)
+        if split is None:
+            return None
+        before = matrices_of_events(early.events.subset(split[0]), early)
+        bought = purchases_after(early.events.subset(split[1]), early.n_users, early.n_items)
+        new = bought - bought.multiply(before.purchased)
+        new.eliminate_zeros()
+        lengths = positive_counts(before.confidence)
+        users = _sample(
+            np.flatnonzero((np.diff(new.indptr) > 0) & (lengths > 0)), self.validation_members, rng
+        )
+        if len(users) < 10:
+            return None
+        parts = self._parts(plan, frozenset(WARM_PARTS)).fit(before)
+        variants = {p: (parts, p) for p in WARM_PARTS}
+        val = self._validation(variants, list(WARM_PARTS), before, new, users, cold=False)
+        return val, lengths[users]
+
+    def _learn_ranker(
+        self,
+        plan: _Plan,
+        val: Validation,
+        lengths: np.ndarray,
+        earlier: tuple[Validation, np.ndarray] | None,
+    ) -> None:
+        """The second stage, kept when it generalizes forward in time: fitted on the earlier
+        slice, it must beat the weighted sum on the validation slice by ``MIN_GAIN``; the
+        ranker kept is then fitted on the validation slice (one more step forward)."""
+        if earlier is None:
+            plan.report["ranker"] = {"kept": False, "why": "no earlier slice to learn on"}
+            return
+        before, before_lengths = earlier
+        train = (before.parts, _weighted(before, plan.warm), before.valid, before.hits)
+        test = (val.parts, _weighted(val, plan.warm), val.valid, val.hits)
+        plain, learned = shifted_gain(
+            (*train, before_lengths), (*test, val.ideal, lengths), self.seed
+        )
+        kept = learned >= MIN_GAIN * plain
+        plan.report["ranker"] = {
+            "members": [len(before.ideal), len(val.ideal)],
+            "ndcg@10_sum": plain,
+            "ndcg@10_ranker": learned,
+            "kept": bool(kept),
+        }
+        if kept:
+            plan.ranker = Reranker.fit(*test, lengths, self.seed)
 
     def _weigh_cold(
         self,
@@ -366,8 +446,12 @@ class BlendModel(ScoreModel):
         """The weighted sum of row-max-scaled parts (at ``items`` only, when given)."""
         width = self.n_trained_items_ if items is None else len(items)
         out = np.zeros((history.shape[0], width), dtype=np.float32)
-        warm = np.diff(history.indptr) > 0  # canonical rows: an entry is a SKU with events
-        for mask, weights in ((warm, self.weights_), (~warm, self.cold_weights_)):
+        lengths = np.diff(history.indptr)  # canonical rows: an entry is a SKU with events
+        warm = lengths > 0
+        for mask, weights, ranker in (
+            (warm, self.weights_, self.ranker_),
+            (~warm, self.cold_weights_, None),
+        ):
             if not mask.any():
                 continue
             every = bool(mask.all())
@@ -377,9 +461,12 @@ class BlendModel(ScoreModel):
                 if every
                 else (users[rows], history[rows], features[rows])
             )
+            read = [*weights, *(p for p in ranker.parts if p not in weights)] if ranker else weights
+            scaled = {p: row_max_scaled(self.parts_.scores(p, *sub, store, items)) for p in read}
+            total = np.zeros((len(sub[0]), width), dtype=np.float32)
             for part, weight in weights.items():
-                raw = self.parts_.scores(part, *sub, store, items)
-                out[rows] += np.float32(weight) * row_max_scaled(raw)
+                total += np.float32(weight) * scaled[part]
+            out[rows] = total if ranker is None else ranker.rerank(scaled, total, lengths[rows])
         return out
 
     # ------------------------------------------------------------------ state
@@ -399,6 +486,9 @@ class BlendModel(ScoreModel):
             "als_regularization": self.parts_.profile.regularization,
             "als_factors": self.parts_.profile.factors,
             "validation": self.validation_,
+            "ranker": None
+            if self.ranker_ is None
+            else {"parts": list(self.ranker_.parts), "model": self.ranker_.to_text()},
         }
         text = json.dumps(plan, default=float)
         return {**prefixed("parts", self.parts_.get_state()), "plan": np.asarray(text)}
@@ -411,7 +501,13 @@ class BlendModel(ScoreModel):
         self.weights_ = {str(k): float(v) for k, v in plan["warm"].items()}
         self.cold_weights_ = {str(k): float(v) for k, v in plan["cold"].items()}
         self.validation_ = plan.get("validation", {})
-        needed = frozenset({*self.weights_, *self.cold_weights_})
+        ranker = plan.get("ranker")
+        self.ranker_ = (
+            None if not ranker else Reranker.from_text(ranker["parts"], str(ranker["model"]))
+        )
+        needed = frozenset(
+            {*self.weights_, *self.cold_weights_, *(self.ranker_.parts if self.ranker_ else ())}
+        )
         self.parts_ = self._parts(
             _Plan(
                 knn_k=int(plan["knn_k"]),
@@ -423,6 +519,14 @@ class BlendModel(ScoreModel):
             needed,
         )
         self.parts_.set_state(unprefixed("parts", state))
+
+
+def _weighted(val: Validation, weights: Mapping[str, float]) -> np.ndarray:
+    """The weighted sum of a validation slice's parts."""
+    total = np.zeros(val.valid.shape, dtype=np.float32)
+    for part, weight in weights.items():
+        total += np.float32(weight) * val.parts[part]
+    return total
 
 
 def _ease_lambda(confidence: sp.spmatrix, scale: float) -> float:
