@@ -119,7 +119,7 @@ class BlendModel(ScoreModel):
     >>> model.score([0, -1], m.confidence[:2]).shape == (2, m.n_items)
     True
     >>> "knn" in model.weights_, sorted(model.validation_)
-    (True, ['cold', 'variants', 'warm'])
+    (True, ['cold', 'ranker', 'variants', 'warm'])
     """
 
     name: ClassVar[str] = "blend"
