@@ -76,8 +76,9 @@ class BlendModel(ScoreModel):
     weights (tags and priors only, ``min_cold_personalization``). With ``rerank``, a
     LambdaRank model then learns to re-order each member's best candidates of the weighted
     sum from every part's score (:mod:`recsys.models.blend_rerank`). It is kept only when
-    it generalizes one step forward in time: fitted on an earlier slice (parts fitted on the
-    events before it), it must beat the sum on the validation slice. Then the blend refits
+    it generalizes one step forward in time: with weights and ranker both learned on an
+    earlier slice (parts fitted on the events before it), the ranker must beat those
+    weights' sum on the validation slice. Then the blend refits
     the parts it uses on all of the data. Without event times it uses fixed weights.
 
     Parameters
@@ -361,15 +362,22 @@ class BlendModel(ScoreModel):
         lengths: np.ndarray,
         earlier: tuple[Validation, np.ndarray] | None,
     ) -> None:
-        """The second stage, kept when it generalizes forward in time: fitted on the earlier
-        slice, it must beat the weighted sum on the validation slice by ``MIN_GAIN``; the
-        ranker kept is then fitted on the validation slice (one more step forward)."""
+        """The second stage, kept when it generalizes forward in time.
+
+        Both stages learn on the earlier slice, as they would serve a step later: weights
+        by the same search, and a ranker over the sum of those weights. The ranker must then
+        beat that sum on the validation slice by ``MIN_GAIN``. The ranker kept is fitted on
+        the validation slice, over the sum of the weights chosen there.
+        """
         if earlier is None:
             plan.report["ranker"] = {"kept": False, "why": "no earlier slice to learn on"}
             return
         before, before_lengths = earlier
-        train = (before.parts, _weighted(before, plan.warm), before.valid, before.hits)
-        test = (val.parts, _weighted(val, plan.warm), val.valid, val.hits)
+        weights, _, _ = coordinate_ascent(
+            before.measure, list(before.parts), float(self.min_personalization)
+        )
+        train = (before.parts, _weighted(before, weights), before.valid, before.hits)
+        test = (val.parts, _weighted(val, weights), val.valid, val.hits)
         plain, learned = shifted_gain(
             (*train, before_lengths), (*test, val.ideal, lengths), self.seed
         )
@@ -381,7 +389,8 @@ class BlendModel(ScoreModel):
             "kept": bool(kept),
         }
         if kept:
-            plan.ranker = Reranker.fit(*test, lengths, self.seed)
+            chosen = (val.parts, _weighted(val, plan.warm), val.valid, val.hits)
+            plan.ranker = Reranker.fit(*chosen, lengths, self.seed)
 
     def _weigh_cold(
         self,

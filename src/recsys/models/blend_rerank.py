@@ -11,9 +11,10 @@ the weighted sum's order.
 
 The ranker is fitted on the blend's validation slice (the members' new purchases after the
 early events). Served, it reads parts fitted on more events than it learned from, so it is
-kept only when it survives that shift once already: fitted on the slice before the
-validation slice (parts fitted on the events before that), it must beat the weighted sum
-on the validation slice by :data:`MIN_GAIN` (:func:`shifted_gain`). A ranker that does not
+kept only when it survives that shift once already: with weights and ranker both learned
+on the slice before the validation slice (parts fitted on the events before that), the
+ranker must beat those weights' sum on the validation slice by :data:`MIN_GAIN`
+(:func:`shifted_gain`). A ranker that does not
 generalize is dropped, and the blend serves its weighted sum.
 """
 
