@@ -61,6 +61,14 @@ def test_quick_report_writes_markdown_json_and_png(quick_report):
     tuned = synthetic["tuning"]["als-tuned"]
     assert tuned["trials"] == 2 and tuned["best_params"]["factors"] == 32  # quick size kept
     assert synthetic["split"]["train_events"] + synthetic["split"]["test_events"] > 0
+    # what the default learned on its own validation slice of train, its ranker's gate too
+    learned = synthetic["default_validation"]
+    assert {"warm", "cold", "weights", "cold_weights", "ranker"} <= set(learned)
+    assert learned["weights"] and all(w > 0 for w in learned["weights"].values())
+    ranker = learned["ranker"]
+    if "ndcg@10_sum" in ranker:
+        assert any("second stage: " + ("kept" if ranker["kept"] else "dropped") in line
+                   for line in lines)  # fmt: skip
 
     md = (out / "quality.md").read_text()
     assert "## synthetic" in md and "### Cold members (profile only)" in md

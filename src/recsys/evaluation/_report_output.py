@@ -77,8 +77,12 @@ def _clean(value: Any) -> Any:
         return None if math.isnan(value) else round(float(value), 6)
     if isinstance(value, np.integer):
         return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, dict):
         return {key: _clean(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
     return value
 
 
@@ -93,6 +97,7 @@ def to_json(meta: dict, results: dict[str, dict], skipped: dict[str, str], summa
                 "split": r["split"],
                 "notes": r["notes"],
                 "tuning": _clean(r["tuning"]),
+                "default_validation": _clean(r.get("default_validation", {})),
                 "seconds": round(r["seconds"], 1),
                 "models": {
                     model: {key: _clean(v) for key, v in row.items()}

@@ -276,7 +276,36 @@ def _run(
         on_error="nan",
         log=log,
     )
-    return {"split": split, "notes": setup.notes, "tuning": tuning, "table": table}
+    validation = _default_validation(models[DEFAULT], log)
+    return {
+        "split": split,
+        "notes": setup.notes,
+        "tuning": tuning,
+        "default_validation": validation,
+        "table": table,
+    }
+
+
+def _default_validation(model: Any, log: Callable[[str], None]) -> dict[str, Any]:
+    """What the default learned on its own validation slice of train (weights, variants,
+    the second stage's decision); empty when it did not fit."""
+    fitted = getattr(model, "is_fitted", False) and getattr(model.model_, "validation_", None)
+    if not fitted:
+        return {}
+    blend = model.model_
+    report = {
+        **blend.validation_,
+        "weights": dict(blend.weights_),
+        "cold_weights": dict(blend.cold_weights_),
+    }
+    ranker = report.get("ranker")
+    if isinstance(ranker, dict) and "ndcg@10_sum" in ranker:
+        log(
+            f"  {DEFAULT}'s second stage: {'kept' if ranker['kept'] else 'dropped'} "
+            f"(a slice earlier: weighted sum {ranker['ndcg@10_sum']:.4f}, "
+            f"ranker {ranker['ndcg@10_ranker']:.4f})"
+        )
+    return report
 
 
 def _checked(
