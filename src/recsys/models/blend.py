@@ -78,8 +78,8 @@ class BlendModel(ScoreModel):
     sum from every part's score (:mod:`recsys.models.blend_rerank`). It is kept only when
     it generalizes one step forward in time: with weights and ranker both learned on an
     earlier slice (parts fitted on the events before it), the ranker must beat those
-    weights' sum on the validation slice. Then the blend refits
-    the parts it uses on all of the data. Without event times it uses fixed weights.
+    weights' sum on the validation slice. Then the blend refits the parts it uses on all of
+    the data. Without event times it uses fixed weights.
 
     Parameters
     ----------
@@ -376,8 +376,8 @@ class BlendModel(ScoreModel):
         weights, _, _ = coordinate_ascent(
             before.measure, list(before.parts), float(self.min_personalization)
         )
-        train = (before.parts, _weighted(before, weights), before.valid, before.hits)
-        test = (val.parts, _weighted(val, weights), val.valid, val.hits)
+        train = (before.parts, before.weighted(weights), before.valid, before.hits)
+        test = (val.parts, val.weighted(weights), val.valid, val.hits)
         plain, learned = shifted_gain(
             (*train, before_lengths), (*test, val.ideal, lengths), self.seed
         )
@@ -389,7 +389,7 @@ class BlendModel(ScoreModel):
             "kept": bool(kept),
         }
         if kept:
-            chosen = (val.parts, _weighted(val, plan.warm), val.valid, val.hits)
+            chosen = (val.parts, val.weighted(plan.warm), val.valid, val.hits)
             plan.ranker = Reranker.fit(*chosen, lengths, self.seed)
 
     def _weigh_cold(
@@ -528,14 +528,6 @@ class BlendModel(ScoreModel):
             needed,
         )
         self.parts_.set_state(unprefixed("parts", state))
-
-
-def _weighted(val: Validation, weights: Mapping[str, float]) -> np.ndarray:
-    """The weighted sum of a validation slice's parts."""
-    total = np.zeros(val.valid.shape, dtype=np.float32)
-    for part, weight in weights.items():
-        total += np.float32(weight) * val.parts[part]
-    return total
 
 
 def _ease_lambda(confidence: sp.spmatrix, scale: float) -> float:

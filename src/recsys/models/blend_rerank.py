@@ -27,6 +27,7 @@ import lightgbm as lgb
 import numpy as np
 
 from recsys.exceptions import ArtifactError
+from recsys.models.blend_search import _DISCOUNT, _K
 
 __all__ = ["MIN_GAIN", "POOL", "Reranker", "shifted_gain"]
 
@@ -50,8 +51,6 @@ PARAMS: Final[dict[str, Any]] = {
     "n_jobs": 1,
     "verbose": -1,
 }
-_K: Final = 10
-_DISCOUNT: Final = 1.0 / np.log2(np.arange(2, _K + 2))
 
 
 def _features(

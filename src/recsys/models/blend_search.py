@@ -99,13 +99,18 @@ class Validation:
         ideal = np.cumsum(_DISCOUNT)[np.maximum(counts - 1, 0)] * (counts > 0)
         return cls(picked, valid, hits, ideal, cand)
 
-    def measure(self, weights: Mapping[str, float], pairs: int = 300) -> tuple[float, float]:
-        """(mean NDCG@10, personalization@10) of the shelves of one weighting."""
-        n, width = self.valid.shape
-        total = np.zeros((n, width), dtype=np.float32)
+    def weighted(self, weights: Mapping[str, float]) -> np.ndarray:
+        """The weighted sum of the parts at every candidate (n_members, width), float32."""
+        total = np.zeros(self.valid.shape, dtype=np.float32)
         for name, w in weights.items():
             if w:
                 total += np.float32(w) * self.parts[name]
+        return total
+
+    def measure(self, weights: Mapping[str, float], pairs: int = 300) -> tuple[float, float]:
+        """(mean NDCG@10, personalization@10) of the shelves of one weighting."""
+        width = self.valid.shape[1]
+        total = self.weighted(weights)
         total[~self.valid] = -np.inf
         k = min(_K, width)
         top = np.argpartition(-total, k - 1, axis=1)[:, :k]
