@@ -99,6 +99,8 @@ def test_what_a_page_shows_of_a_sku_follows_catalog_changes(rec, small_data):
     assert after[1]["category"] == small_data.catalog.category.iloc[0]  # as it was trained
     after[0]["price"] = 0.0  # the caller's copy: the next answer is unchanged
     assert rec.item_details([sku])[0]["price"] == 12.35
+    # an id that is not text is no SKU of the catalog, as before the cache (not a TypeError)
+    assert rec.item_details([["not", "an", "id"]]) == [before[1]]
 
 
 def test_out_of_stock_is_never_shown_and_restocking_brings_it_back(rec, small_data):

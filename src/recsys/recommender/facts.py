@@ -63,8 +63,8 @@ class Facts:
         known = cached[1]
         out: list[dict[str, Any]] = []
         for item_id in item_ids:
-            details = known.get(item_id)
-            if details is None:
+            details = known.get(item_id) if isinstance(item_id, str) else None
+            if details is None:  # any other value is checked by the catalog's id map
                 details = _details_of(catalog, item_id)
                 if details["name"] is not None or details["category"] is not None:
                     known[item_id] = details  # SKUs of the catalog only: a bounded cache
