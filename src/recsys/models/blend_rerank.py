@@ -40,9 +40,9 @@ MIN_GAIN: Final = 1.01
 #: small trees, many members per leaf: a validation slice has a few thousand members
 PARAMS: Final[dict[str, Any]] = {
     "objective": "lambdarank",
-    "n_estimators": 100,
+    "n_estimators": 50,
     "num_leaves": 7,
-    "learning_rate": 0.1,
+    "learning_rate": 0.2,
     "min_child_samples": 100,
     "subsample": 0.8,
     "subsample_freq": 1,
