@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -181,3 +184,20 @@ def test_reranking_reorders_only_each_members_best_candidates():
 def test_a_damaged_ranker_in_an_artifact_is_an_artifact_error():
     with pytest.raises(ArtifactError, match="ranker"):
         Reranker.from_text(["knn"], "not a LightGBM model")
+
+
+def test_the_ranker_learns_without_scikit_learn():
+    # a plain `pip install recsys` has no scikit-learn (only the dev extras bring it):
+    # LightGBM's scikit-learn wrapper would refuse to train there
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "import numpy as np\n"
+        "from recsys.models.blend_rerank import Reranker\n"
+        "rng = np.random.default_rng(0)\n"
+        "s = {'a': rng.random((300, 60), dtype=np.float32)}\n"
+        "r = Reranker.fit(s, s['a'], np.ones((300, 60), bool), s['a'] > 0.9, np.ones(300), 0)\n"
+        "print(r.booster.num_trees())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) > 0

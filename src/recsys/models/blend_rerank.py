@@ -106,9 +106,12 @@ class Reranker:
         pool = _pool_mask(np.where(valid, total, -np.inf), POOL) & valid
         x = _features(list(scores.values()), total, history_len)[pool]
         groups = pool.sum(axis=1)
-        model = lgb.LGBMRanker(**PARAMS, random_state=0 if seed is None else int(seed))
-        model.fit(x, hits[pool].astype(np.int32), group=groups[groups > 0])
-        return cls(list(scores), model.booster_)
+        # LightGBM's own training API: its scikit-learn wrapper needs scikit-learn, which
+        # a plain ``pip install recsys`` does not bring
+        params = {**PARAMS, "seed": 0 if seed is None else int(seed)}
+        rounds = int(params.pop("n_estimators"))
+        data = lgb.Dataset(x, hits[pool].astype(np.int32), group=groups[groups > 0])
+        return cls(list(scores), lgb.train(params, data, num_boost_round=rounds))
 
     # ---------------------------------------------------------------- serve
     def rerank(
