@@ -27,7 +27,7 @@ import lightgbm as lgb
 import numpy as np
 
 from recsys.exceptions import ArtifactError
-from recsys.models.blend_search import _DISCOUNT, _K
+from recsys.models.blend_search import DISCOUNT, SHELF_K
 
 __all__ = ["MIN_GAIN", "POOL", "Reranker", "shifted_gain"]
 
@@ -163,8 +163,8 @@ def _pool_mask(total: np.ndarray, size: int) -> np.ndarray:
 
 
 def _ndcg(scores: np.ndarray, valid: np.ndarray, hits: np.ndarray, ideal: np.ndarray) -> float:
-    ranked = np.argsort(-np.where(valid, scores, -np.inf), axis=1, kind="stable")[:, :_K]
-    gains = np.take_along_axis(hits, ranked, axis=1) @ _DISCOUNT[: ranked.shape[1]]
+    ranked = np.argsort(-np.where(valid, scores, -np.inf), axis=1, kind="stable")[:, :SHELF_K]
+    gains = np.take_along_axis(hits, ranked, axis=1) @ DISCOUNT[: ranked.shape[1]]
     ok = ideal > 0
     return float(np.mean(gains[ok] / ideal[ok])) if ok.any() else 0.0
 

@@ -22,8 +22,10 @@ from recsys.data.matrices import ModelEvents
 
 __all__ = [
     "CANDIDATES",
+    "DISCOUNT",
     "GRID",
     "PENALTY",
+    "SHELF_K",
     "Validation",
     "coordinate_ascent",
     "split_by_time",
@@ -33,8 +35,10 @@ __all__ = [
 CANDIDATES = 50
 #: weights tried for each part
 GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0)
-_K = 10
-_DISCOUNT = 1.0 / np.log2(np.arange(2, _K + 2))
+#: shelf length the search and the ranker's gate measure (NDCG@10, personalization@10)
+SHELF_K = 10
+#: DCG discount of each shelf slot
+DISCOUNT = 1.0 / np.log2(np.arange(2, SHELF_K + 2))
 _PURCHASE = EventKind.ALL.index(EventKind.PURCHASE)
 
 
@@ -95,8 +99,8 @@ class Validation:
         at = (np.repeat(np.arange(n), width), cand.ravel())
         valid &= ~np.asarray(bought[at], dtype=bool).reshape(n, width)
         hits = np.asarray(truth[at], dtype=bool).reshape(n, width) & valid
-        counts = np.minimum(np.diff(truth.indptr), _K)
-        ideal = np.cumsum(_DISCOUNT)[np.maximum(counts - 1, 0)] * (counts > 0)
+        counts = np.minimum(np.diff(truth.indptr), SHELF_K)
+        ideal = np.cumsum(DISCOUNT)[np.maximum(counts - 1, 0)] * (counts > 0)
         return cls(picked, valid, hits, ideal, cand)
 
     def weighted(self, weights: Mapping[str, float]) -> np.ndarray:
@@ -112,11 +116,11 @@ class Validation:
         width = self.valid.shape[1]
         total = self.weighted(weights)
         total[~self.valid] = -np.inf
-        k = min(_K, width)
+        k = min(SHELF_K, width)
         top = np.argpartition(-total, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(total, top, axis=1), axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
-        gains = np.take_along_axis(self.hits, top, axis=1) @ _DISCOUNT[:k]
+        gains = np.take_along_axis(self.hits, top, axis=1) @ DISCOUNT[:k]
         ok = self.ideal > 0
         ndcg = float(np.mean(gains[ok] / self.ideal[ok])) if ok.any() else 0.0
         shown = np.take_along_axis(self.candidates, top, axis=1)
