@@ -11,9 +11,7 @@ import pytest
 import recsys
 
 MODULES = [
-    *sorted(
-        m.name for m in pkgutil.walk_packages(recsys.__path__, prefix="recsys.") if not m.ispkg
-    ),
+    *sorted(m.name for m in pkgutil.walk_packages(recsys.__path__, prefix="recsys.")),
     "recsys",
 ]
 

@@ -54,8 +54,8 @@ def make_model(name: str, **params: Any) -> RecModel:
     >>> make_model("svd")
     Traceback (most recent call last):
     ...
-    recsys.exceptions.InvalidInputError: unknown model 'svd'; valid names: als, bpr, ease, \
-hybrid, itemknn, popular, profile
+    recsys.exceptions.InvalidInputError: unknown model 'svd'; valid names: als, blend, bpr, \
+ease, hybrid, itemknn, popular, profile
     """
     cls = MODEL_REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
