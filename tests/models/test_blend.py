@@ -16,7 +16,7 @@ from recsys.models import BlendModel
 from recsys.models.blend import WARM_PARTS, _Plan
 from recsys.models.blend_parts import PART_NAMES, row_max_scaled
 from recsys.models.blend_rerank import MIN_GAIN, POOL, Reranker
-from recsys.models.blend_search import Validation, coordinate_ascent
+from recsys.models.blend_search import DITHER_GRID, Validation, choose_dither, coordinate_ascent
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +201,40 @@ def test_the_ranker_learns_without_scikit_learn():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[-1]) > 0
+
+
+def _one_list_validation(n: int = 200, width: int = 60) -> Validation:
+    """Every member ranks the same candidates the same way; each bought two of the top 5."""
+    rng = np.random.default_rng(0)
+    scores = np.tile(np.linspace(1.0, 0.0, width, dtype=np.float32), (n, 1))
+    hits = np.zeros((n, width), dtype=bool)
+    for row in hits:
+        row[rng.choice(5, 2, replace=False)] = True
+    ideal = np.full(n, float(np.sum(1.0 / np.log2(np.arange(2, 4)))))
+    return Validation(
+        {"segment": scores},
+        np.ones((n, width), dtype=bool),
+        hits,
+        ideal,
+        np.tile(np.arange(width), (n, 1)),
+    )
+
+
+def test_dithering_is_chosen_on_validation_only_as_strong_as_personalization_needs():
+    val = _one_list_validation()
+    ndcg, pers = val.measure({"segment": 1.0})
+    assert pers == pytest.approx(0.0) and ndcg > 0.5  # one shelf for all
+    epsilon, d_ndcg, d_pers = choose_dither(val, {"segment": 1.0}, 0.5)
+    assert epsilon > 1.0 and d_pers >= 0.5 and d_ndcg < ndcg
+    # the weakest strength that keeps the bound: the one just below it misses it
+    weaker = [e for e in DITHER_GRID if e < epsilon]
+    assert val.measure({"segment": 1.0}, epsilon=weaker[-1])[1] < 0.5
+    # no bound: no dithering (it only costs NDCG)
+    assert choose_dither(val, {"segment": 1.0}, 0.0) == (1.0, ndcg, pers)
+
+
+def test_the_blend_reports_and_keeps_its_dithering(chain):
+    _, model = chain
+    assert model.validation_["cold"]["dither"] == model.cold_dither_ in DITHER_GRID
+    restored = BlendModel.from_state(model.get_params(), model.get_state())
+    assert restored.cold_dither_ == model.cold_dither_

@@ -34,7 +34,7 @@ def _fresh(small_data, handoff: float):
 
 
 def test_a_profile_only_member_gets_the_profile_shelf(als):
-    cold = _ids(als.recommend(None, k=10, profile=TAGS))
+    cold = _ids(als.recommend("qr-a", k=10, profile=TAGS))  # (dithered by the member's id)
     assert als.set_profiles({"qr-a": TAGS}) == 1
     assert _ids(als.recommend("qr-a", k=10)) == cold
     assert als.set_profiles({"qr-a": TAGS}) == 0  # known now: its tags change, no new member

@@ -19,6 +19,7 @@ from recsys.evaluation.evaluate import (
 )
 from recsys.evaluation.relevance import _check_frame, relevant_items
 from recsys.exceptions import InvalidInputError
+from recsys.models.dither import member_seeds
 
 __all__ = ["evaluate_cold"]
 
@@ -55,11 +56,18 @@ def _cold_shelves(
         chunk = members[start : start + _BATCH]
         rows = sp.vstack([encoder.transform_one(profiles[m]) for m in chunk], format="csr")
         users = np.full(len(chunk), -1, dtype=np.int64)
-        ids, _ = recommender.recommend_arrays(users, k, profiles=rows)
+        seeds = {"seeds": member_seeds(chunk)} if _dithers(recommender) else {}
+        ids, _ = recommender.recommend_arrays(users, k, profiles=rows, **seeds)
         shelves.update(
             (m, names[row[row >= 0]].tolist()) for m, row in zip(chunk, ids, strict=True)
         )
     return shelves
+
+
+def _dithers(recommender: Any) -> bool:
+    """Whether a recommender dithers cold shelves by member (as :meth:`recommend` does)."""
+    strength = getattr(recommender, "cold_dither", 1.0)
+    return strength == "auto" or float(strength) > 1.0
 
 
 def _cold_relevant(
@@ -109,7 +117,9 @@ def evaluate_cold(
     """Score shelves of brand-new members built from their profile tags only.
 
     Each member of ``test`` with a row in ``test_profiles`` gets
-    ``recommend_arrays`` with their encoded tags (no store); their relevant SKUs are all their test
+    ``recommend_arrays`` with their encoded tags (no store) and, for a recommender that
+    dithers cold shelves (``cold_dither``), the seeds of their ids, as their own
+    :meth:`~recsys.recommender.Recommender.recommend` would; their relevant SKUs are all their test
     events of ``relevant_kinds`` (there is no history to exclude). Use a split where these
     members are absent from training, e.g. :func:`~recsys.evaluation.cold_user_split`, and fit
     without their profile rows.

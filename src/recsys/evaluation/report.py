@@ -69,8 +69,8 @@ __all__ = [
 #: recsys rows of every report, in table order: row name -> (registry model, parameters).
 ROWS: dict[str, tuple[str, dict[str, Any]]] = {
     "blend": ("blend", {}),
-    "popular": ("popular", {"by": "global"}),
-    "popular-segment": ("popular", {"by": "segment"}),
+    "popular": ("popular", {"by": "global", "cold_dither": 1.0}),
+    "popular-segment": ("popular", {"by": "segment", "cold_dither": 1.0}),
     "itemknn": ("itemknn", {}),
     "ease": ("ease", {}),
     "als": ("als", {}),

@@ -19,10 +19,13 @@ from recsys.models.blend_parts import Parts, row_max_scaled
 from recsys.models.blend_rerank import MIN_GAIN, Reranker, shifted_gain
 from recsys.models.blend_search import (
     Validation,
+    choose_dither,
     coordinate_ascent,
+    penalized,
     purchases_after,
     split_by_time,
 )
+from recsys.models.dither import DEFAULT_DITHER
 
 __all__ = ["BlendModel"]
 
@@ -51,6 +54,7 @@ class _Plan:
     als_factors: int = 0  # 0: the blend's ``factors``; validation may double them
     warm: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WARM))
     cold: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COLD))
+    cold_dither: float = DEFAULT_DITHER
     ranker: Reranker | None = None
     report: dict[str, Any] = field(default_factory=dict)
 
@@ -102,6 +106,11 @@ class BlendModel(ScoreModel):
     ----------
     weights_, cold_weights_ : dict of str to float
         The weights of members with and without history.
+    cold_dither_ : float
+        How strongly shelves of tags alone are dithered (:mod:`recsys.models.dither`): the
+        weakest strength of ``DITHER_GRID`` whose dithered validation shelves keep
+        ``min_cold_personalization`` (the weights are searched with that bound, and
+        without it, relying on the dithering alone; the better pair is kept).
     ranker_ : Reranker or None
         The second stage of members with history, when validation kept one.
     parts_ : Parts
@@ -128,6 +137,7 @@ class BlendModel(ScoreModel):
 
     weights_: dict[str, float]
     cold_weights_: dict[str, float]
+    cold_dither_: float = DEFAULT_DITHER
     parts_: Parts
     ranker_: Reranker | None
     validation_: dict[str, Any]
@@ -185,6 +195,7 @@ class BlendModel(ScoreModel):
         bar.close()
         self.weights_ = {n: w for n, w in plan.warm.items() if w}
         self.cold_weights_ = {n: w for n, w in plan.cold.items() if w}
+        self.cold_dither_ = plan.cold_dither
         self.validation_ = plan.report
 
     def _parts(self, plan: _Plan, needed: frozenset[str]) -> Parts:
@@ -417,15 +428,20 @@ class BlendModel(ScoreModel):
             val.ideal,
             val.candidates,
         )
-        weights, ndcg, pers = coordinate_ascent(
-            keyed.measure, list(COLD_PARTS), float(self.min_cold_personalization)
-        )
-        plan.cold = weights
+        floor = float(self.min_cold_personalization)
+        options = []  # weights kept personal by themselves, or by dithering alone
+        for bound in dict.fromkeys((floor, 0.0)):
+            weights, _, _ = coordinate_ascent(keyed.measure, list(COLD_PARTS), bound)
+            epsilon, ndcg, pers = choose_dither(keyed, weights, floor)
+            options.append((penalized(ndcg, pers, floor), weights, epsilon, ndcg, pers))
+        _, weights, epsilon, ndcg, pers = max(options, key=lambda option: option[0])
+        plan.cold, plan.cold_dither = weights, epsilon
         plan.report["cold"] = {
             "members": len(users),
             "ndcg@10": ndcg,
             "personalization@10": pers,
-            "personalization_met": pers >= float(self.min_cold_personalization),
+            "personalization_met": pers >= floor,
+            "dither": epsilon,
         }
 
     # ------------------------------------------------------------------ scores
@@ -489,6 +505,7 @@ class BlendModel(ScoreModel):
         plan = {
             "warm": self.weights_,
             "cold": self.cold_weights_,
+            "cold_dither": self.cold_dither_,
             "knn_k": self.parts_.knn.K,
             "ease_lambda": self.parts_.ease.regularization,
             "half_life_days": self.parts_.half_life_days,
@@ -509,6 +526,7 @@ class BlendModel(ScoreModel):
             raise ArtifactError(f"blend plan is not valid JSON: {exc}") from exc
         self.weights_ = {str(k): float(v) for k, v in plan["warm"].items()}
         self.cold_weights_ = {str(k): float(v) for k, v in plan["cold"].items()}
+        self.cold_dither_ = float(plan.get("cold_dither", DEFAULT_DITHER))
         self.validation_ = plan.get("validation", {})
         ranker = plan.get("ranker")
         self.ranker_ = (

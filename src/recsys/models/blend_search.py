@@ -19,15 +19,19 @@ import scipy.sparse as sp
 
 from recsys.columns import EventKind
 from recsys.data.matrices import ModelEvents
+from recsys.models.dither import DITHER_POOL, dither
 
 __all__ = [
     "CANDIDATES",
     "DISCOUNT",
+    "DITHER_GRID",
     "GRID",
     "PENALTY",
     "SHELF_K",
     "Validation",
+    "choose_dither",
     "coordinate_ascent",
+    "penalized",
     "split_by_time",
 ]
 
@@ -111,21 +115,36 @@ class Validation:
                 total += np.float32(w) * self.parts[name]
         return total
 
-    def measure(self, weights: Mapping[str, float], pairs: int = 300) -> tuple[float, float]:
-        """(mean NDCG@10, personalization@10) of the shelves of one weighting."""
+    def measure(
+        self, weights: Mapping[str, float], pairs: int = 300, epsilon: float = 1.0
+    ) -> tuple[float, float]:
+        """(mean NDCG@10, personalization@10) of the shelves of one weighting; with
+        ``epsilon > 1``, of those shelves dithered as serving dithers them (row ``j``'s
+        seed is ``j``; see :mod:`recsys.models.dither`)."""
         width = self.valid.shape[1]
         total = self.weighted(weights)
         total[~self.valid] = -np.inf
         k = min(SHELF_K, width)
-        top = np.argpartition(-total, k - 1, axis=1)[:, :k]
+        m = min(DITHER_POOL, width) if epsilon > 1.0 else k
+        top = np.argpartition(-total, m - 1, axis=1)[:, :m]
         order = np.argsort(-np.take_along_axis(total, top, axis=1), axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
+        if epsilon > 1.0:
+            top = np.stack([_dithered(row, total[j], j, epsilon)[:k] for j, row in enumerate(top)])
         gains = np.take_along_axis(self.hits, top, axis=1) @ DISCOUNT[:k]
         ok = self.ideal > 0
         ndcg = float(np.mean(gains[ok] / self.ideal[ok])) if ok.any() else 0.0
         shown = np.take_along_axis(self.candidates, top, axis=1)
         shown = np.where(np.take_along_axis(self.valid, top, axis=1), shown, -1 - np.arange(k))
         return ndcg, _personalization(shown, pairs)
+
+
+def _dithered(top: np.ndarray, total: np.ndarray, seed: int, epsilon: float) -> np.ndarray:
+    """One member's ranked candidate positions, dithered (padding stays last)."""
+    scores = total[top]
+    slots = np.arange(len(top))
+    moved, _ = dither(np.where(np.isfinite(scores), slots, -1), scores, seed, epsilon)
+    return top[np.where(moved >= 0, moved, slots)]
 
 
 def _personalization(shelves: np.ndarray, pairs: int) -> float:
@@ -148,6 +167,31 @@ def _personalization(shelves: np.ndarray, pairs: int) -> float:
 PENALTY = 2.0
 
 
+#: dithering strengths the cold search tries (1: none)
+DITHER_GRID: tuple[float, ...] = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0)
+
+
+def penalized(ndcg: float, pers: float, min_personalization: float) -> float:
+    """What the searches maximize: ``NDCG - PENALTY * max(0, bound - personalization)``."""
+    return ndcg - PENALTY * max(0.0, min_personalization - pers)
+
+
+def choose_dither(
+    validation: Validation, weights: Mapping[str, float], min_personalization: float
+) -> tuple[float, float, float]:
+    """The :data:`DITHER_GRID` strength whose dithered shelves of ``weights`` score best
+    (:func:`penalized`; the weakest on ties): ``(epsilon, ndcg, personalization)``."""
+    best = (1.0, *validation.measure(weights))
+    for epsilon in DITHER_GRID[1:]:
+        ndcg, pers = validation.measure(weights, epsilon=epsilon)
+        if (
+            penalized(ndcg, pers, min_personalization)
+            > penalized(*best[1:], min_personalization) + 1e-6
+        ):
+            best = (epsilon, ndcg, pers)
+    return best
+
+
 def coordinate_ascent(
     measure: Callable[[dict[str, float]], tuple[float, float]],
     names: Sequence[str],
@@ -166,7 +210,7 @@ def coordinate_ascent(
     """
 
     def objective(ndcg: float, pers: float) -> float:
-        return ndcg - PENALTY * max(0.0, min_personalization - pers)
+        return penalized(ndcg, pers, min_personalization)
 
     singles = {n: measure({n: 1.0}) for n in names}
     first = max(names, key=lambda n: objective(*singles[n]))

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from recsys.data import Catalog
 from recsys.models import VectorModel
+from recsys.models.dither import DITHER_POOL, dither
 from recsys.recommender.ranking import Allowed, Rows, top_k
 from recsys.recommender.rules import POOL_FACTOR, Rules, apply_rules
 from recsys.recommender.scoring import RowScorer, handoff_share
@@ -98,6 +99,8 @@ def rank_shelves(
     sessions: Sequence[Session | None] | None = None,
     session_weight: float = 1.0,
     handoff: float = 0.0,
+    seeds: np.ndarray | None = None,
+    cold_dither: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`rank_members`, then each member's current visit and the merchandising ``rules``.
 
@@ -108,6 +111,9 @@ def rank_shelves(
     (scaled to [0, 1] in the pool) gains ``session_weight`` x the visit's share of its
     category (see :mod:`recsys.recommender.session`). A known member with a profile and a
     thin history is scored by the ``handoff`` blend of :mod:`recsys.recommender.scoring`.
+    A member known by tags alone (no history, no visit) whose ``seeds`` entry is ``>= 0``
+    gets candidates re-ranked by :func:`~recsys.models.dither.dither` with
+    ``cold_dither`` before the rules.
     """
     n = len(users)
     visits = list(sessions) if sessions is not None else [None] * n
@@ -115,11 +121,14 @@ def rank_shelves(
     rows = [profiles[j] if given[j] and users[j] >= 0 else None for j in range(n)]  # type: ignore[index]
     shares = [handoff_share(state, int(u), r, handoff) for u, r in zip(users, rows, strict=True)]
     special = [v is not None or c is not None for v, (c, _) in zip(visits, shares, strict=True)]
-    if rules.is_trivial and not any(special):
+    seeds = np.full(n, -1, dtype=np.int64) if seeds is None else np.asarray(seeds)
+    dithered = _dithered(state, users, given, visits, seeds, cold_dither)
+    if rules.is_trivial and not any(special) and not dithered.any():
         return rank_members(
             state, users, k, store=store, allowed=allowed, exclude=exclude, profiles=profiles
         )
     pool = max(rules.pool(k), k * POOL_FACTOR if any(special) else k)
+    pool = max(pool, DITHER_POOL) if dithered.any() else pool
     plain = np.flatnonzero(~np.asarray(special, dtype=bool))
     ids = np.full((n, pool), -1, dtype=np.int64)
     vals = np.full((n, pool), -np.inf, dtype=np.float32)
@@ -152,9 +161,36 @@ def rank_shelves(
             else:
                 order = np.argsort(-base, kind="stable")
                 row_ids, row_vals = candidates[order], base[order]
+        if dithered[row]:  # the best ``pool`` (by tags, however the candidates came)
+            seed = int(seeds[row])
+            row_ids, row_vals = dither(row_ids[:pool], row_vals[:pool], seed, cold_dither)
         pinned = set(pins[~np.isin(pins, banned)].tolist()) if len(pins) else set()
         out_ids[row], out_vals[row] = apply_rules(row_ids, row_vals, k, rules, catalog, pinned)
     return out_ids, out_vals
+
+
+def _dithered(
+    state: ShelfState,
+    users: np.ndarray,
+    given: np.ndarray,
+    visits: Sequence[Session | None],
+    seeds: np.ndarray,
+    cold_dither: float,
+) -> np.ndarray:
+    """Which rows are shelves of tags alone to dither (with a seed, no visit): an unknown
+    member with a profile row, or one first seen after training with tags and no history."""
+    out = (seeds >= 0) & np.array([v is None for v in visits], dtype=bool)
+    if cold_dither <= 1.0 or not out.any():
+        return np.zeros(len(users), dtype=bool)
+    members = state.members
+    for j in np.flatnonzero(out & (users >= 0)).tolist():
+        u = int(users[j])
+        out[j] = (
+            u >= members.n_trained
+            and not len(members.history_items(u))
+            and bool(given[j] or members.features(users[j : j + 1]).nnz)
+        )
+    return out & ((users >= 0) | given)
 
 
 def _contains(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ from recsys.data import EventWeights, RetailDataset
 from recsys.data.frames import as_pandas
 from recsys.exceptions import InvalidInputError, NotFittedError
 from recsys.models import MODEL_REGISTRY, RecModel, make_model
+from recsys.models.dither import DEFAULT_DITHER, member_seeds
 from recsys.params import Params
 from recsys.recommender.campaigns import Campaigns
 from recsys.recommender.core import rank_category, rank_shelves, rank_similar
@@ -41,6 +42,7 @@ from recsys.recommender.requests import (
     check_ids,
     check_index,
     check_rows,
+    check_seeds,
     day_of,
     epoch_seconds,
     in_season,
@@ -107,6 +109,13 @@ class Recommender(Campaigns, Facts, Params):
         in the history, the profile's share of the score is ``h / (h + n)`` (below 5 % it
         is dropped). It applies to a request's ``profile`` and to the stored profile of a
         member first seen after training; 0 turns it off (the history alone decides).
+    cold_dither : float or "auto"
+        How much the shelves of members known by tags alone differ from one another
+        (:mod:`recsys.models.dither`): their candidates below the top three are re-ranked
+        by ``log(rank)`` plus noise of spread ``sqrt(log(cold_dither))``, seeded by the
+        member id, so members who share their tags do not share a shelf and a member sees
+        the same one on every refresh. 1 turns it off; ``"auto"`` takes the strength the
+        default model chose on its validation slice (``model_.cold_dither_``), else 3.
     **model_params
         Passed to the model (e.g. ``iterations=15``, ``regularization=0.05``); a name the
         model does not take is an :class:`InvalidInputError` at ``fit``.
@@ -133,7 +142,7 @@ class Recommender(Campaigns, Facts, Params):
     >>> len(cold)
     3
     >>> sorted(rec.get_params())[:4]
-    ['factors', 'index', 'iterations', 'live_boost']
+    ['cold_dither', 'factors', 'index', 'iterations']
     """
 
     state_: ShelfState
@@ -153,6 +162,7 @@ class Recommender(Campaigns, Facts, Params):
         session_minutes: float = 30.0,
         session_weight: float = 1.0,
         profile_handoff: float = 3.0,
+        cold_dither: float | str = "auto",
         **model_params: Any,
     ) -> None:
         self.model = model
@@ -167,6 +177,7 @@ class Recommender(Campaigns, Facts, Params):
         self.session_minutes = session_minutes
         self.session_weight = session_weight
         self.profile_handoff = profile_handoff
+        self.cold_dither = cold_dither
         self.model_params = dict(model_params)
         self.event_seq = 0
         self.change_seq = 0
@@ -194,6 +205,10 @@ class Recommender(Campaigns, Facts, Params):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise InvalidInputError(f"{name} must be a number >= 0, got {value!r}")
+        dither = self.cold_dither
+        number = isinstance(dither, int | float) and not isinstance(dither, bool)
+        if dither != "auto" and not (number and float(dither) >= 1):
+            raise InvalidInputError(f"cold_dither must be 'auto' or a number >= 1, got {dither!r}")
         if self.rules is not None and not isinstance(self.rules, Mapping):
             raise InvalidInputError("rules must be a dict of merchandising rules")
         if self.store_rules is not None and not (
@@ -379,6 +394,8 @@ class Recommender(Campaigns, Facts, Params):
             sessions=[visit],
             session_weight=float(self.session_weight),
             handoff=float(self.profile_handoff),
+            seeds=member_seeds([member_id]),
+            cold_dither=self._dither(state),
         )
         history = state.members.history_items(u) if u >= 0 else bought
         shelf = _Shelf(state, store >= 0, day_of(now), merch)
@@ -439,7 +456,9 @@ class Recommender(Campaigns, Facts, Params):
         members = state.members
         users = members.to_index(list(member_ids), strict=self.on_unknown == "raise")
         visits = [self._visit(state, u, now) for u in users.tolist()]
-        ids, vals = self._rank(state, users, k, store, flt, exclude_purchased, merch, visits)
+        ids, vals = self._rank(
+            state, users, k, store, flt, exclude_purchased, merch, visits, member_ids
+        )
         boughts = [members.bought(u) for u in users.tolist()]
         histories = [
             members.history_items(u) if u >= 0 else b for u, b in zip(users, boughts, strict=True)
@@ -465,6 +484,7 @@ class Recommender(Campaigns, Facts, Params):
         exclude_purchased: bool,
         rules: Rules,
         visits: list[Session | None],
+        member_ids: Sequence[str],
     ) -> tuple[np.ndarray, np.ndarray]:
         exclude = state.members.purchased(users) if exclude_purchased else Rows.empty(len(users))
         exclude = exclude.plus(np.asarray(flt.exclude, dtype=np.int64))
@@ -480,7 +500,15 @@ class Recommender(Campaigns, Facts, Params):
             sessions=visits,
             session_weight=float(self.session_weight),
             handoff=float(self.profile_handoff),
+            seeds=member_seeds(member_ids),
+            cold_dither=self._dither(state),
         )
+
+    def _dither(self, state: ShelfState) -> float:
+        """The strength of ``cold_dither`` (``"auto"``: the model's choice, else the default)."""
+        if self.cold_dither == "auto":
+            return float(getattr(state.model, "cold_dither_", DEFAULT_DITHER))
+        return float(self.cold_dither)
 
     def _visit(self, state: ShelfState, member: int, now: float) -> Session | None:
         """The member's current visit as of ``now`` (epoch seconds)."""
@@ -499,6 +527,7 @@ class Recommender(Campaigns, Facts, Params):
         filter_purchased: bool = True,
         profiles: Any = None,
         rules: Mapping[str, Any] | None = None,
+        seeds: Any = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The array core: internal ids in, ``(ids, scores)`` out, no reason strings.
 
@@ -525,6 +554,10 @@ class Recommender(Campaigns, Facts, Params):
         rules : dict, optional
             Merchandising rules to apply (only these: the array core applies no chain or
             store defaults, so evaluation measures the model).
+        seeds : array-like of int, shape (n,), optional
+            Per-member dithering seeds (:func:`~recsys.models.dither.member_seeds` of
+            the member ids; negative: none) for the shelves of members known by tags alone
+            (see ``cold_dither``); without them no row is dithered.
 
         Returns
         -------
@@ -557,8 +590,18 @@ class Recommender(Campaigns, Facts, Params):
             rows = check_csr(profiles, (len(ids), width), "profiles")
         data = state.dataset
         merch = parse_rules(rules, data.catalog, data.items)
+        seed_of = None if seeds is None else check_seeds(seeds, len(ids))
         return rank_shelves(
-            state, ids, k, store=store, allowed=allowed, exclude=exclude, rules=merch, profiles=rows
+            state,
+            ids,
+            k,
+            store=store,
+            allowed=allowed,
+            exclude=exclude,
+            rules=merch,
+            profiles=rows,
+            seeds=seed_of,
+            cold_dither=self._dither(state),
         )
 
     def similar_items(

@@ -156,6 +156,14 @@ def check_ids(values: Any, n: int, name: str, *, allow_unknown: bool) -> np.ndar
     return ids
 
 
+def check_seeds(values: Any, n: int) -> np.ndarray:
+    """Per-row dithering seeds: a 1-d integer array of length ``n`` (negative: none)."""
+    arr = np.asarray(values)
+    if arr.shape != (n,) or (arr.size and arr.dtype.kind not in "iu"):
+        raise InvalidInputError(f"seeds must be a 1-d integer array of one seed per member ({n})")
+    return arr.astype(np.int64)
+
+
 def check_csr(matrix: Any, shape: tuple[int, int], name: str) -> sp.csr_matrix:
     if not sp.issparse(matrix):
         raise InvalidInputError(
