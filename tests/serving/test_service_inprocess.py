@@ -10,12 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from recsys.exceptions import PayloadTooLargeError, UnknownIdError
 from recsys.serving.gatekeeper import error_response
 from recsys.serving.runtime import RecsysRuntime
-from recsys.serving.schemas import EventsRequest, RecommendRequest, SimilarRequest
+from recsys.serving.schemas import (
+    EventsRequest,
+    RecommendRequest,
+    RecommendResponse,
+    SimilarRequest,
+)
 from recsys.serving.service import RecsysService
 from recsys.serving.settings import ServiceSettings
 
@@ -53,11 +58,21 @@ def test_error_response_shape() -> None:
     assert error_response(PayloadTooLargeError("too many")).status_code == 413
 
 
+def _shelf(answer: object) -> RecommendResponse:
+    """A ``/recommend`` answer (serialized by the route itself), read as its schema."""
+    assert not isinstance(answer, JSONResponse), answer  # an error answer
+    assert isinstance(answer, Response) and answer.status_code == 200
+    return RecommendResponse.model_validate_json(bytes(answer.body))
+
+
 def test_call_the_class(service: RecsysService, trained: TrainedModel) -> None:
-    out = asyncio.run(
-        service.recommend(RecommendRequest(member_id=trained.member, store_id=trained.store, k=4))
+    out = _shelf(
+        asyncio.run(
+            service.recommend(
+                RecommendRequest(member_id=trained.member, store_id=trained.store, k=4)
+            )
+        )
     )
-    assert not isinstance(out, JSONResponse)
     assert len(out.items) == 4 and out.model_version
     similar = asyncio.run(service.similar(SimilarRequest(item_id=trained.item, k=3)))
     assert len(similar.items) == 3
@@ -71,25 +86,27 @@ def test_call_the_class(service: RecsysService, trained: TrainedModel) -> None:
     )
     ack = service.events(request)
     assert ack.accepted == 1
-    again = asyncio.run(
-        service.recommend(RecommendRequest(member_id=trained.member, store_id=trained.store))
+    again = _shelf(
+        asyncio.run(
+            service.recommend(RecommendRequest(member_id=trained.member, store_id=trained.store))
+        )
     )
     assert top not in {i.item_id for i in again.items}
 
 
 def test_restart_replays_the_log(service_env: Path, trained: TrainedModel) -> None:
     first = RecsysService()
-    shelf = asyncio.run(first.recommend(RecommendRequest(member_id="walk-in", k=5)))
+    shelf = _shelf(asyncio.run(first.recommend(RecommendRequest(member_id="walk-in", k=5))))
     first.events(
         EventsRequest.model_validate(
             {"events": [{"user_id": "walk-in", "item_id": trained.item, "kind": "cart"}] * 3}
         )
     )
-    changed = asyncio.run(first.recommend(RecommendRequest(member_id="walk-in", k=5)))
+    changed = _shelf(asyncio.run(first.recommend(RecommendRequest(member_id="walk-in", k=5))))
     first.runtime.close()  # no save: the model on disk knows nothing of these events
     second = RecsysService()
     assert second.runtime.replayed == 3
-    again = asyncio.run(second.recommend(RecommendRequest(member_id="walk-in", k=5)))
+    again = _shelf(asyncio.run(second.recommend(RecommendRequest(member_id="walk-in", k=5))))
     assert again.items == changed.items
     assert changed.items != shelf.items
     assert again.shelf_id != changed.shelf_id  # every answer is its own shown shelf

@@ -162,7 +162,7 @@ class _Source:
 
 
 def _record_columns(events: Sequence[Any]) -> tuple[int, dict[str, np.ndarray]]:
-    if not all(isinstance(e, Mapping) for e in events):
+    if not all(type(e) is dict or isinstance(e, Mapping) for e in events):
         bad = next(i for i, e in enumerate(events) if not isinstance(e, Mapping))
         raise InvalidInputError(f"event {bad}: must be a mapping, got {type(events[bad]).__name__}")
     n = len(events)
@@ -175,6 +175,7 @@ def _record_columns(events: Sequence[Any]) -> tuple[int, dict[str, np.ndarray]]:
 
 
 _NESTED: Final = (dict, list, tuple, set, Mapping)
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})  # JSON's: never nested
 
 
 def _columns(events: Any, frame: str | None) -> tuple[int, dict[str, Any], _Source]:
@@ -189,7 +190,11 @@ def _columns(events: Any, frame: str | None) -> tuple[int, dict[str, Any], _Sour
     n, cols = _record_columns(events)
     src = _Source(None)
     for name, column in cols.items():  # JSON objects and lists are no field's value
-        nested = [i for i, v in enumerate(column.tolist()) if isinstance(v, _NESTED)]
+        nested = [
+            i
+            for i, v in enumerate(column.tolist())
+            if type(v) not in _SCALARS and isinstance(v, _NESTED)
+        ]
         if nested:
             got = f"a {type(column[nested[0]]).__name__}"
             raise src.fail(name, np.asarray(nested), f"must be a single value, got {got}", "")

@@ -29,6 +29,7 @@ from recsys.columns import Columns
 from recsys.data.events import (
     EARLIEST,
     LATEST,
+    EventColumns,
     events_frame,
     parse_timestamp,
     validate_events,
@@ -292,7 +293,9 @@ class EventLog:
         return self._conn
 
     # ------------------------------------------------------------------ writing
-    def append(self, events: Sequence[Mapping[str, Any]] | pd.DataFrame) -> AppendResult:
+    def append(
+        self, events: Sequence[Mapping[str, Any]] | pd.DataFrame | EventColumns
+    ) -> AppendResult:
         """Append a batch of events in one transaction, durable before returning.
 
         All or nothing: every event is validated first; if any is invalid nothing is written
@@ -306,6 +309,9 @@ class EventLog:
             ``kind`` (required), ``value`` (default 1.0), ``timestamp`` (default now; 1900 to
             2199), ``store_id``, ``event_id`` (makes retries idempotent). Any other field is
             refused, except the ``seq`` column of a frame read back with :meth:`since`.
+            Or the :class:`~recsys.data.events.EventColumns` that
+            :func:`~recsys.data.events.validate_events` made of them (checked once, for
+            the log and the model).
 
         Returns
         -------
@@ -602,17 +608,22 @@ def _drop_duplicates(
 
 
 def _rows(events: Any, received_at: str) -> list[tuple[Any, ...]]:
-    """Events checked against the one schema, as rows of the events table."""
-    if isinstance(events, Sequence) and not isinstance(events, str | bytes) and not events:
-        return []
-    if isinstance(events, pd.DataFrame):
+    """Events checked against the one schema, as rows of the events table
+    (:class:`EventColumns` are checked already)."""
+    if isinstance(events, EventColumns):
+        cols = events
+    elif isinstance(events, pd.DataFrame):
         if events.empty:
             return []
         # a frame read back with since() carries the log's own cursor: not an event field
         events = events.drop(columns=[SEQ], errors="ignore")
         cols = validate_events(events_frame(events, "events"), frame="events")
+    elif isinstance(events, Sequence) and not isinstance(events, str | bytes) and not events:
+        return []
     else:
         cols = validate_events(events)
+    if not cols.n:
+        return []
     times = pd.DatetimeIndex(cols.timestamps)
     text = np.where(times.isna(), received_at, times.strftime(_TS_FORMAT).to_numpy(dtype=object))
     return list(

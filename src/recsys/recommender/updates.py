@@ -61,7 +61,10 @@ class EventBatch:
 
 
 def _events(events: Any) -> EventColumns:
-    """The events checked against the one schema (frames: numeric id columns to text)."""
+    """The events checked against the one schema (frames: numeric id columns to text);
+    :class:`EventColumns` are checked already."""
+    if isinstance(events, EventColumns):
+        return events
     if isinstance(events, pd.DataFrame):
         return validate_events(events_frame(events, "events"), frame="events")
     return validate_events(events)

@@ -41,12 +41,19 @@ class ImpressionWriter:
     Parameters
     ----------
     log : EventLog
+        The log to write to. The service gives the writer a connection of its own to the
+        event log's file (``close_log=True``): a write then never holds the lock that the
+        reads of the request path take (``PRAGMA data_version`` on every shelf), so a
+        shelf does not wait for an impression commit (its fsync) to finish.
     interval : float, default 0.05
         Seconds between writes.
+    close_log : bool, default False
+        Close ``log`` in :meth:`close` (the writer owns it).
     """
 
-    def __init__(self, log: EventLog, interval: float = 0.05) -> None:
+    def __init__(self, log: EventLog, interval: float = 0.05, *, close_log: bool = False) -> None:
         self._log = log
+        self._close_log = bool(close_log)
         self._interval = float(interval)
         self._queue: list[Impression] = []
         self._lock = threading.Lock()
@@ -97,3 +104,5 @@ class ImpressionWriter:
         self._thread.join(timeout=5)
         if not self._log.closed:
             self.flush()
+            if self._close_log:
+                self._log.close()

@@ -16,6 +16,7 @@ from typing import Any, Final, TypeVar
 
 import pandas as pd
 
+from recsys.data.events import EventColumns, validate_events
 from recsys.events import SEQ, AppendResult, EventLog, LoggedChange
 from recsys.events.erasure import ERASE_KIND
 from recsys.events.impressions import Impression
@@ -143,7 +144,11 @@ class RecsysRuntime:
         if self.replayed:
             logger.info("replayed %d logged events into the model", self.replayed)
         self._starting = False
-        self.impressions = ImpressionWriter(self.log)
+        # a connection of its own: its commits never hold the lock the request path reads under
+        self.impressions = ImpressionWriter(
+            EventLog(settings.event_log, synchronous=settings.event_sync),  # type: ignore[arg-type]
+            close_log=True,
+        )
         self._stop = threading.Event()
         self._follower = threading.Thread(target=self._follow, name="recsys-follow", daemon=True)
         self._follower.start()
@@ -446,26 +451,27 @@ class RecsysRuntime:
         empty = "no events given: send {'events': [...]} with at least one"
         _bounded(events, self.settings.max_events, "events", empty)
         records = [self._boundary(e) for e in events]
+        checked = validate_events(records)  # once, for the model and the log (4xx here)
         tags = {self.member(m): dict(t) for m, t in (profiles or {}).items()}
         with self._events_lock:
             # 4xx here: nothing written, nothing applied
             if tags:
-                self.recommender.check_events(records, tags)
+                self.recommender.check_events(checked, tags)
                 pending = None
             else:  # checked and prepared once, put in effect once logged
-                pending = self.recommender.prepare_update(records)
+                pending = self.recommender.prepare_update(checked)
             if tags:
                 self._logged_change(
                     "profiles", {"profiles": tags}, lambda: self.recommender.set_profiles(tags)
                 )
             before = self.applied_seq
             result = self._durably(
-                lambda: self.log.append(records)
+                lambda: self.log.append(checked)
             )  # durable (committed, fsync'ed) from here on
             if result.accepted == len(records) and result.last_seq == before + len(records):
                 # the log holds exactly these rows after the cursor: apply them as they are
                 # instead of reading them back (saves a query and a DataFrame per call)
-                self._apply_rows(records, result.last_seq, pending)
+                self._apply_rows(checked, result.last_seq, pending)
             elif result.accepted:
                 self._catch_up()  # duplicates or rows from another writer: the log decides
         return result
@@ -703,7 +709,7 @@ class RecsysRuntime:
         self._moved_to(change)
 
     def _apply_rows(
-        self, records: list[dict[str, Any]], last_seq: int, pending: PendingEvents | None
+        self, records: EventColumns, last_seq: int, pending: PendingEvents | None
     ) -> None:
         try:
             if pending is not None:
