@@ -394,7 +394,8 @@ class Recommender(Campaigns, Facts, Params):
             sessions=[visit],
             session_weight=float(self.session_weight),
             handoff=float(self.profile_handoff),
-            seeds=member_seeds([member_id]),
+            # only a member first seen after training can have a shelf of tags alone
+            seeds=member_seeds([member_id]) if not 0 <= u < state.members.n_trained else None,
             cold_dither=self._dither(state),
         )
         history = state.members.history_items(u) if u >= 0 else bought

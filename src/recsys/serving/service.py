@@ -215,7 +215,7 @@ class RecsysService:
 
     @bentoml.api(route="/recommend_batch", output_spec=BatchResponse)
     @_json_errors
-    def recommend_batch(self, request: BatchRequest, /) -> BatchResponse:
+    def recommend_batch(self, request: BatchRequest, /) -> Response:
         """Shelves of many members, one list per member in request order."""
         self.runtime.check_batch(request.member_ids, request.k)
         store = request.store_id
@@ -245,9 +245,7 @@ class RecsysService:
                         "shelf_id": route.runtime.shown(m, store, shelf, variant),
                         "variant": variant,
                     }
-        return BatchResponse.model_validate(
-            {"results": results, "model_version": self.runtime.model_version}
-        )
+        return _json({"results": results, "model_version": self.runtime.model_version})
 
     @bentoml.api(route="/similar", output_spec=SimilarResponse)
     @_json_errors
