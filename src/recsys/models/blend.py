@@ -108,9 +108,10 @@ class BlendModel(ScoreModel):
         The weights of members with and without history.
     cold_dither_ : float
         How strongly shelves of tags alone are dithered (:mod:`recsys.models.dither`): the
-        weakest strength of ``DITHER_GRID`` whose dithered validation shelves keep
-        ``min_cold_personalization`` (the weights are searched with that bound, and
-        without it, relying on the dithering alone; the better pair is kept).
+        strength of ``DITHER_GRID`` whose dithered validation shelves score best, NDCG
+        less a penalty below ``min_cold_personalization`` (the weakest on ties; the
+        weights are searched with that bound, and without it, relying on the dithering
+        alone; the better pair is kept).
     ranker_ : Reranker or None
         The second stage of members with history, when validation kept one.
     parts_ : Parts

@@ -121,8 +121,11 @@ def rank_shelves(
     rows = [profiles[j] if given[j] and users[j] >= 0 else None for j in range(n)]  # type: ignore[index]
     shares = [handoff_share(state, int(u), r, handoff) for u, r in zip(users, rows, strict=True)]
     special = [v is not None or c is not None for v, (c, _) in zip(visits, shares, strict=True)]
-    seeds = np.full(n, -1, dtype=np.int64) if seeds is None else np.asarray(seeds)
-    dithered = _dithered(state, users, given, visits, seeds, cold_dither)
+    if seeds is None:
+        dithered = np.zeros(n, dtype=bool)
+    else:
+        seeds = np.asarray(seeds)
+        dithered = _dithered(state, users, given, visits, seeds, cold_dither)
     if rules.is_trivial and not any(special) and not dithered.any():
         return rank_members(
             state, users, k, store=store, allowed=allowed, exclude=exclude, profiles=profiles
@@ -161,7 +164,7 @@ def rank_shelves(
             else:
                 order = np.argsort(-base, kind="stable")
                 row_ids, row_vals = candidates[order], base[order]
-        if dithered[row]:  # the best ``pool`` (by tags, however the candidates came)
+        if dithered[row] and seeds is not None:  # the best ``pool`` (by tags)
             seed = int(seeds[row])
             row_ids, row_vals = dither(row_ids[:pool], row_vals[:pool], seed, cold_dither)
         pinned = set(pins[~np.isin(pins, banned)].tolist()) if len(pins) else set()

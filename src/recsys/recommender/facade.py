@@ -68,6 +68,20 @@ _EMPTY = np.empty(0, dtype=np.int64)
 _EMPTY.setflags(write=False)
 
 
+def _seeds(
+    state: ShelfState, users: np.ndarray, member_ids: Sequence[str | None]
+) -> np.ndarray | None:
+    """Dithering seeds of the members who may have a shelf of tags alone (unknown, or first
+    seen after training); ``None`` when no one may (a trained member's shelf: the hot path)."""
+    maybe = (users < 0) | (users >= state.members.n_trained)
+    if not maybe.any():
+        return None
+    seeds = np.full(len(users), -1, dtype=np.int64)
+    rows = np.flatnonzero(maybe)
+    seeds[rows] = member_seeds([member_ids[j] for j in rows.tolist()])
+    return seeds
+
+
 class Recommender(Campaigns, Facts, Params):
     """Personal shelves for every member: train, recommend in a store, update in real time.
 
@@ -394,8 +408,7 @@ class Recommender(Campaigns, Facts, Params):
             sessions=[visit],
             session_weight=float(self.session_weight),
             handoff=float(self.profile_handoff),
-            # only a member first seen after training can have a shelf of tags alone
-            seeds=member_seeds([member_id]) if not 0 <= u < state.members.n_trained else None,
+            seeds=_seeds(state, np.array([u]), [member_id]),
             cold_dither=self._dither(state),
         )
         history = state.members.history_items(u) if u >= 0 else bought
@@ -501,7 +514,7 @@ class Recommender(Campaigns, Facts, Params):
             sessions=visits,
             session_weight=float(self.session_weight),
             handoff=float(self.profile_handoff),
-            seeds=member_seeds(member_ids),
+            seeds=_seeds(state, users, member_ids),
             cold_dither=self._dither(state),
         )
 
