@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -222,3 +224,41 @@ def test_a_sku_nobody_touched_has_no_false_neighbours_and_no_audience(small_data
     # a SKU with neighbours is "similar to" them, and each one truly is
     known = rec.similar_items(catalog.item_id.iloc[1], k=5)
     assert known and all(r.reason.startswith("similar to") and r.score > 0 for r in known)
+
+
+def test_shelves_are_served_while_a_batch_folds_in(hybrid, small_data):
+    """A big batch's fold-in runs outside the lock every shelf reads vectors under: a
+    shelf asked for mid fold-in answers at once, and the batch then lands in full."""
+    members = small_data.interactions.user_id.unique()
+    reader, writer = members[0], members[1]
+    item = small_data.catalog.item_id.iloc[0]
+    model = hybrid.state_.model
+    folding, release = threading.Event(), threading.Event()
+    real = model.fold_in
+
+    def paused(*args, **kwargs):
+        folding.set()
+        assert release.wait(10), "the test never released the fold-in"
+        return real(*args, **kwargs)
+
+    model.fold_in = paused
+    try:
+        update = threading.Thread(
+            target=hybrid.update,
+            args=([{"user_id": writer, "item_id": item, "kind": "purchase"}],),
+        )
+        update.start()
+        assert folding.wait(10)
+        answered: list[list[str]] = []
+        shelf = threading.Thread(
+            target=lambda: answered.append([r.item_id for r in hybrid.recommend(reader, k=5)])
+        )
+        shelf.start()
+        shelf.join(5)
+        assert answered and len(answered[0]) == 5, "a shelf waited for another member's fold-in"
+        release.set()
+        update.join(10)
+    finally:
+        release.set()
+        del model.fold_in
+    assert item not in [r.item_id for r in hybrid.recommend(writer, k=10)]
