@@ -92,3 +92,17 @@ def test_a_bad_model_makes_recsys_serve_exit_non_zero_with_one_line(
     last = err.decode().strip().splitlines()[-1]
     assert last.startswith("recsys serve: error: the service could not start:"), last
     assert "manifest.json is not valid JSON" in last
+
+
+def test_a_worker_imports_neither_lightgbm_nor_scipy_stats_until_it_needs_them() -> None:
+    """Every worker imports the service at start-up: LightGBM (with scikit-learn) and
+    scipy.stats took over two of its four seconds; a model without a ranker, and a service
+    nobody asked for an experiment report, never need them."""
+    code = (
+        "import sys, recsys.serving.service, recsys.cli; "
+        "print(sorted(m for m in ('lightgbm', 'sklearn', 'scipy.stats') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]", out.stdout

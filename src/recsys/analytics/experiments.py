@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from recsys.columns import Columns
 from recsys.exceptions import InvalidInputError
@@ -155,6 +154,8 @@ def compare_variants(
     if control not in names:
         raise InvalidInputError(f"control {control!r} is not a variant (variants: {names})")
     groups = {v: by_member[by_member["variant"] == v] for v in names}
+    from scipy import stats  # here: scipy.stats takes a second to import, at every start-up
+
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     base = groups[control]
     n0, x0 = len(base), int((base["purchases"] > 0).sum())
@@ -194,6 +195,8 @@ def compare_variants(
 def _wilson(x: int, n: int, confidence: float) -> tuple[float, float]:
     if not n:
         return math.nan, math.nan
+    from scipy import stats
+
     ci = stats.binomtest(x, n).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
 
@@ -201,4 +204,6 @@ def _wilson(x: int, n: int, confidence: float) -> tuple[float, float]:
 def _welch(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) < 2 or len(b) < 2 or (a.std() == 0 and b.std() == 0):
         return 1.0 if np.mean(a) == np.mean(b) else math.nan
+    from scipy import stats
+
     return float(stats.ttest_ind(a, b, equal_var=False).pvalue)

@@ -21,13 +21,17 @@ generalize is dropped, and the blend serves its weighted sum.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import lightgbm as lgb
 import numpy as np
 
 from recsys.exceptions import ArtifactError
 from recsys.models.blend_search import DISCOUNT, SHELF_K
+
+if TYPE_CHECKING:  # imported where a ranker is fitted or read: LightGBM (with scikit-learn,
+    # when installed) takes over a second to import, which every process serving a model
+    # without a ranker would pay at start-up
+    import lightgbm as lgb
 
 __all__ = ["MIN_GAIN", "POOL", "Reranker", "shifted_gain"]
 
@@ -110,6 +114,8 @@ class Reranker:
         # a plain ``pip install recsys`` does not bring
         params = {**PARAMS, "seed": 0 if seed is None else int(seed)}
         rounds = int(params.pop("n_estimators"))
+        import lightgbm as lgb
+
         data = lgb.Dataset(x, hits[pool].astype(np.int32), group=groups[groups > 0])
         return cls(list(scores), lgb.train(params, data, num_boost_round=rounds))
 
@@ -144,6 +150,8 @@ class Reranker:
 
     @classmethod
     def from_text(cls, parts: Sequence[str], text: str) -> Reranker:
+        import lightgbm as lgb
+
         try:
             booster = lgb.Booster(model_str=text)
         except lgb.basic.LightGBMError as exc:
