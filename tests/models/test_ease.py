@@ -55,3 +55,30 @@ def test_a_catalog_over_max_items_keeps_the_busiest_skus_and_says_so(shop) -> No
     sub = type(m).from_confidence(m.confidence[:, model.items_])
     alone = EASEModel(regularization=10.0).fit(sub).score(np.arange(5), sub.confidence[:5])
     np.testing.assert_allclose(scores[:, model.items_], alone, rtol=1e-4, atol=1e-6)
+
+
+def test_the_inverse_runs_on_num_threads_blas_threads_whatever_the_environment(
+    shop: Any, monkeypatch: Any
+) -> None:
+    """OPENBLAS_NUM_THREADS=1 (set for implicit) must not leave EASE's inverse, the longest
+    step of a blend's fit, on one core; the weights are the same on any number of threads."""
+    import pytest
+    from threadpoolctl import threadpool_info
+
+    from recsys.exceptions import InvalidInputError
+    from recsys.models import ease
+
+    seen: list[int] = []
+    real = ease._spd_inverse_inplace
+
+    def counted(a: np.ndarray) -> np.ndarray:
+        seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
+        return real(a)
+
+    monkeypatch.setattr(ease, "_spd_inverse_inplace", counted)
+    one = EASEModel(regularization=50.0, num_threads=1).fit(shop.matrices)
+    two = EASEModel(regularization=50.0, num_threads=2).fit(shop.matrices)
+    assert seen == [1, 2]
+    np.testing.assert_allclose(one.weights_, two.weights_, rtol=1e-4, atol=1e-6)
+    with pytest.raises(InvalidInputError, match="num_threads"):
+        EASEModel(num_threads=-1).fit(shop.matrices)

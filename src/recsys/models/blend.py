@@ -88,7 +88,7 @@ class BlendModel(ScoreModel):
     Parameters
     ----------
     factors, seed, num_threads : int
-        Of the ALS part (``num_threads`` also of the neighbours).
+        Of the ALS part (``num_threads`` also of the neighbours and of EASE's inverse).
     validation_fraction : float in (0, 1)
         Latest share of the training events the weights are chosen on.
     validation_members : int

@@ -95,7 +95,9 @@ class Parts:
         needed: frozenset[str] = frozenset(PART_NAMES),
     ) -> None:
         self.knn = ItemKNNModel(K=knn_k, similarity="bm25", num_threads=num_threads)
-        self.ease = EASEModel(regularization=ease_lambda, max_items=max_ease_items)
+        self.ease = EASEModel(
+            regularization=ease_lambda, max_items=max_ease_items, num_threads=num_threads
+        )
         # implicit's own confidence scaling (alpha 1): the ALS that validation favours on
         # retail logs, where recsys' alpha 10 over-weights the confidence of repeat buys
         self.profile = ProfileModel(

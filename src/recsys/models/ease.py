@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
+from threadpoolctl import threadpool_limits
 
 from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import InvalidInputError, RecsysWarning
@@ -47,7 +49,9 @@ class EASEModel(ScoreModel):
     A score model: a member's scores are ``history @ B``. Training is one dense
     ``n_items x n_items`` float32 Cholesky inverse done in place (memory ``4 n_items²``
     bytes, 1.6 GB at 20k SKUs, and ``n_items³ / 3`` flops twice), so it suits a chain's
-    catalog, not a marketplace. Unlike the implicit models it keeps BLAS multi-threaded.
+    catalog, not a marketplace. Its inverse runs on ``num_threads`` BLAS threads, whatever
+    ``OPENBLAS_NUM_THREADS`` says (set to 1 for ``implicit``'s sake, it would leave every
+    core but one idle through the longest step of a blend's fit).
     ``X`` is the confidence matrix (event weights), so a purchase counts more than a view.
 
     Parameters
@@ -59,6 +63,9 @@ class EASEModel(ScoreModel):
         at the default 10,000). A larger catalog keeps its ``max_items`` SKUs with the most
         confidence, says so with a :class:`~recsys.exceptions.RecsysWarning`, and scores
         the others 0 (a blend ranks them with its other parts).
+    num_threads : int
+        BLAS threads of the inverse; 0 (the default) means one per core, as ``implicit``'s
+        ``num_threads`` does.
 
     Attributes
     ----------
@@ -81,13 +88,17 @@ class EASEModel(ScoreModel):
 
     weights_: np.ndarray
 
-    def __init__(self, regularization: float = 500.0, max_items: int = 10_000) -> None:
+    def __init__(
+        self, regularization: float = 500.0, max_items: int = 10_000, num_threads: int = 0
+    ) -> None:
         self.regularization = regularization
         self.max_items = max_items
+        self.num_threads = num_threads
 
     def _fit(self, matrices: TrainingMatrices) -> None:
         lam = check_float("regularization", self.regularization)
         limit = check_int("max_items", self.max_items)
+        threads = check_int("num_threads", self.num_threads, minimum=0) or os.cpu_count() or 1
         x = sp.csr_matrix(matrices.confidence, dtype=np.float32)
         self.items_ = np.arange(x.shape[1], dtype=np.int64)
         if x.shape[1] > limit:
@@ -107,7 +118,8 @@ class EASEModel(ScoreModel):
         # the Gram matrix plus λI is SPD: a float32 inverse in place keeps one n² buffer
         # gram is symmetric, so its transpose is the same matrix in the Fortran order LAPACK
         # wants: no copy in, and the transposed result is C-ordered again
-        p = _spd_inverse_inplace(gram.T).T
+        with threadpool_limits(threads, "blas"):
+            p = _spd_inverse_inplace(gram.T).T
         diag = np.diag(p).copy()
         p /= -diag[np.newaxis, :]
         np.fill_diagonal(p, 0.0)
