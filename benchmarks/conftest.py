@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks._scale import FACTORS, ITERATIONS, scale_retail
+from benchmarks._scale import BLEND_PARAMS, FACTORS, ITERATIONS, scale_retail
 
 _DATA: dict[int, object] = {}
 _RECS: dict[tuple[int, str], object] = {}
@@ -27,7 +27,7 @@ def fitted_at(retail_at):
     def get(n_items: int, model: str = "als"):
         key = (n_items, model)
         if key not in _RECS:
-            params = {} if model == "blend" else {"iterations": ITERATIONS}
+            params = BLEND_PARAMS if model == "blend" else {"iterations": ITERATIONS}
             _RECS[key] = recsys.Recommender(model=model, factors=FACTORS, seed=0, **params).fit(
                 retail_at(n_items)
             )
