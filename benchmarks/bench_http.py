@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import random
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -179,8 +180,6 @@ async def _paced_under_bulk(
     from a thread of the load generator would take its GIL from the paced requests and
     charge the server for the client's own delay.
     """
-    import sys
-
     with tempfile.TemporaryDirectory(prefix="recsys-bench-bulk-") as tmp:
         paths = []
         for n in range(3):
