@@ -110,3 +110,31 @@ def test_a_pin_takes_its_slot_and_a_boost_lifts(fitted, small_data):
         rec.recommend(member, 10, rules={"bury": ["no-such-sku"]})
     with pytest.raises(recsys.InvalidInputError, match="pin and bury"):
         rec.recommend(member, 10, rules={"pin": {last: 0}, "bury": [last]})
+
+
+@pytest.mark.parametrize("model", ["hybrid", "ease"])
+def test_a_batch_under_rules_gives_each_member_their_own_shelf(
+    model, fitted, small_data, assert_same_shelf
+):
+    # a batch applies rules without pins to all its rows at once: the same shelves
+    rec = fitted(model)
+    members = small_data.interactions.user_id.unique().tolist()
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        req=ruled_requests(small_data),
+        picks=st.lists(st.sampled_from(members), min_size=4, max_size=12),
+    )
+    def check(req, picks):
+        kwargs = {
+            "k": req["k"],
+            "store_id": req["store"],
+            "filters": req["filters"],
+            "exclude_purchased": req["exclude_purchased"],
+            "rules": req["rules"],
+        }
+        shelves = rec.recommend_batch(picks, **kwargs)
+        for member, shelf in zip(picks, shelves, strict=True):
+            assert_same_shelf(shelf, rec.recommend(member, **kwargs))
+
+    check()

@@ -7,6 +7,7 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -411,6 +412,15 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    @cached_property
+    def groups_within_categories(self) -> bool:
+        """Whether every style group's SKUs share one category (unknown counts as one)."""
+        grouped = self.group_codes >= 0
+        pairs = np.unique(
+            np.stack([self.group_codes[grouped], self.category_codes[grouped]]), axis=1
+        )
+        return pairs.shape[1] == len(np.unique(pairs[0]))
 
     def category_of(self, idx: int | np.ndarray | Sequence[int]) -> Any:
         """Category name of one SKU (``None`` if unknown) or an object array for many.

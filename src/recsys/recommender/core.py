@@ -16,7 +16,7 @@ from recsys.data import Catalog
 from recsys.models import VectorModel
 from recsys.models.dither import DITHER_POOL, dither
 from recsys.recommender.ranking import Allowed, Rows, top_k
-from recsys.recommender.rules import POOL_FACTOR, Rules, apply_rules
+from recsys.recommender.rules import POOL_FACTOR, Rules, apply_rules, apply_rules_rows
 from recsys.recommender.scoring import RowScorer, handoff_share
 from recsys.recommender.session import Session
 from recsys.recommender.state import ShelfState
@@ -29,6 +29,8 @@ _SCORE_CHUNK = 2048
 VISIT_CANDIDATES = 500
 #: a visiting member's allow-list up to this size is scored whole (a store's assortment)
 _SCORE_WHOLE = 5000
+#: plain rows from which the rules run on all rows at once (fewer: row by row is cheaper)
+_RULES_AT_ONCE = 4
 
 
 def rank_members(
@@ -151,7 +153,14 @@ def rank_shelves(
     catalog = state.dataset.catalog
     out_ids = np.full((n, k), -1, dtype=np.int64)
     out_vals = np.full((n, k), -np.inf, dtype=np.float32)
-    for row in range(n):
+    todo = np.arange(n)
+    if len(plain) >= _RULES_AT_ONCE:  # rows ranked as they are: at once where rules allow
+        plain = plain[~dithered[plain]]
+        done = apply_rules_rows(ids[plain], vals[plain], k, rules, catalog)
+        if done is not None:
+            out_ids[plain], out_vals[plain] = done
+            todo = np.setdiff1d(todo, plain, assume_unique=True)
+    for row in todo.tolist():
         banned = exclude.indices[exclude.indptr[row] : exclude.indptr[row + 1]]
         row_ids, row_vals = ids[row], vals[row]
         if special[row]:
