@@ -14,7 +14,7 @@ from recsys.datasets import synthetic_retail
 from recsys.exceptions import ArtifactError
 from recsys.models import BlendModel
 from recsys.models.blend import WARM_PARTS, _Plan
-from recsys.models.blend_parts import PART_NAMES, row_max_scaled
+from recsys.models.blend_parts import PART_NAMES, _same_rows, row_max_scaled
 from recsys.models.blend_rerank import MIN_GAIN, POOL, Reranker
 from recsys.models.blend_search import DITHER_GRID, Validation, choose_dither, coordinate_ascent
 
@@ -83,6 +83,29 @@ def test_a_changed_history_is_folded_in_not_read_from_training(chain):
     before = model.parts_.scores("als", user, trained, ds.matrices.user_features[user], -1)
     after = model.parts_.scores("als", user, changed, ds.matrices.user_features[user], -1)
     assert not np.allclose(before, after)
+
+
+def test_trained_rows_are_told_from_changed_ones_entry_by_entry():
+    trained = sp.csr_matrix(
+        np.array([[1, 0, 2, 0], [0, 3, 0, 0], [0, 0, 0, 0], [4, 0, 0, 5]], dtype=np.float32)
+    )
+    users = np.array([0, 1, 2, 3, 3, 0, -1, 9])
+    rows = sp.csr_matrix(
+        np.array(
+            [
+                [1, 0, 2, 0],  # member 0 as trained
+                [0, 3, 1, 0],  # member 1 with one more SKU
+                [0, 0, 0, 0],  # member 2: nothing, as trained
+                [4, 0, 0, 6],  # member 3, one weight changed
+                [4, 0, 0, 5],  # member 3 as trained
+                [1, 0, 0, 2],  # member 0 with the same number of entries, elsewhere
+                [1, 0, 2, 0],  # unknown member
+                [1, 0, 2, 0],  # a member past the trained rows (first seen live)
+            ],
+            dtype=np.float32,
+        )
+    )
+    assert _same_rows(trained, users, rows).tolist() == [1, 0, 1, 0, 1, 0, 0, 0]
 
 
 def test_cold_shelves_differ_by_profile_and_from_popularity(chain):

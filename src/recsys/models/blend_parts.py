@@ -48,6 +48,22 @@ def _positions(cols: np.ndarray, n_items: int) -> np.ndarray:
     return where
 
 
+def _same_rows(trained: sp.csr_matrix, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
+    """Whether row ``j`` of ``rows`` is, entry for entry, row ``users[j]`` of ``trained``."""
+    same = np.zeros(len(users), dtype=bool)
+    j = np.flatnonzero((users >= 0) & (users < trained.shape[0]))
+    a, c = trained.indptr[users[j]], rows.indptr[j]
+    lens = trained.indptr[users[j] + 1] - a
+    j, a, c, lens = (x[lens == np.diff(rows.indptr)[j]] for x in (j, a, c, lens))
+    # every candidate row's entries side by side, compared at once
+    seg = np.repeat(np.arange(len(j)), lens)
+    within = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+    at, other = np.repeat(a, lens) + within, np.repeat(c, lens) + within
+    differ = (trained.indices[at] != rows.indices[other]) | (trained.data[at] != rows.data[other])
+    same[j] = np.bincount(seg[differ], minlength=len(j)) == 0
+    return same
+
+
 def row_max_scaled(scores: np.ndarray) -> np.ndarray:
     """Each row divided by its largest absolute value (rows of zeros stay zero), float32."""
     out = np.asarray(scores, dtype=np.float32)
@@ -200,17 +216,8 @@ class Parts:
         als = self.profile.als_
         rows = self.train_rows
         out = np.empty((len(users), als.item_factors_.shape[1]), dtype=np.float32)
-        same = np.zeros(len(users), dtype=bool)
         h = sp.csr_matrix(history)
-        for j, u in enumerate(users.tolist()):
-            if 0 <= u < rows.shape[0]:
-                a, b = rows.indptr[u], rows.indptr[u + 1]
-                c, d = h.indptr[j], h.indptr[j + 1]
-                same[j] = (
-                    b - a == d - c
-                    and np.array_equal(rows.indices[a:b], h.indices[c:d])
-                    and np.array_equal(rows.data[a:b], h.data[c:d])
-                )
+        same = _same_rows(rows, users, h)
         out[same] = als.user_factors_[users[same]]
         if not same.all():
             out[~same] = als.fold_in(h[~same])
