@@ -105,7 +105,10 @@ def test_trained_rows_are_told_from_changed_ones_entry_by_entry():
             dtype=np.float32,
         )
     )
-    assert _same_rows(trained, users, rows).tolist() == [1, 0, 1, 0, 1, 0, 0, 0]
+    want = [True, False, True, False, True, False, False, False]
+    assert _same_rows(trained, users, rows).tolist() == want
+    alone = [_same_rows(trained, users[j : j + 1], rows[j]).item() for j in range(len(users))]
+    assert alone == want  # one shelf at a time takes a path of its own
 
 
 def test_cold_shelves_differ_by_profile_and_from_popularity(chain):

@@ -54,7 +54,14 @@ def _same_rows(trained: sp.csr_matrix, users: np.ndarray, rows: sp.csr_matrix) -
     j = np.flatnonzero((users >= 0) & (users < trained.shape[0]))
     a, c = trained.indptr[users[j]], rows.indptr[j]
     lens = trained.indptr[users[j] + 1] - a
-    j, a, c, lens = (x[lens == np.diff(rows.indptr)[j]] for x in (j, a, c, lens))
+    fits = lens == np.diff(rows.indptr)[j]
+    j, a, c, lens = j[fits], a[fits], c[fits], lens[fits]
+    if len(j) == 1:  # one shelf: its two slices
+        (a0,), (c0,), (n0,) = a.tolist(), c.tolist(), lens.tolist()
+        same[j] = np.array_equal(
+            trained.indices[a0 : a0 + n0], rows.indices[c0 : c0 + n0]
+        ) and np.array_equal(trained.data[a0 : a0 + n0], rows.data[c0 : c0 + n0])
+        return same
     # every candidate row's entries side by side, compared at once
     seg = np.repeat(np.arange(len(j)), lens)
     within = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
