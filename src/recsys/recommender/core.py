@@ -135,9 +135,14 @@ def rank_shelves(
     pool = max(rules.pool(k), k * POOL_FACTOR if any(special) else k)
     pool = max(pool, DITHER_POOL) if dithered.any() else pool
     plain = np.flatnonzero(~np.asarray(special, dtype=bool))
-    ids = np.full((n, pool), -1, dtype=np.int64)
-    vals = np.full((n, pool), -np.inf, dtype=np.float32)
-    if len(plain):
+    if len(plain) == n:  # every row ranked as it is (a shelf without a visit, most often)
+        ids, vals = rank_members(
+            state, users, pool, store=store, allowed=allowed, exclude=exclude, profiles=profiles
+        )
+    else:
+        ids = np.full((n, pool), -1, dtype=np.int64)
+        vals = np.full((n, pool), -np.inf, dtype=np.float32)
+    if 0 < len(plain) < n:
         ids[plain], vals[plain] = rank_members(
             state,
             users[plain],

@@ -219,6 +219,8 @@ def apply_rules(
     filters and exclusions); a pin that may not is left out, never forced in.
     """
     order, adjusted = _adjusted(ids, scores, rules, catalog)
+    if not rules.pin:
+        return _greedy(order, adjusted, k, rules, catalog)
     out_ids = np.full(k, -1, dtype=np.int64)
     out_scores = np.full(k, -np.inf, dtype=np.float32)
     taken: set[int] = set()
@@ -258,6 +260,47 @@ def apply_rules(
         if fits(item):
             take(free.pop(0), item, score)
     return _compact(out_ids, out_scores)
+
+
+def _greedy(
+    order: np.ndarray, adjusted: np.ndarray, k: int, rules: Rules, catalog: Catalog
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`apply_rules` without pins: the best candidates that fit, in order, until
+    ``k`` are taken (most shelves stop a few candidates past ``k``)."""
+    cap, dedupe = rules.max_per_category, rules.dedupe_groups
+    limit = 0 if cap is None else cap
+    codes = catalog.category_codes[order].tolist() if cap is not None else None
+    groups = catalog.group_codes[order].tolist() if dedupe else None
+    values = adjusted.tolist()
+    out_ids: list[int] = []
+    out_scores: list[float] = []
+    taken: set[int] = set()
+    per_category: dict[int, int] = {}
+    seen_groups: set[int] = set()
+    for j, item in enumerate(order.tolist()):
+        if item in taken:
+            continue
+        if codes is not None:
+            code = codes[j]
+            if code >= 0 and per_category.get(code, 0) >= limit:
+                continue
+        if groups is not None:
+            group = groups[j]
+            if group >= 0 and group in seen_groups:
+                continue
+            seen_groups.add(group)
+        if codes is not None:
+            per_category[code] = per_category.get(code, 0) + 1
+        taken.add(item)
+        out_ids.append(item)
+        out_scores.append(values[j])
+        if len(out_ids) == k:
+            break
+    short = k - len(out_ids)
+    return (
+        np.array(out_ids + [-1] * short, dtype=np.int64),
+        np.array(out_scores + [-np.inf] * short, dtype=np.float32),
+    )
 
 
 def _compact(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
