@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -52,9 +54,14 @@ def ridge(
     return coef[:f].astype(np.float32), coef[f].astype(np.float32)
 
 
+def as_csr(matrix: Any) -> sp.csr_matrix:
+    """``matrix`` as a CSR matrix: itself when it is one (no copy, no format check)."""
+    return matrix if type(matrix) is sp.csr_matrix else sp.csr_matrix(matrix)
+
+
 def positive_counts(history: sp.csr_matrix) -> np.ndarray:
     """Number of distinct SKUs with positive confidence in each row (duplicates summed)."""
-    h = sp.csr_matrix(history)
+    h = as_csr(history)
     if not h.has_canonical_format:
         h = h.copy()
         h.sum_duplicates()

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.data.matrices import TrainingMatrices, without_rows
-from recsys.models._linalg import prefixed, sparse_from_state, sparse_to_state, unprefixed
+from recsys.models._linalg import as_csr, prefixed, sparse_from_state, sparse_to_state, unprefixed
 from recsys.models.ease import EASEModel
 from recsys.models.implicit_models import ItemKNNModel
 from recsys.models.profile import ProfileModel
@@ -223,7 +223,7 @@ class Parts:
         als = self.profile.als_
         rows = self.train_rows
         out = np.empty((len(users), als.item_factors_.shape[1]), dtype=np.float32)
-        h = sp.csr_matrix(history)
+        h = as_csr(history)
         same = _same_rows(rows, users, h)
         out[same] = als.user_factors_[users[same]]
         if not same.all():
@@ -236,7 +236,7 @@ class Parts:
         if every:
             return np.asarray((history @ sim).toarray(), dtype=np.float32)
         where = self._cached("positions", -1, cols, lambda: _positions(cols, sim.shape[1]))
-        h = sp.csr_matrix(history)
+        h = as_csr(history)
         starts = sim.indptr[h.indices].astype(np.int64)
         lens = sim.indptr[h.indices + 1].astype(np.int64) - starts
         total = int(lens.sum())
@@ -256,7 +256,7 @@ class Parts:
     def _ease_scores(self, history: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
         """``history @ B`` at ``cols``, reading only the rows of B the histories touch."""
         out = np.zeros((history.shape[0], len(cols)), dtype=np.float32)
-        h = sp.csr_matrix(history)
+        h = as_csr(history)
         rows = self._ease_pos[h.indices]
         keep = rows >= 0
         where = self._ease_pos[cols]
