@@ -207,6 +207,27 @@ def test_reranking_reorders_only_each_members_best_candidates():
     assert np.take_along_axis(hits, top, axis=1).mean() > 2 * hits.mean()
 
 
+@pytest.mark.parametrize("width", [60, 120])
+def test_a_member_is_reranked_alike_alone_and_in_any_batch(width):
+    # each row's pool has room for that member's own history: a batch whose longest
+    # history is longer must not widen another member's pool
+    rng = np.random.default_rng(2)
+    n = 40
+    parts = {p: rng.random((n, width), dtype=np.float32) for p in ("a", "b")}
+    hits = parts["b"] > 0.85
+    lengths = rng.integers(0, 60, n)
+    lengths[:2] = (0, 45)
+    ranker = Reranker.fit(parts, parts["a"], np.ones((n, width), bool), hits, lengths, 0)
+    together = ranker.rerank(parts, parts["a"], lengths)
+    for row in range(n):
+        one = {p: v[row : row + 1] for p, v in parts.items()}
+        alone = ranker.rerank(one, parts["a"][row : row + 1], lengths[row : row + 1])
+        np.testing.assert_array_equal(alone[0], together[row])
+    # member 0 (no history) has a pool of POOL, beside member 1's POOL + 30
+    lifted = together > parts["a"].max(axis=1, keepdims=True)
+    assert lifted[:2].sum(axis=1).tolist() == [min(width, POOL), min(width, POOL + 30)]
+
+
 def test_a_damaged_ranker_in_an_artifact_is_an_artifact_error():
     with pytest.raises(ArtifactError, match="ranker"):
         Reranker.from_text(["knn"], "not a LightGBM model")

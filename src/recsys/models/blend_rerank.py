@@ -127,21 +127,33 @@ class Reranker:
         history_len: np.ndarray,
     ) -> np.ndarray:
         """``total`` with each row's best candidates re-ordered by the ranker, above the
-        rest (a copy, float32)."""
+        rest (a copy, float32).
+
+        A row's pool is its best :data:`POOL` candidates plus room for its own history
+        (at most :data:`_HISTORY_ROOM`), whatever else is in the batch: a member gets the
+        same shelf alone and in a batch.
+        """
         n, width = total.shape
         out = np.array(total, dtype=np.float32)
         if not n or width <= 1:
             return out
-        size = min(width, POOL + min(int(history_len.max(initial=0)), _HISTORY_ROOM))
-        top = np.argpartition(-out, size - 1, axis=1)[:, :size] if size < width else None
-        pick = (lambda a: a) if top is None else (lambda a: np.take_along_axis(a, top, axis=1))
+        room = np.minimum(np.asarray(history_len, dtype=np.int64), _HISTORY_ROOM)
+        sizes = np.minimum(width, POOL + room)
+        size = int(sizes.max())
+        if size < width:
+            top = np.argpartition(-out, size - 1, axis=1)[:, :size]
+        else:
+            top = np.broadcast_to(np.arange(width), (n, width))
+        # best first (ties by SKU), so each row's own pool is a prefix
+        order = np.lexsort((top, -np.take_along_axis(out, top, axis=1)), axis=-1)
+        top = np.take_along_axis(top, order, axis=1)
+        pick = lambda a: np.take_along_axis(a, top, axis=1)  # noqa: E731
         x = _features([pick(scores[p]) for p in self.parts], pick(out), history_len)
         predicted = self.booster.predict(x.reshape(-1, x.shape[2]), num_threads=1)
         lifted = 1.0 + 1.0 / (1.0 + np.exp(-np.asarray(predicted).reshape(n, size)))
         base = out.max(axis=1, keepdims=True)
-        if top is None:
-            return (base + lifted).astype(np.float32)
-        np.put_along_axis(out, top, (base + lifted).astype(np.float32), axis=1)
+        inside = np.arange(size)[None, :] < sizes[:, None]
+        np.put_along_axis(out, top, np.where(inside, base + lifted, pick(out)), axis=1)
         return out
 
     # ---------------------------------------------------------------- state
