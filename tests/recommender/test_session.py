@@ -80,3 +80,23 @@ def test_a_visit_with_nothing_to_show_gives_an_empty_shelf(chain):
         [{"user_id": member, "item_id": item, "kind": "view", "value": 90.0, "timestamp": now}]
     )
     assert rec.recommend(member, 10, store_id=store, at=now + 1, filters={"max_price": 0}) == []
+
+
+@pytest.mark.parametrize("store", [True, False])
+def test_a_longer_shelf_during_a_visit_starts_with_the_shorter_one(chain, store):
+    # the visit's lift scales scores against the member's best SKUs, whatever k is, so
+    # asking for more never reorders the first ones (with and without a store's shelf)
+    data, rec = chain
+    rng = np.random.default_rng(3)
+    members = rng.choice(data.interactions.user_id.unique(), 8, replace=False).tolist()
+    now = time.time()
+    for member in members:
+        shop, _, viewed, _ = _visit(data, rec, member, rng)
+        rec.update(
+            [{"user_id": member, "item_id": v, "kind": "view", "value": 90.0, "timestamp": now}
+             for v in viewed]
+        )  # fmt: skip
+        where = shop if store else None
+        shelves = {k: rec.recommend(member, k, store_id=where, at=now + 60) for k in (3, 10, 40)}
+        for short, long in ((3, 10), (10, 40), (3, 40)):
+            assert shelves[long][:short] == shelves[short], (member, short, long)

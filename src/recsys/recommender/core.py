@@ -29,6 +29,9 @@ _SCORE_CHUNK = 2048
 VISIT_CANDIDATES = 500
 #: a visiting member's allow-list up to this size is scored whole (a store's assortment)
 _SCORE_WHOLE = 5000
+#: a visit's lift scales scores against the member's best this many (and the visit's SKUs),
+#: whatever the shelf's length: a longer shelf starts with the shorter one
+_SPAN_RANKS = 50
 #: plain rows from which the rules run on all rows at once (fewer: row by row is cheaper)
 _RULES_AT_ONCE = 4
 
@@ -172,9 +175,10 @@ def rank_shelves(
             cold, share = shares[row]
             scorer = RowScorer(state, int(users[row]), store, rows[row], cold, share)
             session = visits[row]
-            candidates, base = _candidates(scorer, session, pool, allowed, banned)
+            candidates, base, span = _candidates(scorer, session, pool, allowed, banned)
             if session is not None:
-                row_ids, row_vals = _lifted(catalog, session, candidates, base, session_weight)
+                lift = (catalog, session, session_weight)
+                row_ids, row_vals = _lifted(*lift, candidates, base, span)
             else:
                 order = np.argsort(-base, kind="stable")
                 row_ids, row_vals = candidates[order], base[order]
@@ -224,21 +228,24 @@ def _candidates(
     pool: int,
     allowed: Allowed,
     banned: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One member's candidates (the best ``pool``, the visit's categories) and their
-    scores. A store's assortment is scored once, whole; a wider allow-list is searched for
-    the pool first (the profile's pool too, while it has a share)."""
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """One member's candidates (the best ``pool``, the visit's categories), their scores,
+    and the span the visit's lift scales scores by (see :func:`_span`). A store's
+    assortment is scored once, whole; a wider allow-list is searched for the pool first
+    (the profile's pool too, while it has a share)."""
     state, every = scorer.state, allowed.ids
+    extra = _visit_skus(state, session, allowed, banned)
     if every is not None and len(every) <= _SCORE_WHOLE:
         scores = scorer(every)
         if len(banned):
             scores[np.searchsorted(every, banned[_contains(every, banned)])] = -np.inf
-        top = np.argpartition(-scores, min(pool, len(every) - 1))[:pool] if len(every) else every
-        top = top[np.isfinite(scores[top])]
+        top = _best(scores, max(pool, _SPAN_RANKS))
+        span = _span(scores[top[:_SPAN_RANKS]], scores[np.searchsorted(every, extra)])
+        top = top[:pool]
         if session is None:
-            return every[top], scores[top]
-        candidates = _with_visit(state, session, every[top], allowed, banned)
-        return candidates, scores[np.searchsorted(every, candidates)]
+            return every[top], scores[top], span
+        candidates = np.union1d(every[top], extra).astype(np.int64)
+        return candidates, scores[np.searchsorted(every, candidates)], span
     one = Rows.one(banned)
     found = []
     for user, profile in ((scorer.user, scorer.profile), (-1, scorer.cold)):
@@ -247,24 +254,46 @@ def _candidates(
         ids, _ = rank_members(
             state,
             np.array([user], dtype=np.int64),
-            pool,
+            max(pool, _SPAN_RANKS),
             store=scorer.store,
             allowed=allowed,
             exclude=one,
             profiles=None if profile is None else sp.csr_matrix(profile),
         )
         found.append(ids[0][ids[0] >= 0])
-    candidates = np.unique(np.concatenate(found)).astype(np.int64)
-    if session is not None:
-        candidates = _with_visit(state, session, candidates, allowed, banned)
-    return candidates, scorer(candidates)
+    best = [ids[:pool] for ids in found]
+    reference = np.unique(np.concatenate([ids[:_SPAN_RANKS] for ids in found] + [extra]))
+    candidates = np.union1d(np.concatenate(best), extra).astype(np.int64)
+    scored = np.union1d(candidates, reference).astype(np.int64)
+    scores = scorer(scored)
+    span = _span(scores[np.searchsorted(scored, reference)], np.zeros(0, np.float32))
+    return candidates, scores[np.searchsorted(scored, candidates)], span
 
 
-def _with_visit(
-    state: ShelfState, session: Session, pool: np.ndarray, allowed: Allowed, banned: np.ndarray
+def _best(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the best ``n`` finite ``scores``, best first (ties by position)."""
+    if not len(scores):
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
+    top = top[np.isfinite(scores[top])]
+    return top[np.lexsort((top, -scores[top]))]
+
+
+def _span(best: np.ndarray, visit: np.ndarray) -> tuple[float, float]:
+    """(low, high) of the scores a visit's lift is scaled against: the member's best
+    :data:`_SPAN_RANKS` and the SKUs of the visit's categories, however long the shelf."""
+    values = np.concatenate([best, visit])
+    values = values[np.isfinite(values)]
+    return (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
+
+
+def _visit_skus(
+    state: ShelfState, session: Session | None, allowed: Allowed, banned: np.ndarray
 ) -> np.ndarray:
-    """The pool plus the allowed, not excluded SKUs of the visit's categories (the most
-    popular first, at most :data:`VISIT_CANDIDATES`)."""
+    """The allowed, not excluded SKUs of the visit's categories (the most popular first,
+    at most :data:`VISIT_CANDIDATES`); none without a visit."""
+    if session is None:
+        return np.zeros(0, dtype=np.int64)
     codes = state.dataset.catalog.category_codes
     wanted = np.flatnonzero(session.intent(codes)[1:] > 0)
     every = allowed.ids if allowed.ids is not None else np.arange(len(codes), dtype=np.int64)
@@ -273,20 +302,22 @@ def _with_visit(
     if len(extra) > VISIT_CANDIDATES:
         popular = state.fallback.overall()[extra]
         extra = extra[np.argsort(-popular, kind="stable")[:VISIT_CANDIDATES]]
-    return np.union1d(pool[pool >= 0], extra).astype(np.int64)
+    return np.sort(extra).astype(np.int64)
 
 
 def _lifted(
     catalog: Catalog,
     session: Session,
+    weight: float,
     candidates: np.ndarray,
     base: np.ndarray,
-    weight: float,
+    span: tuple[float, float],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidates ordered by their scaled score plus the visit's lift, best first."""
+    """Candidates ordered by their score scaled over ``span`` plus the visit's lift, best
+    first."""
     if not len(candidates):  # nothing may be shown (e.g. a filter no stocked SKU passes)
         return candidates, base.astype(np.float32)
-    low, high = float(base.min()), float(base.max())
+    low, high = span
     scaled = (base - low) / (high - low) if high > low else np.zeros_like(base)
     lift = session.intent(catalog.category_codes)[catalog.category_codes[candidates] + 1]
     lift[np.isin(candidates, session.items)] = 0.0  # show what else there is
