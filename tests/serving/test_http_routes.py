@@ -128,6 +128,13 @@ def test_unknown_member_falls_back(client: httpx.Client, trained: TrainedModel) 
     assert known["fallback"] is None
     batch = client.post("/recommend_batch", json={"member_ids": [trained.member, "never-seen"]})
     assert [s["fallback"] for s in batch.json()["results"]] == [None, "popular"]
+    # tags nobody has (an unknown field, an unseen value) are no profile: a popular shelf
+    for tags in ({"zzz": "1"}, {"age_band": "99-100"}):
+        shelf = client.post("/recommend", json={"profile": tags, "store_id": trained.store})
+        assert shelf.status_code == 200, shelf.text
+        assert shelf.json()["fallback"] == "popular-in-store", tags
+    read = client.post("/recommend", json={"profile": {"age_band": "25-34"}}).json()
+    assert read["fallback"] is None  # a tag the model knows: a shelf of tags
 
 
 def test_recommend_batch(client: httpx.Client, trained: TrainedModel) -> None:

@@ -295,6 +295,35 @@ class ProfileEncoder:
             entries.append((np.flatnonzero(hit), feature, x[hit]))
         return entries
 
+    def readable(self, profile: Mapping[str, Any]) -> bool:
+        """Whether any field of ``profile`` encodes to a feature (a tag value seen in fit, a
+        number off the mean), i.e. :meth:`transform_one` gives a non-empty row. Quiet:
+        unknown fields and values are not warned about here.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> enc = ProfileEncoder().fit(pd.DataFrame({"tier": ["gold", "silver"]}))
+        >>> enc.readable({"tier": "gold"}), enc.readable({"tier": "bronze", "zzz": "1"})
+        (True, False)
+        """
+        self._check_fitted()
+        for col in self.tag_columns:
+            value = profile.get(col)
+            if not _is_missing(value) and self._index[col].get(_one_id(value)) is not None:
+                return True
+        for j, col in enumerate(self.numeric_columns):
+            value = profile.get(col)
+            if _is_missing(value):
+                continue
+            try:
+                x = (float(value) - self.means_[j]) / self.scales_[j]  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                continue
+            if x != 0 and math.isfinite(x):
+                return True
+        return False
+
     def transform_one(self, profile: Mapping[str, Any]) -> sp.csr_matrix:
         """Encode one profile dict into a (1, n_features) row; the per-request fast path.
 

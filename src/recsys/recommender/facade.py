@@ -423,8 +423,9 @@ class Recommender(Campaigns, Facts, Params):
         store_id: str | None = None,
     ) -> str | None:
         """What a shelf of :meth:`recommend` falls back to, ``None`` when it is personal:
-        ``"popular-in-store"`` or ``"popular"`` for a member nothing is known about,
-        ``"popular-in-segment"`` for tags the model cannot read.
+        ``"popular-in-store"`` or ``"popular"`` for a member nothing is known about (no
+        profile, or none of its tags known), ``"popular-in-segment"`` for known tags the
+        model cannot read.
 
         Examples
         --------
@@ -437,8 +438,9 @@ class Recommender(Campaigns, Facts, Params):
         state = self._fitted()
         if member_id is not None and state.members.index_of(member_id) >= 0:
             return None
-        if profile:
+        if profile and state.dataset.profile_encoder.readable(profile):
             return None if state.model.uses_profiles else "popular-in-segment"
+        # no tag the model knows: the shelf is the popular one
         return "popular-in-store" if store_id is not None else "popular"
 
     def recommend_batch(
