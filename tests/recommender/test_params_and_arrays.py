@@ -101,3 +101,21 @@ def test_fit_takes_arrow_compatible_frames(small_data, kind):
 def test_fit_names_a_frame_it_cannot_read(small_data):
     with pytest.raises(recsys.InvalidInputError, match="catalog must be a DataFrame"):
         recsys.Recommender(model="ease").fit(small_data.interactions, catalog=[1, 2])
+
+
+def test_a_huge_k_is_the_whole_catalog_not_an_out_of_memory(fitted, small_data):
+    rec = fitted("hybrid")
+    member = small_data.interactions.user_id.iloc[0]
+    n_items, n_members = len(small_data.catalog), small_data.interactions.user_id.nunique()
+    huge = 10**12  # a shelf this long would need terabytes
+    everything = {"in_season": False}, {"max_per_category": None, "dedupe_groups": False}
+    whole = rec.recommend(
+        member, k=huge, filters=everything[0], rules=everything[1], exclude_purchased=False
+    )
+    assert len(whole) == n_items
+    assert [len(s) for s in rec.recommend_batch([member, member], k=huge)] == [
+        len(rec.recommend(member, k=n_items))
+    ] * 2
+    assert rec.recommend_arrays([0], k=huge)[0].shape == (1, n_items)
+    assert len(rec.similar_items(small_data.catalog.item_id.iloc[0], k=huge)) < n_items
+    assert len(rec.audience(small_data.catalog.item_id.iloc[0], k=huge)) <= n_members

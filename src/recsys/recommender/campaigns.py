@@ -90,7 +90,7 @@ class Campaigns:
         """
         req = self._request()
         state = req.state
-        k = check_k(k)
+        k = check_k(k, most=len(state.members))
         item = req.item(item_id)
         store = req.store(store_id)
         floor = 0.0 if min_score is None else float(min_score)

@@ -385,7 +385,7 @@ class Recommender(Campaigns, Facts, Params):
         """
         req = self._request()
         state = req.state
-        k = check_k(k)
+        k = check_k(k, most=len(state.dataset.items))
         now = epoch_seconds(at)
         store = req.store(store_id)
         flt = req.filters(in_season(filters, store_id, now))
@@ -460,7 +460,7 @@ class Recommender(Campaigns, Facts, Params):
         """
         req = self._request()
         state = req.state
-        k = check_k(k)
+        k = check_k(k, most=len(state.dataset.items))
         if isinstance(member_ids, str) or not isinstance(member_ids, Sequence) or not member_ids:
             raise InvalidInputError("member_ids must be a non-empty list of member id strings")
         if not all(isinstance(m, str) for m in member_ids):
@@ -592,7 +592,7 @@ class Recommender(Campaigns, Facts, Params):
         ((3, 4), True)
         """
         state = self._fitted()
-        k = check_k(k)
+        k = check_k(k, most=len(state.dataset.items))
         ids = check_ids(users, len(state.members), "users", allow_unknown=True)
         store = check_index(store, len(state.dataset.stores), "store")
         allowed = _allowed_arrays(state, store, items)
@@ -636,7 +636,7 @@ class Recommender(Campaigns, Facts, Params):
         """
         req = self._request()
         state = req.state
-        k = check_k(k)
+        k = check_k(k, most=len(state.dataset.items))
         item = req.item(item_id)
         store = req.store(store_id)
         flt = req.filters(in_season(filters, store_id, None))

@@ -40,13 +40,15 @@ class MemberScore:
         return {"member_id": self.member_id, "score": self.score, "reason": self.reason}
 
 
-def check_k(k: Any, name: str = "k") -> int:
-    """``k`` must be a positive int (bools and floats are refused).
+def check_k(k: Any, name: str = "k", most: int | None = None) -> int:
+    """``k`` must be a positive int (bools and floats are refused); at most ``most`` (a
+    shelf holds no more SKUs than the catalog has, nor an audience more members than
+    there are).
 
     Examples
     --------
-    >>> check_k(5)
-    5
+    >>> check_k(5), check_k(10**9, most=300)
+    (5, 300)
     >>> check_k(0)
     Traceback (most recent call last):
     ...
@@ -56,4 +58,4 @@ def check_k(k: Any, name: str = "k") -> int:
         raise InvalidInputError(f"{name} must be a positive integer, got {k!r}")
     if k <= 0:
         raise InvalidInputError(f"{name} must be > 0, got {k}")
-    return int(k)
+    return int(k) if most is None else min(int(k), max(int(most), 1))
