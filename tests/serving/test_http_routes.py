@@ -250,6 +250,8 @@ def test_recsys_errors(
         ("/recommend", {"member_id": "u1", "rules": {"boosts": {}}}),
         ("/recommend_batch", {"k": 3}),
         ("/recommend_batch", {"member_ids": "u1"}),
+        ("/recommend_batch", {"member_ids": ["u1", ""]}),  # as /recommend refuses them
+        ("/recommend_batch", {"member_ids": ["x" * 257]}),
         ("/similar", {}),
         ("/audience", {"item_id": "sku1", "k": 100_001}),
         ("/events", {"events": [{"user_id": "u1", "item_id": "sku1"}]}),

@@ -131,7 +131,7 @@ class RecommendRequest(_Request):
 class BatchRequest(_Request):
     """Shelves of many members at once (at most 1,000 per call)."""
 
-    member_ids: list[str] = Field(
+    member_ids: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
         ..., description="Member ids, at most 1,000 (413 beyond).", examples=[["u1", "u2"]]
     )
     store_id: str | None = _STORE
