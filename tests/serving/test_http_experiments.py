@@ -116,6 +116,10 @@ def test_attribution_and_experiment_comparison(ab: tuple[LocalServer, TrainedMod
             refused = c.post(route, json=bad)
             assert refused.status_code == 422, (route, bad, refused.text)
             assert set(refused.json()) == {"error", "detail"}
+            if route.startswith("/analytics") and isinstance(refused.json()["detail"], list):
+                # the field is named, as on every other route
+                [field] = bad
+                assert field in refused.json()["detail"][0]["loc"], refused.text
 
 
 def test_a_bad_experiment_file_is_named(tmp_path: Path) -> None:

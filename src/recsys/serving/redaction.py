@@ -25,16 +25,18 @@ _DIGITS = re.compile(r"\d[\d \-]{7,}\d")  # 9+ digits, maybe grouped: cards, pho
 
 @cache
 def field_names() -> frozenset[str]:
-    """Every field name (and alias) of the request models of :mod:`recsys.serving.schemas`."""
-    from recsys.serving import schemas
+    """Every field name (and alias) of the request models of :mod:`recsys.serving.schemas`
+    and :mod:`recsys.serving.analytics_schemas`."""
+    from recsys.serving import analytics_schemas, schemas
 
     names: set[str] = set()
-    for value in vars(schemas).values():
-        if isinstance(value, type) and issubclass(value, BaseModel):
-            for name, field in value.model_fields.items():
-                names.add(name)
-                if field.alias:
-                    names.add(field.alias)
+    for module in (schemas, analytics_schemas):
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                for name, field in value.model_fields.items():
+                    names.add(name)
+                    if field.alias:
+                        names.add(field.alias)
     return frozenset(names)
 
 
