@@ -54,8 +54,29 @@ def test_probes_metrics_and_docs(client: httpx.Client) -> None:
     for route in ("/recommend", "/events", "/catalog", "/forget"):  # every error it can give
         answers = spec["paths"][route]["post"]["responses"]
         assert {"200", "400", "401", "404", "413", "422", "503"} <= set(answers), route
+    assert "503" in spec["paths"]["/readyz"]["get"]["responses"]  # unready: what it answers
     docs = client.get("/docs", follow_redirects=True)  # where people look for the API page
     assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "error"),
+    [
+        ("GET", "/recommend", 405, "MethodNotAllowed"),
+        ("PUT", "/recommend", 405, "MethodNotAllowed"),
+        ("DELETE", "/events", 405, "MethodNotAllowed"),
+        ("POST", "/no-such-route", 404, "NotFound"),
+        ("GET", "/no/such/page", 404, "NotFound"),
+    ],
+)
+def test_a_wrong_route_or_method_is_answered_in_the_error_shape(
+    client: httpx.Client, method: str, path: str, status: int, error: str
+) -> None:
+    answer = client.request(method, path, json={"member_id": "u1"} if method != "GET" else None)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"] == error and answer.json()["detail"], answer.text
+    if status == 405:
+        assert "POST" in answer.headers["allow"], answer.headers  # what it takes
 
 
 def test_recommend(client: httpx.Client, trained: TrainedModel) -> None:

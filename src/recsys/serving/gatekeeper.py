@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -17,7 +17,7 @@ from recsys.serving.pages.routing import inbound, is_open
 from recsys.serving.redaction import field_names, safe_errors, safe_loc
 from recsys.settings import read_settings
 
-__all__ = ["OPEN_PATHS", "Gatekeeper", "QuietClientErrors", "error_response"]
+__all__ = ["OPEN_PATHS", "Gatekeeper", "QuietClientErrors", "error_response", "validation_status"]
 
 OPEN_PATHS: Final = PROBES
 _NOT_AN_OBJECT: Final = frozenset({"model_type", "model_attributes_type", "dict_type"})
@@ -76,6 +76,7 @@ class Gatekeeper:
             await self.app(scope, receive, send)
             return
         scope = inbound(scope)  # a page's address holds a member id: dropped here, first
+        send = _route_errors(send, scope)
         if (
             self._key is not None
             and scope["path"] not in OPEN_PATHS
@@ -152,16 +153,18 @@ def _header(scope: Mapping[str, Any], wanted: bytes) -> bytes:
 
 
 def _rewritten(
-    send: Any, status: int, rewrite: Callable[[bytes], JSONResponse | None]
+    send: Any,
+    statuses: Collection[int],
+    rewrite: Callable[[bytes, dict[str, Any]], JSONResponse | None],
 ) -> Callable[[dict[str, Any]], Any]:
-    """``send`` with every answer of ``status`` held whole, then sent as ``rewrite`` of its
-    body (``None``: as it was)."""
+    """``send`` with every answer of one of ``statuses`` held whole, then sent as
+    ``rewrite`` of its body and start message (``None``: as it was)."""
     held: dict[str, Any] | None = None
     chunks: list[bytes] = []
 
     async def wrapped(message: dict[str, Any]) -> Any:
         nonlocal held
-        if message["type"] == "http.response.start" and message["status"] == status:
+        if message["type"] == "http.response.start" and message["status"] in statuses:
             held = message
             return None
         if held is None or message["type"] != "http.response.body":
@@ -170,7 +173,7 @@ def _rewritten(
         if message.get("more_body", False):
             return None
         body = b"".join(chunks)
-        response = rewrite(body)
+        response = rewrite(body, held)
         if response is None:
             await send(held)
             return await send({"type": "http.response.body", "body": body})
@@ -186,7 +189,7 @@ def _validation_answers(send: Any) -> Callable[[dict[str, Any]], Any]:
     the service's shape: 400 ``MalformedRequest`` for a body that is not JSON, else 422
     ``ValidationError``; the details keep types, field paths and messages, never values."""
 
-    def rewrite(body: bytes) -> JSONResponse | None:
+    def rewrite(body: bytes, _: dict[str, Any]) -> JSONResponse | None:
         try:
             answer = json.loads(body)
         except ValueError:
@@ -194,19 +197,52 @@ def _validation_answers(send: Any) -> Callable[[dict[str, Any]], Any]:
         if not (isinstance(answer, dict) and isinstance(answer.get("detail"), list)):
             return None  # not a validation answer
         errors = safe_errors(e for e in answer["detail"] if isinstance(e, dict))
-        malformed = any(  # not JSON, or JSON that is not an object
-            e["type"] == "json_invalid" or (not e["loc"] and e["type"] in _NOT_AN_OBJECT)
-            for e in errors
-        )
-        status, error = (400, "MalformedRequest") if malformed else (422, "ValidationError")
+        status = validation_status(errors)
+        error = "MalformedRequest" if status == 400 else "ValidationError"
         return JSONResponse({"error": error, "detail": errors}, status_code=status)
 
-    return _rewritten(send, 400, rewrite)
+    return _rewritten(send, (400,), rewrite)
+
+
+def validation_status(errors: Iterable[Mapping[str, Any]]) -> int:
+    """400 for a body that is not JSON or not a JSON object, else 422 (invalid values)."""
+    malformed = any(
+        e["type"] == "json_invalid" or (not e["loc"] and e["type"] in _NOT_AN_OBJECT)
+        for e in errors
+    )
+    return 400 if malformed else 422
+
+
+def _route_errors(send: Any, scope: Mapping[str, Any]) -> Callable[[dict[str, Any]], Any]:
+    """``send`` with the framework's plain-text 404 (no such route) and 405 (a method the
+    route does not take) answered in the service's JSON shape; JSON answers pass as they
+    are (an unknown member or SKU is a JSON 404 already)."""
+    method, path = scope.get("method", "?"), scope.get("path", "")
+
+    def rewrite(body: bytes, start: dict[str, Any]) -> JSONResponse | None:
+        try:
+            json.loads(body)
+            return None
+        except ValueError:
+            pass
+        if start["status"] == 405:
+            allow = {k.lower(): v for k, v in start.get("headers", ())}.get(b"allow", b"")
+            return JSONResponse(
+                {"error": "MethodNotAllowed", "detail": f"{path} does not take {method}"},
+                status_code=405,
+                headers={"allow": allow.decode("latin-1")} if allow else None,
+            )
+        return JSONResponse(
+            {"error": "NotFound", "detail": f"no route {path}; the routes are listed at /docs"},
+            status_code=404,
+        )
+
+    return _rewritten(send, (404, 405), rewrite)
 
 
 def _openapi_answer(send: Any) -> Callable[[dict[str, Any]], Any]:
     """``send`` with BentoML's OpenAPI document completed by :func:`with_errors`."""
-    return _rewritten(send, 200, lambda body: JSONResponse(with_errors(json.loads(body))))
+    return _rewritten(send, (200,), lambda body, _: JSONResponse(with_errors(json.loads(body))))
 
 
 def _replay(messages: list[dict[str, Any]], receive: Any) -> Callable[[], Any]:
@@ -247,8 +283,9 @@ class QuietClientErrors(logging.Filter):
                 for e in exc.errors(include_input=False)
             )
             head = record.getMessage()
-            record.msg = "%s: invalid request, %d validation error(s) at %s (answered 400)"
-            record.args = (head, exc.error_count(), fields or "the body")
+            status = validation_status(exc.errors(include_input=False))
+            record.msg = "%s: invalid request, %d validation error(s) at %s (answered %d)"
+            record.args = (head, exc.error_count(), fields or "the body", status)
             record.exc_info = None
             record.exc_text = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"

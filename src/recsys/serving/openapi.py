@@ -39,6 +39,8 @@ ERROR_SCHEMA: Final[dict[str, Any]] = {
 
 #: the routes open without the API key (orchestrators probe without credentials)
 PROBES: Final = frozenset({"/healthz", "/livez", "/readyz"})
+#: what ``/readyz`` answering 503 means
+NOT_READY: Final = "Not ready: the model is still loading, or the event log cannot take writes"
 
 ERROR_STATUSES: Final = {
     "400": "Not JSON, not a JSON object, or a content type other than JSON",
@@ -51,9 +53,9 @@ ERROR_STATUSES: Final = {
 
 
 def with_errors(spec: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``spec`` whose ``POST`` routes list every error answer, and whose optional
-    fields say ``nullable`` the OpenAPI 3.0 way (pydantic writes ``{"type": "null"}``,
-    which 3.0 does not know)."""
+    """A copy of ``spec`` whose ``POST`` routes (and ``/readyz``) list every error answer,
+    and whose optional fields say ``nullable`` the OpenAPI 3.0 way (pydantic writes
+    ``{"type": "null"}``, which 3.0 does not know)."""
     out = _nullable(copy.deepcopy(spec))
     schemas = out.setdefault("components", {}).setdefault("schemas", {})
     schemas["RecsysError"] = copy.deepcopy(ERROR_SCHEMA)
@@ -82,6 +84,9 @@ def with_errors(spec: dict[str, Any]) -> dict[str, Any]:
                 "description": text,
                 "content": {"application/json": {"schema": ref}},
             }
+    ready = out.get("paths", {}).get("/readyz", {}).get("get")
+    if isinstance(ready, dict):
+        ready.setdefault("responses", {})["503"] = {"description": NOT_READY}
     return out
 
 

@@ -1,0 +1,42 @@
+"""The server log's line for an invalid request: fields named, values dropped, the status
+the client really got."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from pydantic import ValidationError
+
+from recsys.serving.gatekeeper import QuietClientErrors
+from recsys.serving.schemas import RecommendRequest
+
+
+def _record(body: str) -> logging.LogRecord:
+    try:
+        RecommendRequest.model_validate_json(body)
+    except ValidationError as exc:
+        error = exc
+    else:  # pragma: no cover - the bodies below are all invalid
+        raise AssertionError(body)
+    return logging.LogRecord(
+        "bentoml", logging.ERROR, __file__, 1, "Exception on /recommend", None,
+        (ValidationError, error, None),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "where"),
+    [
+        ('{"member_id": "u1", "k": 0}', 422, "k"),
+        ('{"member_id": 4111111111111111}', 422, "member_id"),
+        ('{"member_id": "u1",', 400, "the body"),
+    ],
+)
+def test_an_invalid_request_is_one_warning_with_its_real_status(body, status, where):
+    record = _record(body)
+    assert QuietClientErrors().filter(record)
+    line = record.getMessage()
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert f"(answered {status})" in line and where in line, line
+    assert "4111111111111111" not in line
