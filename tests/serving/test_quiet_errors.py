@@ -1,5 +1,5 @@
-"""The server log's line for an invalid request: fields named, values dropped, the status
-the client really got."""
+"""What an invalid request leaves in the log and the answer: fields named, card and phone
+numbers masked, the status the client really got."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from recsys.serving.gatekeeper import QuietClientErrors
+from recsys.serving.redaction import safe_text
 from recsys.serving.schemas import RecommendRequest
 
 
@@ -40,3 +41,18 @@ def test_an_invalid_request_is_one_warning_with_its_real_status(body, status, wh
     assert record.levelno == logging.WARNING and record.exc_info is None
     assert f"(answered {status})" in line and where in line, line
     assert "4111111111111111" not in line
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("got '2300-01-01T00:00:00'", "got '2300-01-01T00:00:00'"),  # a date is no number
+        ("got '4111 1111 1111 1111'", "got '<redacted>'"),
+        ("got '4111-1111-1111-1111'", "got '<redacted>'"),
+        ("call +1 555-123-4567", "call +<redacted>"),
+        ("got 123456789", "got <redacted>"),
+        ("got 12345678", "got 12345678"),
+    ],
+)
+def test_error_messages_mask_card_and_phone_numbers_and_keep_dates(text, said):
+    assert safe_text(text) == said

@@ -359,8 +359,8 @@ class ProfileEncoder:
             try:
                 x = (float(value) - self.means_[j]) / self.scales_[j]  # type: ignore[arg-type]
             except (TypeError, ValueError) as exc:
-                raise InvalidInputError(
-                    f"profile field {col!r} must be a number, got {value!r}"
+                raise InvalidInputError(  # the value is the member's: not repeated
+                    f"profile field {col!r} must be a number, got a {type(value).__name__}"
                 ) from exc
             if x != 0 and math.isfinite(x):
                 cols.append(self._numeric_offset + j)

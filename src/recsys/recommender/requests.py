@@ -67,7 +67,9 @@ class Request:
 
     def profile_row(self, profile: Any) -> sp.csr_matrix:
         if not isinstance(profile, Mapping) or not all(isinstance(k, str) for k in profile):
-            raise InvalidInputError(f"profile must be a dict of tag name -> value, got {profile!r}")
+            raise InvalidInputError(
+                f"profile must be a dict of tag name -> value, got a {type(profile).__name__}"
+            )
         return self.state.dataset.profile_encoder.transform_one(dict(profile))
 
     def member(self, member_id: Any, profile: Any) -> tuple[int, sp.csr_matrix | None, list[str]]:

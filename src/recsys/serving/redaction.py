@@ -1,4 +1,4 @@
-"""What a client error may say: field paths and messages, never the values sent.
+"""What a client error may say: field paths and messages, never an id or a profile value.
 
 A request that fails validation is described by pydantic as a list of ``{"type", "loc",
 "msg", "input", ...}``. ``input`` is the offending value and ``loc`` can hold dict keys the
@@ -20,7 +20,8 @@ from pydantic import BaseModel
 __all__ = ["MASK", "field_names", "safe_errors", "safe_loc", "safe_text"]
 
 MASK: Final = "<redacted>"
-_DIGITS = re.compile(r"\d[\d \-]{7,}\d")  # 9+ digits, maybe grouped: cards, phones
+#: 9+ digits, maybe grouped by single spaces or dashes: cards, phones (a date has 8)
+_DIGITS = re.compile(r"\d(?:[ \-]?\d){8,}")
 
 
 @cache
