@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 import httpx
+import numpy as np
 import pytest
 
 from recsys.columns import Columns
@@ -57,6 +58,26 @@ def test_probes_metrics_and_docs(client: httpx.Client) -> None:
     assert "503" in spec["paths"]["/readyz"]["get"]["responses"]  # unready: what it answers
     docs = client.get("/docs", follow_redirects=True)  # where people look for the API page
     assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
+
+
+def test_a_store_shelf_of_every_season(client: httpx.Client, trained: TrainedModel) -> None:
+    # the README: a store's shelf is in season unless the filters say in_season: false
+    import recsys
+
+    state = recsys.Recommender.load(trained.path).state_
+    day = "2026-01-15"
+    names = np.asarray(state.item_names)
+    in_season = set(names[state.dataset.catalog.mask(in_season=day)].tolist())
+    ask = {"member_id": trained.member, "store_id": trained.store, "k": 40}
+    shelves = {}
+    for season in (False, day):
+        answer = client.post("/recommend", json={**ask, "filters": {"in_season": season}})
+        assert answer.status_code == 200, answer.text
+        shelves[season] = {i["item_id"] for i in answer.json()["items"]}
+    assert shelves[day] <= in_season
+    assert shelves[False] - in_season  # every season: some SKU out of season on that day
+    refused = client.post("/recommend", json={**ask, "filters": {"in_season": True}})
+    assert refused.status_code == 422, refused.text
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
@@ -54,10 +54,13 @@ class Filters(_Request):
     max_price: float | None = Field(
         None, ge=0, description="Highest price to keep.", examples=[300]
     )
-    in_season: dt.date | None = Field(
+    in_season: Literal[False] | dt.date | None = Field(
         None,
-        description="ISO date: keep SKUs in season and available on that day.",
-        examples=["2026-11-22"],
+        description=(
+            "ISO date: keep SKUs in season and available on that day; false: every season "
+            "(a store's shelf keeps the shelf's day by default)."
+        ),
+        examples=["2026-11-22", False],
     )
     include: list[str] | None = Field(
         None, description="Only these SKU ids may appear.", examples=[["sku1", "sku7"]]
