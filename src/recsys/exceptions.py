@@ -53,7 +53,8 @@ class UnknownIdError(RecsysError, KeyError):
         self.kind = kind
         self.ids = list(ids)
         self.known = known
-        suffix = f" (known: {known} {kind}s)" if known is not None else ""
+        plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"  # category
+        suffix = f" (known: {known} {plural})" if known is not None else ""
         if kind in PERSONAL_KINDS:  # personal data: never repeated in a message or a log
             count = f"{len(self.ids)} id" + ("s" if len(self.ids) != 1 else "")
             super().__init__(f"unknown {kind}: {count} not found{suffix}")

@@ -122,7 +122,13 @@ def test_audience_reasons_count_the_category_and_min_score_cuts(carded):
     for m in found[:50]:
         mine = bought.loc[bought.user_id == m.member_id, "item_id"].unique()
         n = int((catalog.loc[mine, "category"] == category).sum())
-        expected = f"bought {n} {category} so far" if n else "members like you bought it"
+        expected = (
+            "members like you bought it"
+            if not n
+            else f"bought {category} once so far"
+            if n == 1
+            else f"bought {n} {category} so far"
+        )
         assert m.reason == expected, (m, n)
     cut = sorted(m.score for m in found)[len(found) // 2]
     above = rec.audience(sku, k=everyone, exclude_purchased=False, min_score=cut)

@@ -50,6 +50,9 @@ def _rule_violations(rec, data, req, shelf, chain):
     rules = {**chain, **req["rules"]}
     bad = []
     cap = rules.get("max_per_category")
+    wanted = req["filters"].get("category")
+    if cap is not None and wanted and "max_per_category" not in req["rules"]:
+        cap = max(cap, -(-req["k"] // len(wanted)))  # the default cap lets the shelf fill
     if cap is not None:
         counts = cat.loc[ids, "category"].value_counts()
         bad += [("max_per_category", c) for c, n in counts.items() if n > cap]
@@ -90,6 +93,20 @@ def test_no_shelf_breaks_a_rule_or_a_filter(model, fitted, small_data, assert_sa
         assert_same_shelf(rec.recommend_batch([req["member"]], **kwargs)[0], shelf)
 
     check()
+
+
+def test_a_shelf_of_one_category_is_filled_unless_the_request_caps_it(fitted, small_data):
+    # the chain's 3-a-category cap is for mixed shelves: asking for shirts gets 10 shirts
+    rec = fitted("ease")
+    member = small_data.interactions.user_id.iloc[0]
+    category = small_data.catalog.category.value_counts().index[0]
+    everyday = {"category": [category], "in_season": False}
+    shelf = rec.recommend(member, 10, filters=everyday, exclude_purchased=False)
+    assert len(shelf) == 10
+    capped = rec.recommend(
+        member, 10, filters=everyday, exclude_purchased=False, rules={"max_per_category": 2}
+    )
+    assert len(capped) == 2  # a cap the request sets itself holds
 
 
 def test_a_pin_takes_its_slot_and_a_boost_lifts(fitted, small_data):

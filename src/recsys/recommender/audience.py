@@ -50,5 +50,13 @@ def audience_reasons(state: ShelfState, item: int, members: np.ndarray) -> list[
     for u in np.asarray(members).tolist():
         bought = state.members.bought(u)
         n = int((codes[bought[bought < len(codes)]] == code).sum()) if code >= 0 else 0
-        out.append(f"bought {n} {name} so far" if n else "members like you bought it")
+        out.append(_bought(n, name))
     return out
+
+
+def _bought(n: int, category: str) -> str:
+    """What a marketer reads of a member who bought ``n`` SKUs of ``category`` (a plural
+    category name, as catalogs name them: "jackets")."""
+    if not n:
+        return "members like you bought it"
+    return f"bought {category} once so far" if n == 1 else f"bought {n} {category} so far"

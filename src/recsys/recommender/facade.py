@@ -389,7 +389,7 @@ class Recommender(Campaigns, Facts, Params):
         now = epoch_seconds(at)
         store = req.store(store_id)
         flt = req.filters(in_season(filters, store_id, now))
-        merch = req.rules(store_id, rules)
+        merch = req.rules(store_id, rules, flt, k)
         u, features, tags = req.member(member_id, profile)
         bought = state.members.bought(u)
         excluded = bought if exclude_purchased else _EMPTY
@@ -468,7 +468,7 @@ class Recommender(Campaigns, Facts, Params):
         now = epoch_seconds(at)
         store = req.store(store_id)
         flt = req.filters(in_season(filters, store_id, now))
-        merch = req.rules(store_id, rules)
+        merch = req.rules(store_id, rules, flt, k)
         members = state.members
         users = members.to_index(list(member_ids), strict=self.on_unknown == "raise")
         visits = [self._visit(state, u, now) for u in users.tolist()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -101,14 +102,24 @@ class Request:
         data = self.state.dataset
         return parse_filters(filters, data.catalog, data.items)
 
-    def rules(self, store_id: str | None, rules: Any) -> Rules:
-        """The chain's rules, then the store's, then the request's, key by key."""
+    def rules(
+        self, store_id: str | None, rules: Any, flt: ShelfFilter | None = None, k: int = 0
+    ) -> Rules:
+        """The chain's rules, then the store's, then the request's, key by key.
+
+        A shelf whose filter keeps only some categories can still be filled: the chain's or
+        store's ``max_per_category`` rises to ``ceil(k / categories)`` for it (a request
+        that sets its own cap keeps it).
+        """
         data = self.state.dataset
         chain = CHAIN_DEFAULT if self._chain_rules is None else self._chain_rules
         out = parse_rules(chain, data.catalog, data.items)
         store_rules = self._store_rules
         if store_id is not None and store_rules and store_id in store_rules:
             out = parse_rules(store_rules[store_id], data.catalog, data.items, out)
+        cap, wanted = out.max_per_category, flt.categories if flt is not None else None
+        if cap is not None and wanted:
+            out = replace(out, max_per_category=max(cap, -(-k // len(wanted))))
         return parse_rules(rules, data.catalog, data.items, out)
 
 
