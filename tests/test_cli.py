@@ -109,6 +109,27 @@ def test_a_data_folder_with_a_misnamed_column_names_it(
     assert "01104905" in set(Recommender.load(out).members_.ids().tolist())
 
 
+@pytest.mark.parametrize(
+    ("table", "text", "said"),
+    [
+        ("interactions.csv", "user_id,item_id,type\nu1,s1,view\n", "'type' -> 'kind'?"),
+        ("catalog.csv", "item_id,categroy,price\ns1,shirts,20\n", "'categroy' -> 'category'?"),
+        ("interactions.csv", "user_id,item_id,kind,colour\nu1,s1,view,red\n", "['colour']"),
+    ],
+)
+def test_a_misspelt_or_unknown_column_is_named_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], table: str, text: str, said: str
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "interactions.csv").write_text("user_id,item_id,kind\nu1,s1,view\nu2,s1,view\n")
+    (folder / table).write_text(text)
+    assert main(["train", "--data", str(folder), "--out", str(tmp_path / "m")]) != 0
+    err = capsys.readouterr().err
+    assert said in err.strip().splitlines()[-1], err
+    assert "training" not in err  # refused while loading, before any fit
+
+
 def test_pseudonymized_training(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

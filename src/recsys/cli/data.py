@@ -10,6 +10,8 @@ from recsys.cli._common import CLIError, step
 from recsys.columns import Columns
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
 
     from recsys.datasets import RetailData
@@ -47,29 +49,73 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
+#: optional columns a table's reader knows (interactions: every event field)
+_CATALOG_COLUMNS = (
+    Columns.CATEGORY, Columns.PRICE, Columns.SEASON, Columns.AVAILABLE_FROM,
+    Columns.AVAILABLE_TO, Columns.NAME, Columns.TAGS, Columns.GROUP,
+)  # fmt: skip
+#: what retail exports often call the columns recsys reads
+_SYNONYMS: dict[str, str] = {
+    "type": Columns.KIND, "event": Columns.KIND, "event_type": Columns.KIND,
+    "action": Columns.KIND, "customer_id": Columns.USER, "member_id": Columns.USER,
+    "household_key": Columns.USER, "sku": Columns.ITEM, "product_id": Columns.ITEM,
+    "quantity": Columns.VALUE, "qty": Columns.VALUE, "time": Columns.TIMESTAMP,
+    "date": Columns.TIMESTAMP, "store": Columns.STORE, "shop_id": Columns.STORE,
+}  # fmt: skip
+
+
+def _known_columns(name: str) -> tuple[str, ...]:
+    from recsys.data.events import FIELD_NAMES
+
+    optional = {"interactions": FIELD_NAMES, "catalog": _CATALOG_COLUMNS}.get(name, ())
+    return (*REQUIRED[name], *optional)
+
+
 def _check_columns(name: str, path: Path, frame: pd.DataFrame) -> None:
-    """Raise :class:`SchemaError` naming the required columns a table lacks."""
+    """Raise :class:`SchemaError` naming the required columns a table lacks, a column that
+    looks like a misspelt known one (``categroy``), and, in interactions, any column the
+    event schema does not know, before anything is trained."""
     import difflib
 
     from recsys.exceptions import SchemaError
 
     have = [str(c) for c in frame.columns]
+    known = _known_columns(name)
     missing = [c for c in REQUIRED[name] if c not in have]
-    if not missing:
-        return
-    from recsys.data.events import FIELD_NAMES
+    unknown = [c for c in have if c not in known]
 
-    spare = [c for c in have if c not in FIELD_NAMES and c not in REQUIRED[name]]
-    hints = []
-    for col in missing:
-        close = difflib.get_close_matches(col, spare, n=1, cutoff=0.5)
-        if close:
-            hints.append(f"{close[0]!r} -> {col!r}?")
-    hint = f" (rename {', '.join(hints)})" if hints else ""
+    def likely(col: str, among: Sequence[str], cutoff: float) -> str | None:
+        synonym = _SYNONYMS.get(col.lower())
+        if synonym in among:
+            return synonym
+        close = difflib.get_close_matches(col.lower(), among, n=1, cutoff=cutoff)
+        return close[0] if close else None
+
+    absent = [c for c in known if c not in have]
+    renames = {c: likely(c, absent, 0.8) for c in unknown}
+    for col in missing:  # a looser match for a required column than for an optional one
+        if col not in renames.values():
+            guess = next((c for c in unknown if likely(c, [col], 0.5)), None)
+            if guess is not None:
+                renames[guess] = col
+    misspelt = {c: r for c, r in renames.items() if r is not None}
+    extra = unknown if name == "interactions" else []
+    if not (missing or misspelt or extra):
+        return
+    hint = ", ".join(f"{c!r} -> {r!r}?" for c, r in misspelt.items())
+    problems = []
+    if missing:
+        problems.append(f"lacks the column(s) {missing}")
+    if misspelt and not missing:
+        problems.append("has a column that looks misspelt")
+    other = [c for c in extra if c not in misspelt]
+    if other:
+        problems.append(f"has column(s) {other} that events do not have (known: {list(known)})")
     raise SchemaError(
-        f"{path.name} lacks the column(s) {missing}{hint}; it has {have[:10]}. A data folder "
-        "holds interactions (user_id, item_id, kind, optional value, timestamp, store_id) "
-        "and optionally catalog, stores, profiles: see the README's Data section"
+        f"{path.name} {'; '.join(problems)}{f' (rename {hint})' if hint else ''}; it has "
+        f"{have[:10]}. A data folder holds interactions (user_id, item_id, kind, optional "
+        "value, timestamp, store_id) and optionally catalog, stores, profiles: see the "
+        "README's Data section"
     )
 
 
