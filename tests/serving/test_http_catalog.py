@@ -149,3 +149,22 @@ def test_events_carry_profiles_durably(
         assert [r.item_id for r in again.recommend("qr-2", 10, store_id=STORE)] == before
     finally:
         again.close()
+
+
+def test_tags_alone_are_logged_and_set(client: httpx.Client, trained: TrainedModel) -> None:
+    """A QR-code sign-up before any event: POST /events with profiles and no events."""
+    tags = {"age_band": "18-24", "family": "kids"}
+    answer = client.post("/events", json={"profiles": {"qr-alone": tags}})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["accepted"] == 0 and answer.json()["duplicates"] == 0
+    shelf = client.post("/recommend", json={"member_id": "qr-alone", "store_id": STORE}).json()
+    assert shelf["fallback"] is None  # a shelf of their tags, not the popular one
+    assert any("18-24" in item["reason"] for item in shelf["items"])
+    also = client.post("/events", json={"events": [], "profiles": {"qr-alone-2": tags}})
+    assert also.status_code == 200, also.text
+    _error(client.post("/events", json={"events": []}), 422, "InvalidInputError")
+    bad = {"profiles": {"qr-alone-3": {"age_band": ["x"]}}}
+    refused = client.post("/events", json=bad)
+    assert refused.status_code == 422, refused.text
+    unknown = client.post("/recommend", json={"member_id": "qr-alone-3", "store_id": STORE})
+    assert unknown.json()["fallback"] == "popular-in-store"  # the refused tags set nothing

@@ -662,9 +662,12 @@ class Recommender(Campaigns, Facts, Params):
         self, events: Any, profiles: Mapping[str, Mapping[str, Any]] | None = None
     ) -> int:
         """Validate events (and profiles) as :meth:`update` would, changing nothing;
-        returns the number of events."""
+        returns the number of events. No events at all is valid with ``profiles`` (what
+        :meth:`set_profiles` takes)."""
         state = self._fitted()
         prepare_profiles(profiles, data=state.dataset, members=state.members)
+        if profiles and isinstance(events, list) and not events:
+            return 0
         batch = prepare_events(events, data=state.dataset, members=state.members, live_boost=1.0)
         return batch.n_events
 

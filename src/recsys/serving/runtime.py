@@ -448,7 +448,9 @@ class RecsysRuntime:
             ``accepted`` (new in the log), ``duplicates`` (``event_id`` already logged),
             ``last_seq``.
         """
-        empty = "no events given: send {'events': [...]} with at least one"
+        if profiles and not events:  # tags alone (a QR-code sign-up)
+            return self._profiles_alone(profiles)
+        empty = "no events given: send {'events': [...]} with at least one, or 'profiles'"
         _bounded(events, self.settings.max_events, "events", empty)
         records = [self._boundary(e) for e in events]
         checked = validate_events(records)  # once, for the model and the log (4xx here)
@@ -475,6 +477,17 @@ class RecsysRuntime:
             elif result.accepted:
                 self._catch_up()  # duplicates or rows from another writer: the log decides
         return result
+
+    def _profiles_alone(self, profiles: Mapping[str, Mapping[str, Any]]) -> AppendResult:
+        """:meth:`ingest` of profiles without events: checked, logged durably, set."""
+        _bounded(profiles, self.settings.max_events, "profiles", "no profiles given")
+        tags = {self.member(m): dict(t) for m, t in profiles.items()}
+        with self._events_lock:
+            self.recommender.check_events([], tags)  # 4xx here: nothing written
+            self._logged_change(
+                "profiles", {"profiles": tags}, lambda: self.recommender.set_profiles(tags)
+            )
+            return AppendResult(accepted=0, duplicates=0, last_seq=self.applied_seq)
 
     def add_items(
         self, items: list[dict[str, Any]], stores: Mapping[str, Sequence[str]] | None

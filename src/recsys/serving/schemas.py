@@ -237,7 +237,8 @@ class EventsRequest(_Request):
     # because BentoML parses the body on the event loop, where building 10,000 models would
     # hold up every shelf behind it
     events: Annotated[list[dict[str, Any]], WithJsonSchema(_events_schema())] = Field(
-        ..., description="The events, at most 10,000 (413 beyond)."
+        default_factory=list,
+        description="The events, at most 10,000 (413 beyond); none with 'profiles' alone.",
     )
     profiles: dict[str, dict[str, str | int | float]] | None = Field(
         None,
