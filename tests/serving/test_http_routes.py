@@ -56,6 +56,9 @@ def test_probes_metrics_and_docs(client: httpx.Client) -> None:
         answers = spec["paths"][route]["post"]["responses"]
         assert {"200", "400", "401", "404", "413", "422", "503"} <= set(answers), route
     assert "503" in spec["paths"]["/readyz"]["get"]["responses"]  # unready: what it answers
+    from recsys import __version__
+
+    assert spec["info"]["version"] == __version__
     docs = client.get("/docs", follow_redirects=True)  # where people look for the API page
     assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
 

@@ -36,6 +36,10 @@ __all__ = ["CLIError", "build_parser", "load_data", "main"]
 
 
 # --------------------------------------------------------------------------- parser
+#: what --data takes (see recsys.cli.data.load_data)
+_DATA_HELP = "'synthetic', 'completejourney', 'online_retail' (shared data sets) or a folder"
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -98,7 +102,7 @@ def _add_demo(sub: argparse._SubParsersAction[_Parser]) -> None:
 def _add_train(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``recsys train`` and its options."""
     p = sub.add_parser("train", help="train a model and save it to a directory")
-    p.add_argument("--data", required=True, help="'synthetic' or a data folder")
+    p.add_argument("--data", required=True, help=_DATA_HELP)
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--model", choices=MODELS, default="blend", help="default: blend")
     p.add_argument(
@@ -128,7 +132,7 @@ def _add_evaluate(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser(
         "evaluate", help="compare models on a temporal split, or write the quality report"
     )
-    p.add_argument("--data", default="synthetic", help="'synthetic' or a data folder")
+    p.add_argument("--data", default="synthetic", help=_DATA_HELP)
     p.add_argument("--models", default="popular,ease,als,blend", help="comma-separated models")
     p.add_argument("--k", type=_positive, default=10)
     p.add_argument("--factors", type=_positive, default=64)
@@ -191,9 +195,7 @@ def _add_report(sub: argparse._SubParsersAction[_Parser]) -> None:
     )
     src = p.add_argument_group("events (one of)")
     src.add_argument("--events", metavar="LOG", help="a service's event log (SQLite file)")
-    src.add_argument(
-        "--data", help="'synthetic', 'completejourney', 'online_retail' or a data folder"
-    )
+    src.add_argument("--data", help=_DATA_HELP)
     p.add_argument("--out", required=True, metavar="DIR", help="folder for index.html & co.")
     p.add_argument("--period", choices=("week", "month"), default="week")
     p.add_argument(

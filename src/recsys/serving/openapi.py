@@ -57,6 +57,11 @@ def with_errors(spec: dict[str, Any]) -> dict[str, Any]:
     and whose optional fields say ``nullable`` the OpenAPI 3.0 way (pydantic writes
     ``{"type": "null"}``, which 3.0 does not know)."""
     out = _nullable(copy.deepcopy(spec))
+    info = out.setdefault("info", {})
+    if info.get("version") in (None, "None", ""):  # BentoML's, when no Bento was built
+        from recsys import __version__
+
+        info["version"] = __version__
     schemas = out.setdefault("components", {}).setdefault("schemas", {})
     schemas["RecsysError"] = copy.deepcopy(ERROR_SCHEMA)
     ref = {"$ref": "#/components/schemas/RecsysError"}
