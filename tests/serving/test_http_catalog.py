@@ -59,6 +59,10 @@ def test_stock_at_zero_hides_a_sku_in_that_store(
     assert top in [i["item_id"] for i in _shelf(client, trained.member)]
 
 
+#: a SKU whose sale ends before it starts
+_BACKWARDS = {"item_id": "x", "available_from": "2026-05-01", "available_to": "2026-04-01"}
+
+
 @pytest.mark.parametrize(
     ("route", "body", "status", "error"),
     [
@@ -68,6 +72,7 @@ def test_stock_at_zero_hides_a_sku_in_that_store(
         ("/catalog", {"items": [{"item_id": "x"}], "stores": {"s-nope": ["x"]}}, 404, None),
         ("/catalog", {"items": [{"item_id": "x"}], "stores": {STORE: ["sku-nope"]}}, 404, None),
         ("/catalog", {"items": [{"item_id": "x", "season": "monsoon"}]}, 422, "SchemaError"),
+        ("/catalog", {"items": [_BACKWARDS]}, 422, "SchemaError"),
         ("/stock", {"store_id": "s-nope", "stock": {"sku1": 0}}, 404, "UnknownIdError"),
         ("/stock", {"store_id": STORE, "stock": {"sku-nope": 0}}, 404, "UnknownIdError"),
         ("/stock", {"store_id": STORE, "stock": {"sku1": -2}}, 422, "ValidationError"),

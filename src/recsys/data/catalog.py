@@ -388,6 +388,14 @@ class Catalog:
             )
             for name in (Columns.AVAILABLE_FROM, Columns.AVAILABLE_TO)
         }
+        start, stop = dates[Columns.AVAILABLE_FROM], dates[Columns.AVAILABLE_TO]
+        backwards = ~np.isnat(start) & ~np.isnat(stop) & (stop < start)
+        if backwards.any():
+            raise SchemaError(
+                f"catalog: {int(backwards.sum())} SKU(s) end their sale before it starts "
+                f"({Columns.AVAILABLE_TO!r} < {Columns.AVAILABLE_FROM!r}), e.g. "
+                f"{items.ids[np.flatnonzero(backwards)[0]]!r}"
+            )
         return cls(
             items=items,
             categories=categories,
