@@ -44,6 +44,12 @@ def ruled_requests(draw, data):
     return req
 
 
+def _shelf_args(req):
+    """The keyword arguments of ``recommend`` / ``recommend_batch`` for a drawn request."""
+    keys = {"k": "k", "store_id": "store", "filters": "filters", "rules": "rules"}
+    return {**{a: req[r] for a, r in keys.items()}, "exclude_purchased": req["exclude_purchased"]}
+
+
 def _rule_violations(rec, data, req, shelf, chain):
     cat = data.catalog.set_index("item_id")
     ids = [r.item_id for r in shelf]
@@ -78,13 +84,7 @@ def test_no_shelf_breaks_a_rule_or_a_filter(model, fitted, small_data, assert_sa
     @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
     @given(req=ruled_requests(small_data))
     def check(req):
-        kwargs = {
-            "k": req["k"],
-            "store_id": req["store"],
-            "filters": req["filters"],
-            "exclude_purchased": req["exclude_purchased"],
-            "rules": req["rules"],
-        }
+        kwargs = _shelf_args(req)
         shelf = rec.recommend(req["member"], **kwargs)
         ids = [r.item_id for r in shelf]
         assert len(ids) <= req["k"] and len(set(ids)) == len(ids)
@@ -143,13 +143,7 @@ def test_a_batch_under_rules_gives_each_member_their_own_shelf(
         picks=st.lists(st.sampled_from(members), min_size=4, max_size=12),
     )
     def check(req, picks):
-        kwargs = {
-            "k": req["k"],
-            "store_id": req["store"],
-            "filters": req["filters"],
-            "exclude_purchased": req["exclude_purchased"],
-            "rules": req["rules"],
-        }
+        kwargs = _shelf_args(req)
         shelves = rec.recommend_batch(picks, **kwargs)
         for member, shelf in zip(picks, shelves, strict=True):
             assert_same_shelf(shelf, rec.recommend(member, **kwargs))

@@ -312,17 +312,27 @@ class ProfileEncoder:
             value = profile.get(col)
             if not _is_missing(value) and self._index[col].get(_one_id(value)) is not None:
                 return True
+        return bool(self._numbers_of(profile, strict=False))
+
+    def _numbers_of(self, profile: Mapping[str, Any], strict: bool) -> list[tuple[int, float]]:
+        """(feature, standardized value) of the profile's numeric fields off the mean; a
+        value that is no number raises (``strict``) or is left out."""
+        out = []
         for j, col in enumerate(self.numeric_columns):
             value = profile.get(col)
             if _is_missing(value):
                 continue
             try:
                 x = (float(value) - self.means_[j]) / self.scales_[j]  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                continue
+            except (TypeError, ValueError) as exc:
+                if not strict:
+                    continue
+                raise InvalidInputError(  # the value is the member's: not repeated
+                    f"profile field {col!r} must be a number, got a {type(value).__name__}"
+                ) from exc
             if x != 0 and math.isfinite(x):
-                return True
-        return False
+                out.append((self._numeric_offset + j, x))
+        return out
 
     def transform_one(self, profile: Mapping[str, Any]) -> sp.csr_matrix:
         """Encode one profile dict into a (1, n_features) row; the per-request fast path.
@@ -352,19 +362,9 @@ class ProfileEncoder:
                 continue
             cols.append(feat)
             vals.append(1.0)
-        for j, col in enumerate(self.numeric_columns):
-            value = profile.get(col)
-            if _is_missing(value):
-                continue
-            try:
-                x = (float(value) - self.means_[j]) / self.scales_[j]  # type: ignore[arg-type]
-            except (TypeError, ValueError) as exc:
-                raise InvalidInputError(  # the value is the member's: not repeated
-                    f"profile field {col!r} must be a number, got a {type(value).__name__}"
-                ) from exc
-            if x != 0 and math.isfinite(x):
-                cols.append(self._numeric_offset + j)
-                vals.append(x)
+        for feat, x in self._numbers_of(profile, strict=True):
+            cols.append(feat)
+            vals.append(x)
         if unseen:
             self._warn_unseen(unseen)
         order = np.argsort(cols, kind="stable")
