@@ -69,9 +69,11 @@ def _rule_violations(rec, data, req, shelf, chain):
     flags = [i in buried for i in ids]
     if True in flags and False in flags[flags.index(True) :]:
         bad.append(("bury", ids))
+    short = req["k"] - len(ids)  # slots nothing could fill: the shelf closes them up
     for item, slot in rules.get("pin", {}).items():
-        if item in ids and ids.index(item) != slot and len(ids) > slot:
-            # a pin may only move when a rule ruled out the slot (a cap or a group)
+        if item in ids and slot < req["k"] and not slot - short <= ids.index(item) <= slot:
+            # a pinned SKU holds its slot (one past the shelf pins nothing), moving up only
+            # past slots left empty
             bad.append(("pin", item, slot, ids.index(item)))
     return bad
 
@@ -107,6 +109,17 @@ def test_a_shelf_of_one_category_is_filled_unless_the_request_caps_it(fitted, sm
         member, 10, filters=everyday, exclude_purchased=False, rules={"max_per_category": 2}
     )
     assert len(capped) == 2  # a cap the request sets itself holds
+
+
+def test_pins_past_the_candidates_close_up_in_order(fitted, small_data):
+    # three SKUs may be shown, two pinned to slots 2 and 3 of 4: the one left fills slot 0,
+    # slot 1 stays empty, and the shelf closes it up, keeping the pins in their order
+    rec = fitted("ease")
+    member = small_data.interactions.user_id.iloc[0]
+    few = {"include": ["sku0", "sku1", "sku2"], "in_season": False}
+    pins = {"pin": {"sku0": 2, "sku1": 3}, "max_per_category": None, "dedupe_groups": False}
+    shelf = rec.recommend(member, 4, filters=few, rules=pins, exclude_purchased=False)
+    assert [r.item_id for r in shelf] == ["sku2", "sku0", "sku1"]
 
 
 def test_a_pin_takes_its_slot_and_a_boost_lifts(fitted, small_data):
