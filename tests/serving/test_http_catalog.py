@@ -173,3 +173,20 @@ def test_tags_alone_are_logged_and_set(client: httpx.Client, trained: TrainedMod
     assert refused.status_code == 422, refused.text
     unknown = client.post("/recommend", json={"member_id": "qr-alone-3", "store_id": STORE})
     assert unknown.json()["fallback"] == "popular-in-store"  # the refused tags set nothing
+
+
+def test_tags_come_as_a_list_or_as_one_string_as_in_a_csv(
+    client: httpx.Client, trained: TrainedModel
+) -> None:
+    item = {"item_id": "sku-tags-text", "category": "jackets", "tags": "wool|navy"}
+    resp = client.post("/catalog", json={"items": [item], "stores": {STORE: [item["item_id"]]}})
+    assert resp.status_code == 200, resp.text
+    import recsys
+
+    rec = recsys.Recommender.load(trained.path)  # the same change, in Python
+    rec.add_items([item, {"item_id": "sku-tags-list", "tags": ["wool", "navy"]}])
+    catalog, items = rec.state_.dataset.catalog, rec.state_.dataset.items
+    tags = [catalog.tags[items.index_of(i)] for i in ("sku-tags-text", "sku-tags-list")]
+    assert tags == [("wool", "navy"), ("wool", "navy")]
+    refused = client.post("/catalog", json={"items": [{"item_id": "x", "tags": 5}]})
+    assert refused.status_code == 422, refused.text

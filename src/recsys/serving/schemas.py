@@ -274,7 +274,11 @@ class CatalogItem(_Request):
     )  # fmt: skip
     available_to: dt.date | None = Field(None, description="Last day on sale.")
     name: str | None = Field(None, min_length=1, examples=["Wool Parka, Navy"])
-    tags: list[str] | None = Field(None, examples=[["wool", "navy"]])
+    tags: list[str] | str | None = Field(
+        None,
+        description="Free tags: a list, or one string of tags separated by '|' (as in a CSV).",
+        examples=[["wool", "navy"], "wool|navy"],
+    )
     group_id: str | None = Field(
         None, min_length=1, description="Style of the SKU (its variants share it).",
         examples=["Wool Parka"],
