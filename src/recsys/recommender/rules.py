@@ -216,91 +216,93 @@ def apply_rules(
     """The ``k`` SKUs (padded with -1) the rules choose from one row of ranked candidates.
 
     ``pinned`` holds which pinned SKUs may be on this shelf (in the store, passing the
-    filters and exclusions); a pin that may not is left out, never forced in.
+    filters and exclusions); a pin that may not is left out, never forced in. The other
+    slots take the best candidates that fit, in order.
     """
     order, adjusted = _adjusted(ids, scores, rules, catalog)
-    if not rules.pin:
-        return _greedy(order, adjusted, k, rules, catalog)
+    picker = _Picker(rules, catalog)
+    if not rules.pin:  # most shelves: the picks are the shelf, padded
+        chosen, values = picker.best(order, adjusted, k)
+        short = k - len(chosen)
+        return (
+            np.array(chosen + [-1] * short, dtype=np.int64),
+            np.array(values + [-np.inf] * short, dtype=np.float32),
+        )
     out_ids = np.full(k, -1, dtype=np.int64)
     out_scores = np.full(k, -np.inf, dtype=np.float32)
-    taken: set[int] = set()
-    per_category: dict[int, int] = {}
-    groups: set[int] = set()
-    cap, dedupe = rules.max_per_category, rules.dedupe_groups
     items, values = order.tolist(), adjusted.tolist()
-    every = np.concatenate([order, np.array([i for i, _ in rules.pin], dtype=np.int64)])
-    code_of = dict(zip(every.tolist(), catalog.category_codes[every].tolist(), strict=True))
-    group_of = dict(zip(every.tolist(), catalog.group_codes[every].tolist(), strict=True))
-
-    def fits(item: int) -> bool:
-        if item in taken:
-            return False
-        code = code_of[item]
-        if cap is not None and code >= 0 and per_category.get(code, 0) >= cap:
-            return False
-        return not (dedupe and group_of[item] >= 0 and group_of[item] in groups)
-
-    def take(slot: int, item: int, score: float) -> None:
-        out_ids[slot], out_scores[slot] = item, score
-        taken.add(item)
-        code, group = code_of[item], group_of[item]
-        per_category[code] = per_category.get(code, 0) + 1
-        if group >= 0:
-            groups.add(group)
-
-    if rules.pin:
-        score_of = dict(zip(items, values, strict=True))
-        for item, pin_slot in rules.pin:
-            if pin_slot < k and item in pinned and fits(item):
-                take(pin_slot, item, score_of.get(item, values[0] if values else 0.0))
-    free = [s for s in range(k) if out_ids[s] < 0]
-    for item, score in zip(items, values, strict=True):
-        if not free:
-            break
-        if fits(item):
-            take(free.pop(0), item, score)
+    score_of = dict(zip(items, values, strict=True))
+    for item, slot in rules.pin:
+        if slot < k and item in pinned and picker.fits(item):
+            picker.take(item)
+            out_ids[slot] = item
+            out_scores[slot] = score_of.get(item, values[0] if values else 0.0)
+    free = np.flatnonzero(out_ids < 0)
+    chosen, values = picker.best(order, adjusted, len(free))
+    out_ids[free[: len(chosen)]], out_scores[free[: len(chosen)]] = chosen, values
     return _compact(out_ids, out_scores)
 
 
-def _greedy(
-    order: np.ndarray, adjusted: np.ndarray, k: int, rules: Rules, catalog: Catalog
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`apply_rules` without pins: the best candidates that fit, in order, until
-    ``k`` are taken (most shelves stop a few candidates past ``k``)."""
-    cap, dedupe = rules.max_per_category, rules.dedupe_groups
-    limit = 0 if cap is None else cap
-    codes = catalog.category_codes[order].tolist() if cap is not None else None
-    groups = catalog.group_codes[order].tolist() if dedupe else None
-    values = adjusted.tolist()
-    out_ids: list[int] = []
-    out_scores: list[float] = []
-    taken: set[int] = set()
-    per_category: dict[int, int] = {}
-    seen_groups: set[int] = set()
-    for j, item in enumerate(order.tolist()):
-        if item in taken:
-            continue
-        if codes is not None:
-            code = codes[j]
-            if code >= 0 and per_category.get(code, 0) >= limit:
+class _Picker:
+    """What a shelf holds so far, against the cap and the style groups."""
+
+    def __init__(self, rules: Rules, catalog: Catalog) -> None:
+        self.cap, self.dedupe, self.catalog = rules.max_per_category, rules.dedupe_groups, catalog
+        self.taken: set[int] = set()
+        self.per_category: dict[int, int] = {}
+        self.groups: set[int] = set()
+
+    def fits(self, item: int) -> bool:
+        if item in self.taken:
+            return False
+        code, group = int(self.catalog.category_codes[item]), int(self.catalog.group_codes[item])
+        if self.cap is not None and code >= 0 and self.per_category.get(code, 0) >= self.cap:
+            return False
+        return not (self.dedupe and group >= 0 and group in self.groups)
+
+    def take(self, item: int) -> None:
+        self.taken.add(item)
+        code, group = int(self.catalog.category_codes[item]), int(self.catalog.group_codes[item])
+        self.per_category[code] = self.per_category.get(code, 0) + 1
+        if self.dedupe and group >= 0:
+            self.groups.add(group)
+
+    def best(
+        self, order: np.ndarray, adjusted: np.ndarray, n: int
+    ) -> tuple[list[int], list[float]]:
+        """The first ``n`` of ``order`` that fit, taken, with their scores (most shelves
+        stop a few candidates past ``n``)."""
+        items: list[int] = []
+        values: list[float] = []
+        if n <= 0:
+            return items, values
+        # fits() and take() inlined: this loop is on every shelf's path
+        cap = -1 if self.cap is None else self.cap
+        codes = self.catalog.category_codes[order].tolist() if cap >= 0 else None
+        groups = self.catalog.group_codes[order].tolist() if self.dedupe else None
+        taken, per_category, seen = self.taken, self.per_category, self.groups
+        scores = adjusted.tolist()
+        for j, item in enumerate(order.tolist()):
+            if item in taken:
                 continue
-        if groups is not None:
-            group = groups[j]
-            if group >= 0 and group in seen_groups:
-                continue
-            seen_groups.add(group)
-        if codes is not None:
-            per_category[code] = per_category.get(code, 0) + 1
-        taken.add(item)
-        out_ids.append(item)
-        out_scores.append(values[j])
-        if len(out_ids) == k:
-            break
-    short = k - len(out_ids)
-    return (
-        np.array(out_ids + [-1] * short, dtype=np.int64),
-        np.array(out_scores + [-np.inf] * short, dtype=np.float32),
-    )
+            if codes is not None:
+                code = codes[j]
+                if code >= 0 and per_category.get(code, 0) >= cap:
+                    continue
+            if groups is not None:
+                group = groups[j]
+                if group >= 0:
+                    if group in seen:
+                        continue
+                    seen.add(group)
+            if codes is not None:
+                per_category[code] = per_category.get(code, 0) + 1
+            taken.add(item)
+            items.append(item)
+            values.append(scores[j])
+            if len(items) == n:
+                break
+        return items, values
 
 
 def _compact(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
