@@ -254,7 +254,7 @@ def _candidates(
         ids, _ = rank_members(
             state,
             np.array([user], dtype=np.int64),
-            max(pool, _SPAN_RANKS),
+            pool if session is None else max(pool, _SPAN_RANKS),
             store=scorer.store,
             allowed=allowed,
             exclude=one,
@@ -262,8 +262,10 @@ def _candidates(
         )
         found.append(ids[0][ids[0] >= 0])
     best = [ids[:pool] for ids in found]
-    reference = np.unique(np.concatenate([ids[:_SPAN_RANKS] for ids in found] + [extra]))
     candidates = np.union1d(np.concatenate(best), extra).astype(np.int64)
+    if session is None:  # no lift to scale
+        return candidates, scorer(candidates), (0.0, 0.0)
+    reference = np.unique(np.concatenate([ids[:_SPAN_RANKS] for ids in found] + [extra]))
     scored = np.union1d(candidates, reference).astype(np.int64)
     scores = scorer(scored)
     span = _span(scores[np.searchsorted(scored, reference)], np.zeros(0, np.float32))
