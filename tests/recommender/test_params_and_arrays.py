@@ -119,3 +119,14 @@ def test_a_huge_k_is_the_whole_catalog_not_an_out_of_memory(fitted, small_data):
     assert rec.recommend_arrays([0], k=huge)[0].shape == (1, n_items)
     assert len(rec.similar_items(small_data.catalog.item_id.iloc[0], k=huge)) < n_items
     assert len(rec.audience(small_data.catalog.item_id.iloc[0], k=huge)) <= n_members
+
+
+def test_fallback_of_says_when_a_shelf_is_the_popular_one(fitted, small_data):
+    rec = fitted("hybrid")
+    member, store = small_data.interactions.user_id.iloc[0], small_data.stores.store_id.iloc[0]
+    assert rec.fallback_of(member) is None
+    assert rec.fallback_of("ghost", store_id=store) == "popular-in-store"
+    assert rec.fallback_of(None, profile={"age_band": "25-34"}) is None  # tags it reads
+    assert rec.fallback_of(None, profile={"zzz": "1"}) == "popular"  # none it knows
+    with pytest.raises(recsys.InvalidInputError, match="profile must be a dict"):
+        rec.fallback_of(None, profile="age_band=25-34")

@@ -308,6 +308,8 @@ class ProfileEncoder:
         (True, False)
         """
         self._check_fitted()
+        if not isinstance(profile, Mapping):
+            raise InvalidInputError(f"profile must be a dict, got {type(profile).__name__}")
         for col in self.tag_columns:
             value = profile.get(col)
             if not _is_missing(value) and self._index[col].get(_one_id(value)) is not None:
