@@ -91,6 +91,7 @@ def test_a_store_shelf_of_every_season(client: httpx.Client, trained: TrainedMod
         ("DELETE", "/events", 405, "MethodNotAllowed"),
         ("POST", "/no-such-route", 404, "NotFound"),
         ("GET", "/no/such/page", 404, "NotFound"),
+        ("GET", "/member/4111111111111111", 404, "NotFound"),
     ],
 )
 def test_a_wrong_route_or_method_is_answered_in_the_error_shape(
@@ -99,6 +100,7 @@ def test_a_wrong_route_or_method_is_answered_in_the_error_shape(
     answer = client.request(method, path, json={"member_id": "u1"} if method != "GET" else None)
     assert answer.status_code == status, answer.text
     assert answer.json()["error"] == error and answer.json()["detail"], answer.text
+    assert "4111111111111111" not in answer.text  # a card number in the path is not repeated
     if status == 405:
         assert "POST" in answer.headers["allow"], answer.headers  # what it takes
 

@@ -233,7 +233,8 @@ def _route_errors(send: Any, scope: Mapping[str, Any]) -> Callable[[dict[str, An
                 headers={"allow": allow.decode("latin-1")} if allow else None,
             )
         return JSONResponse(
-            {"error": "NotFound", "detail": f"no route {path}; the routes are listed at /docs"},
+            # the path is not repeated: a client may have put an id in it
+            {"error": "NotFound", "detail": "no such route; the routes are listed at /docs"},
             status_code=404,
         )
 
