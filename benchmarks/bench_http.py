@@ -323,9 +323,10 @@ def _sku_to_shelf(url: str, members: list[str], stores: list[str], k: int, trial
 
 
 class _EmptyEndpoint:
-    """:mod:`benchmarks.empty_service` (BentoML with no model) served beside recsys."""
+    """:mod:`benchmarks.empty_service` (BentoML with no model) served beside recsys:
+    ``traced`` keeps BentoML's default tracing middleware, else configured as recsys is."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, traced: bool = True) -> None:
         import subprocess
         import sys
 
@@ -333,7 +334,12 @@ class _EmptyEndpoint:
 
         port = free_port(HOST)
         root = Path(__file__).resolve().parent.parent
-        env = {**os.environ, "BENTOML_DO_NOT_TRACK": "True", "EMPTY_WORKERS": str(workers)}
+        env = {
+            **os.environ,
+            "BENTOML_DO_NOT_TRACK": "True",
+            "EMPTY_WORKERS": str(workers),
+            "EMPTY_TRACED": "1" if traced else "0",
+        }
         self.url = f"http://{HOST}:{port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bentoml", "serve", "benchmarks.empty_service:EmptyService",
@@ -362,16 +368,18 @@ class _EmptyEndpoint:
 
 
 def _against_empty(
-    url: str, empty_url: str, bodies: list[dict], connections: int, seconds: float
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Closed loops on recsys and on the empty endpoint, alternated twice (the machine's
-    noise then hits both alike); the better run of each."""
+    url: str, empty_urls: list[str], bodies: list[dict], connections: int, seconds: float
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Closed loops on recsys and on each empty endpoint, alternated twice (the machine's
+    noise then hits them alike); the better run of each."""
     ours: list[dict[str, Any]] = []
-    empty: list[dict[str, Any]] = []
+    empty: list[list[dict[str, Any]]] = [[] for _ in empty_urls]
     for _ in range(2):
         ours.append(asyncio.run(_load(url, bodies, connections, seconds)))
-        empty.append(asyncio.run(_load(empty_url, bodies, connections, seconds)))
-    return max(ours, key=lambda r: r["rps"]), max(empty, key=lambda r: r["rps"])
+        for runs, empty_url in zip(empty, empty_urls, strict=True):
+            runs.append(asyncio.run(_load(empty_url, bodies, connections, seconds)))
+    best = max(ours, key=lambda r: r["rps"])
+    return best, [max(runs, key=lambda r: r["rps"]) for runs in empty]
 
 
 def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str, Any]:
@@ -411,9 +419,10 @@ def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str,
         with (
             LocalServer(model_dir, host=HOST, env=env, log_path=root / "server.log") as server,
             _EmptyEndpoint(workers) as bare,
+            _EmptyEndpoint(workers, traced=False) as untraced,
         ):
-            http, empty = _against_empty(
-                server.url, bare.url, bodies, config.connections, config.seconds
+            http, (empty, empty_untraced) = _against_empty(
+                server.url, [bare.url, untraced.url], bodies, config.connections, config.seconds
             )
             paced = asyncio.run(
                 _paced(server.url, bodies, config.rate, config.connections, config.seconds)
@@ -455,6 +464,10 @@ def run(config: BenchConfig | None = None, out: Path | None = None) -> dict[str,
         "http": http,
         "http_empty_bentoml": empty,
         "throughput_vs_empty_bentoml": http["rps"] / empty["rps"] if empty["rps"] else None,
+        "http_empty_untraced": empty_untraced,
+        "throughput_vs_empty_untraced": (
+            http["rps"] / empty_untraced["rps"] if empty_untraced["rps"] else None
+        ),
         "http_paced": paced,
         "http_paced_under_bulk_events": under_bulk,
         "in_process": in_process,
@@ -515,6 +528,14 @@ def format_table(result: dict[str, Any]) -> str:
             f"{result['http_empty_bentoml']['errors']}",
         ),
         (
+            "  ... configured as recsys (untraced)",
+            f"{result['http_empty_untraced']['rps']:.0f}",
+            result["http_empty_untraced"]["p50_ms"],
+            result["http_empty_untraced"]["p95_ms"],
+            result["http_empty_untraced"]["p99_ms"],
+            f"{result['http_empty_untraced']['errors']}",
+        ),
+        (
             "in-process Recommender.recommend",
             f"{1000 / p['mean_ms']:.0f}",
             p["p50_ms"],
@@ -558,7 +579,8 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"{name:38} {rps:>8} {p50:8.2f} {p95:8.2f} {p99:8.2f} {err:>7}")
     lines.append(
         f"recsys /recommend throughput / empty BentoML endpoint: "
-        f"{result['throughput_vs_empty_bentoml']:.2f}"
+        f"{result['throughput_vs_empty_bentoml']:.2f} (BentoML's defaults), "
+        f"{result['throughput_vs_empty_untraced']:.2f} (untraced, as recsys serves)"
     )
     lines.append(
         f"events reflected on the first read after the ack: "

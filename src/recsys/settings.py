@@ -16,6 +16,7 @@ variable                  meaning
 ``RECSYS_WORKERS``        BentoML worker processes (default min(2, cores))
 ``RECSYS_THREADS``        threads per worker (4)
 ``RECSYS_ACCESS_LOG``     BentoML's per-request log line (on)
+``RECSYS_TRACING``        BentoML's OpenTelemetry spans for every request (off)
 ``RECSYS_ALLOW_OPEN``     serve on a non-loopback address without an API key (off)
 ``RECSYS_FAILURE_FILE``   set by ``recsys serve``: where a worker that cannot start says why
 ``RECSYS_EXPERIMENT``     JSON file of experiment variants (:mod:`recsys.serving.experiments`)
@@ -82,6 +83,7 @@ class Settings(BaseSettings):
     workers: PositiveInt = Field(default_factory=lambda: min(2, os.cpu_count() or 1))
     threads: PositiveInt = 4
     access_log: bool = True
+    tracing: bool = False
     allow_open: bool = False
     failure_file: Path | None = None
     experiment: Path | None = None

@@ -164,3 +164,47 @@ def test_a_second_worker_sees_events_logged_by_the_first(
     finally:
         a.close()
         b.close()
+
+
+_COUNT_SPANS = """
+import warnings
+from bentoml._internal.configuration.containers import BentoMLContainer
+from recsys.serving.service import RecsysService
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+with TestClient(RecsysService.to_asgi()) as client:
+    for body in ({"member_id": "u1", "k": 3}, {"member_id": "u2", "k": 3}):
+        assert client.post("/recommend", json=body).status_code == 200
+provider = BentoMLContainer.tracer_provider.get()
+provider.force_flush()
+[processor] = provider._active_span_processor._span_processors
+print(len(processor.span_exporter.get_finished_spans()))
+"""
+
+
+@pytest.mark.parametrize(("tracing", "traced"), [(None, False), ("1", True)])
+def test_requests_are_traced_only_when_asked(
+    service_env: Path, tracing: str | None, traced: bool
+) -> None:
+    """BentoML's tracing middleware hands requests on untraced unless ``RECSYS_TRACING``
+    asks for spans: then BentoML's own tracing configuration (an exporter) takes effect."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "RECSYS_TRACING"}
+    env["BENTOML_HOME"] = str(service_env.parent / "bentoml")
+    # what a tracing set-up in BentoML's configuration does (an exporter, every request)
+    env["BENTOML_CONFIG_OPTIONS"] = " ".join(
+        f"services.recsys.tracing.{option}"
+        for option in ("exporter_type=in_memory", "sample_rate=1.0")
+    )
+    if tracing is not None:
+        env["RECSYS_TRACING"] = tracing
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNT_SPANS], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    spans = int(out.stdout.strip().splitlines()[-1])
+    assert (spans > 0) == traced, spans
