@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from recsys.columns import Columns
@@ -92,6 +93,32 @@ def test_opted_out_members_never_get_a_coupon(rec: Recommender, data: RetailData
     rec.opt_out(member)
     assert not rec.may_get_coupon(member)
     assert member not in _ids(rec.audience(sku, k=400, budgets={rec.store_ids[0]: 400}))
+
+
+def test_a_member_known_only_by_an_opt_out_gets_an_unknown_members_shelf(
+    rec: Recommender, data: RetailData
+) -> None:
+    """An opt-out registers a member nothing is known of: their shelf is the popular one,
+    marked as a fallback, not a shelf scored from an empty vector (SKUs in id order)."""
+    store = rec.store_ids[0]
+    popular = [r.item_id for r in rec.recommend("never-seen", k=5, store_id=store)]
+    assert rec.opt_out("walk-in") is False
+    assert rec.opt_out("walk-in") is False  # registered, still nothing known of them
+    assert [r.item_id for r in rec.recommend("walk-in", k=5, store_id=store)] == popular
+    assert rec.fallback_of("walk-in", store_id=store) == "popular-in-store"
+    batch = rec.recommend_batch(["walk-in", "never-seen"], k=5, store_id=store)
+    assert [[r.item_id for r in shelf] for shelf in batch] == [popular, popular]
+    members = rec.members_
+    assert not members.known("walk-in") and members.index_of("walk-in") >= 0
+    everyone = np.arange(-1, len(members))
+    blank = members.blank(everyone)
+    assert blank.tolist() == [members.is_blank(int(u)) for u in everyone]
+    assert np.flatnonzero(blank).tolist() == [members.index_of("walk-in") + 1]
+    # their first event makes them known, and still out of every audience
+    sku = popular[0]
+    rec.update(pd.DataFrame({"user_id": ["walk-in"], "item_id": [sku], "kind": ["view"]}))
+    assert rec.members_.known("walk-in") and rec.fallback_of("walk-in") is None
+    assert "walk-in" not in _ids(rec.audience(sku, k=400, exclude_purchased=False))
 
 
 def test_the_ledger_survives_save_and_load_and_goes_with_an_erasure(

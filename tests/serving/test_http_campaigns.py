@@ -134,6 +134,11 @@ def test_member_view_for_the_shop_assistant(client: httpx.Client, trained: Train
         "coupon": None,
         "model_version": unknown["model_version"],
     }
+    # an opt-out before any event registers the member, but nothing is known of them yet
+    assert client.post("/optout", json={"member_id": "never-seen-2"}).json()["known"] is False
+    assert client.post("/member", json={"member_id": "never-seen-2"}).json()["known"] is False
+    walk_in = {"member_id": "never-seen-2", "store_id": trained.store, "k": 3}
+    assert client.post("/recommend", json=walk_in).json()["fallback"] == "popular-in-store"
     assert client.post("/member", json={"member_id": ""}).status_code == 422
     assert client.post("/member", json={"member_id": member, "k": 3}).status_code == 422
 

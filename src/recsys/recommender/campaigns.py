@@ -209,8 +209,8 @@ class Campaigns:
         with self._writing:
             members = self._fitted().members
             u = members.index_of(member_id)
-            known = u >= 0
-            if not known:
+            known = members.known(member_id)
+            if u < 0:
                 width = self._fitted().dataset.matrices.user_features.shape[1]
                 empty = sp.csr_matrix((1, width), dtype=np.float32)
                 u = int(members.add_members([member_id], empty)[0])

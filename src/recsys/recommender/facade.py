@@ -436,7 +436,7 @@ class Recommender(Campaigns, Facts, Params):
         ('popular-in-store', None)
         """
         state = self._fitted()
-        if member_id is not None and state.members.index_of(member_id) >= 0:
+        if member_id is not None and state.members.known(member_id):
             return None
         if profile and state.dataset.profile_encoder.readable(profile):
             return None if state.model.uses_profiles else "popular-in-segment"
@@ -471,6 +471,7 @@ class Recommender(Campaigns, Facts, Params):
         merch = req.rules(store_id, rules, flt, k)
         members = state.members
         users = members.to_index(list(member_ids), strict=self.on_unknown == "raise")
+        users[members.blank(users)] = -1  # nothing known of them: an unknown member's shelf
         visits = [self._visit(state, u, now) for u in users.tolist()]
         ids, vals = self._rank(
             state, users, k, store, flt, exclude_purchased, merch, visits, member_ids

@@ -88,6 +88,34 @@ class MemberState:
             return self.users.index_of(member_id)
         return self._new_index.get(member_id, -1)
 
+    def blank(self, users: np.ndarray) -> np.ndarray:
+        """Whether each member is registered but nothing is known of them: no history and
+        no profile tag (e.g. registered by an opt-out before any event). Their shelves are
+        an unknown member's; ``-1`` is not blank."""
+        users = np.asarray(users, dtype=np.int64)
+        out = np.zeros(len(users), dtype=bool)
+        plain = (users >= 0) & (users < self.n_trained)
+        if self._rows or self._feature_rows:
+            rows, features = self._rows, self._feature_rows
+            plain &= np.fromiter(
+                (u not in rows and u not in features for u in users.tolist()), bool, len(users)
+            )
+        t = users[plain]
+        c, f = self._conf.indptr, self._features.indptr
+        out[plain] = (c[t + 1] == c[t]) & (f[t + 1] == f[t])
+        for j in np.flatnonzero(~plain & (users >= 0)).tolist():
+            out[j] = self.is_blank(int(users[j]))
+        return out
+
+    def is_blank(self, u: int) -> bool:
+        """:meth:`blank` of one member."""
+        return u >= 0 and not len(self._row(u)[0]) and not len(self.feature_columns(u))
+
+    def known(self, member_id: str) -> bool:
+        """Whether a member is registered and something is known of them (:meth:`blank`)."""
+        u = self.index_of(member_id)
+        return u >= 0 and not self.is_blank(u)
+
     def to_index(self, member_ids: list[str], strict: bool) -> np.ndarray:
         out = np.fromiter(
             (self.index_of(m) for m in member_ids), dtype=np.int64, count=len(member_ids)

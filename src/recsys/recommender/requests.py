@@ -86,7 +86,7 @@ class Request:
         members, encoder = self.state.members, self.state.dataset.profile_encoder
         if member_id is not None:
             u = members.index_of(member_id)
-            if u >= 0:
+            if u >= 0 and not members.is_blank(u):
                 if profile is not None:  # the request's tags are the newest
                     row = self.profile_row(profile)
                     return u, row, encoder.describe(row)

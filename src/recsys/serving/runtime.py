@@ -344,7 +344,7 @@ class RecsysRuntime:
         self.refresh()
         alias = self.member(member_id)
         rec = self.recommender
-        known = rec.members_.index_of(alias) >= 0
+        known = rec.members_.known(alias)
         midnight = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
         today = self.log.member_events(alias, midnight)
         today["timestamp"] = today["timestamp"].map(lambda t: t.isoformat())
@@ -625,7 +625,7 @@ class RecsysRuntime:
         alias = self.member(member_id)
         with self._events_lock:
             self._catch_up()
-            known = self.recommender.members_.index_of(alias) >= 0
+            known = self.recommender.members_.known(alias)
             seq = self._logged_change(
                 OPT_OUT_KIND, {"member_id": alias}, lambda: int(self.recommender.opt_out(alias))
             )

@@ -412,7 +412,9 @@ class CouponOffer(BaseModel):
 
 class MemberResponse(BaseModel):
     member_id: str
-    known: bool = Field(..., description="Whether the model knows the member.")
+    known: bool = Field(
+        ..., description="Whether the model knows anything of the member: history or a profile tag."
+    )
     profile: dict[str, Any] = Field(..., description="The member's tags.")
     today: list[TodayEvent] = Field(..., description="The member's events since midnight UTC.")
     coupon: CouponOffer | None = Field(
@@ -466,5 +468,8 @@ class OptOutRequest(_Request):
 
 
 class OptOutResponse(BaseModel):
-    known: bool = Field(..., description="Whether the model knew the member already.")
+    known: bool = Field(
+        ...,
+        description="Whether the model knew anything of the member (history or a tag).",
+    )
     change_seq: int = Field(..., description="The opt-out's position in the event log.")
