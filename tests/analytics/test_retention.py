@@ -337,6 +337,12 @@ def test_profiles_last_row_wins_and_blank_tags_are_unknown(events: pd.DataFrame)
         ({"start": "not a date"}, InvalidInputError, "start must be an ISO 8601 time"),
         ({"end": "2026-03-01", "start": "2026-03-20"}, InvalidInputError, "is before start"),
         ({"store_id": "s99"}, UnknownIdError, "unknown store 's99' (known: 2 stores)"),
+        (
+            {"store_id": "s99", "stores": ["s1", "s7"]},
+            UnknownIdError,
+            "unknown store 's99' (known: 3 stores)",
+        ),
+        ({"stores": "s1"}, InvalidInputError, "stores must be a list of store ids"),
     ],
 )
 def test_invalid_arguments(
@@ -345,6 +351,14 @@ def test_invalid_arguments(
     with pytest.raises(error) as exc:
         retention_report(events, **kwargs)  # type: ignore[arg-type]
     assert message in str(exc.value)
+
+
+def test_a_store_of_the_chain_without_events_has_an_empty_report(events: pd.DataFrame) -> None:
+    report = retention_report(events, store_id="s7", stores=["s1", "s2", "s7"])
+    assert report.members == 0 and report.store_id == "s7"
+    assert report.totals.empty and report.by_store.empty and report.cohorts.empty
+    chain = retention_report(events, stores=["s1", "s2", "s7"])
+    assert chain.to_dict() == retention_report(events).to_dict()
 
 
 def test_invalid_segment_and_profiles(events: pd.DataFrame, profiles: pd.DataFrame) -> None:

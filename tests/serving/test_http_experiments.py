@@ -104,6 +104,12 @@ def test_attribution_and_experiment_comparison(ab: tuple[LocalServer, TrainedMod
         retention = c.post("/analytics/retention", json={"period": "week"}).json()
         assert retention["members"] >= len(buyers)
         assert retention["totals"][-1]["active"] >= len(buyers)
+        # a store of the chain nobody bought in yet (these purchases name none): no members
+        quiet = c.post("/analytics/retention", json={"store_id": trained.store})
+        assert quiet.status_code == 200, quiet.text
+        assert quiet.json()["members"] == 0 and quiet.json()["store_id"] == trained.store
+        nowhere = c.post("/analytics/retention", json={"store_id": "s-nope"})
+        assert nowhere.status_code == 404 and nowhere.json()["error"] == "UnknownIdError"
         for route, bad in (
             ("/analytics/retention", {"period": "day"}),
             ("/analytics/retention", {"start": "yesterday"}),

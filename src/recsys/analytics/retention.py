@@ -143,6 +143,7 @@ def retention_report(
     start: _Time = None,
     end: _Time = None,
     store_id: str | None = None,
+    stores: Sequence[str] | None = None,
 ) -> RetentionReport:
     """New, returning and retained members per period, by store and segment, and cohorts.
 
@@ -167,6 +168,9 @@ def retention_report(
         earlier is never new. Outside the first and last active periods nothing is reported.
     store_id : str, optional
         Count only this store's events (the store's own view: new to the store, back to it).
+    stores : sequence of str, optional
+        The chain's stores: a ``store_id`` among them that no event names gets a report
+        with no member in it. Without it, only the stores the events name are known.
 
     Returns
     -------
@@ -180,7 +184,7 @@ def retention_report(
     SchemaError
         ``events`` or ``profiles`` lack a required column, or events lack a timestamp.
     UnknownIdError
-        ``store_id`` appears in no event.
+        ``store_id`` appears in no event and is not one of ``stores``.
 
     Examples
     --------
@@ -204,7 +208,11 @@ def retention_report(
     first, last = _bound("start", start), _bound("end", end)
     if first is not None and last is not None and last < first:
         raise InvalidInputError(f"end ({last}) is before start ({first})")
-    users, user_ids, times, stores, store_ids = _active_events(events, wanted, store_id)
+    if isinstance(stores, str):
+        raise InvalidInputError(f"stores must be a list of store ids, got the string {stores!r}")
+    users, user_ids, times, in_store, store_ids = _active_events(
+        events, wanted, store_id, () if stores is None else stores
+    )
     ordinal = _ordinals(times, unit)
     lo, hi = _reported(ordinal, first, last, unit)
 
@@ -216,7 +224,7 @@ def retention_report(
         by_segment = _tally(
             act.when[shown], codes[act.member[shown]], act.status[shown], labels, unit, segment
         )
-    store_when, store_codes, store_status = act.per_store(users, ordinal, stores)
+    store_when, store_codes, store_status = act.per_store(users, ordinal, in_store)
     in_range = (store_when >= lo) & (store_when <= hi)
     by_store = _tally(
         store_when[in_range],
@@ -335,7 +343,7 @@ def _segments(profiles: Any, segment: str | None) -> pd.Series | None:
 
 
 def _active_events(
-    events: Any, kinds: tuple[str, ...], store_id: str | None
+    events: Any, kinds: tuple[str, ...], store_id: str | None, stores: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(member codes, member ids, times, store codes, store labels) of the active events."""
     frame = as_pandas(events, "events")
@@ -369,9 +377,10 @@ def _active_events(
     keep = np.isin(kind_codes, [EventKind.ALL.index(k) for k in kinds])
     if store_id is not None:
         found = np.flatnonzero(store_labels[:-1] == str(store_id))
-        if not len(found):
-            raise UnknownIdError("store", [str(store_id)], known=len(store_ids))
-        keep &= store_codes == found[0]
+        if not len(found) and str(store_id) not in {str(s) for s in stores}:
+            known = len(set(map(str, stores)) | set(map(str, store_ids)))
+            raise UnknownIdError("store", [str(store_id)], known=known)
+        keep &= store_codes == (found[0] if len(found) else -2)
     return users[keep], np.asarray(user_ids), times[keep], store_codes[keep], store_labels
 
 

@@ -22,9 +22,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CLIError("give --events LOG or --data PATH|synthetic|completejourney, not both")
     if args.events is not None:
         events, profiles, name = _logged(Path(args.events)), None, Path(args.events).name
+        stores = None
     else:
         data = load_args_data(args)
         events, profiles, name = data.interactions, data.profiles, data.name
+        stores = sorted(set(data.stores["store_id"].astype(str)))  # the assortment's stores
     if args.profiles is not None:
         profiles = _profiles(Path(args.profiles))
     done = step(f"counting members per {args.period}")
@@ -37,6 +39,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         start=args.start,
         end=args.end,
         store_id=args.store,
+        stores=stores,
     )
     done()
     done = step(f"writing the report to {args.out}")

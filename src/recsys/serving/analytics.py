@@ -87,5 +87,6 @@ def retention_of(
         start=start,
         end=end,
         store_id=store_id,
+        stores=runtime.recommender.store_ids,
     )
     return report.to_dict()
