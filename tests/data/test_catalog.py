@@ -121,6 +121,8 @@ def test_invalid_catalog_frames(catalog: pd.DataFrame) -> None:
         build(catalog.assign(price=[1.0, -2.0, 3.0, 4.0]))
     with pytest.raises(SchemaError, match="non-numeric"):
         build(catalog.assign(price=["1", "cheap", "3", None]))
+    with pytest.raises(SchemaError, match=r"1 infinite prices \(SKUs \['b'\]\)"):
+        build(catalog.assign(price=[1.0, float("inf"), 3.0, None]))
     with pytest.raises(SchemaError, match="monsoon"):
         build(catalog.assign(season=["monsoon", None, None, None]))
     with pytest.raises(UnknownIdError, match="'d'"):

@@ -59,6 +59,15 @@ def test_stock_at_zero_hides_a_sku_in_that_store(
     assert top in [i["item_id"] for i in _shelf(client, trained.member)]
 
 
+@pytest.mark.parametrize("price", ["NaN", "Infinity"])
+def test_a_price_that_is_no_number_is_refused_as_such(client: httpx.Client, price: str) -> None:
+    body = '{"items": [{"item_id": "x", "price": ' + price + "}]}"  # as Python's json writes it
+    answer = client.post("/catalog", content=body, headers={"content-type": "application/json"})
+    [error] = _error(answer, 422, "ValidationError")["detail"]
+    assert error["loc"] == ["items", 0, "price"]
+    assert error["msg"] == "Input should be a finite number"  # not "... >= 0"
+
+
 #: a SKU whose sale ends before it starts
 _BACKWARDS = {"item_id": "x", "available_from": "2026-05-01", "available_to": "2026-04-01"}
 

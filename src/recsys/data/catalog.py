@@ -214,6 +214,12 @@ def _prices(col: pd.Series | None, ids: np.ndarray) -> np.ndarray:
             f"catalog column {Columns.PRICE!r} has {int(bad.sum())} non-numeric values "
             f"(SKUs {ids[bad][:5].tolist()})"
         )
+    infinite = np.isinf(price)
+    if infinite.any():
+        raise SchemaError(
+            f"catalog column {Columns.PRICE!r} has {int(infinite.sum())} infinite prices "
+            f"(SKUs {ids[infinite][:5].tolist()}); leave a price empty when it is unknown"
+        )
     if (price < 0).any():
         raise SchemaError(
             f"catalog column {Columns.PRICE!r} has {int((price < 0).sum())} negative "

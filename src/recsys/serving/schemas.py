@@ -50,9 +50,11 @@ class Filters(_Request):
     category: str | list[str] | None = Field(
         None, description="Category name or names to keep.", examples=[["shirts", "jeans"]]
     )
-    min_price: float | None = Field(None, ge=0, description="Lowest price to keep.", examples=[20])
+    min_price: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Lowest price to keep.", examples=[20]
+    )
     max_price: float | None = Field(
-        None, ge=0, description="Highest price to keep.", examples=[300]
+        None, ge=0, allow_inf_nan=False, description="Highest price to keep.", examples=[300]
     )
     in_season: Literal[False] | dt.date | None = Field(
         None,
@@ -263,7 +265,7 @@ class CatalogItem(_Request):
 
     item_id: str = _SKU
     category: str | None = Field(None, min_length=1, examples=["jackets"])
-    price: float | None = Field(None, ge=0, examples=[89.95])
+    price: float | None = Field(None, ge=0, allow_inf_nan=False, examples=[89.95])
     season: str | None = Field(
         None, description="Season label or months ('winter', 'SS', '1|2|12', 'all').",
         examples=["winter"],
