@@ -200,3 +200,29 @@ def test_evaluate_report_quick_writes_the_report(
     table = (tmp_path / "quality.md").read_text()
     assert "implicit-als-defaults" in table and "hybrid" in table
     assert main(["evaluate", "--report", "--datasets", "nope", "--out-dir", str(tmp_path)]) == 2
+
+
+def test_recommend_replays_the_event_log_when_given(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recsys.events import EventLog
+
+    member, store = _member_and_store()
+    argv = ["recommend", str(model_dir), "--member", member, "--store", store, "--k", "5"]
+
+    def shelf(*extra: str) -> list[str]:
+        capsys.readouterr()
+        assert main([*argv, "--json", *extra]) == 0
+        return [i["item_id"] for i in json.loads(capsys.readouterr().out)["items"]]
+
+    trained = shelf()
+    log_path = tmp_path / "events.sqlite"
+    log = EventLog(log_path)
+    log.append([{"user_id": member, "item_id": sku, "kind": "purchase"} for sku in trained[:2]])
+    log.close()
+    live = shelf("--events", str(log_path))
+    assert not set(trained[:2]) & set(live) and len(live) == 5  # bought since: off the shelf
+    assert shelf() == trained  # the saved model is as it was
+    assert main([*argv, "--events", str(tmp_path / "nothing.sqlite")]) == 2
+    assert "no event log there" in capsys.readouterr().err
+    assert not (tmp_path / "nothing.sqlite").exists()

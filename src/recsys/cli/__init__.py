@@ -11,6 +11,7 @@ Examples
     recsys evaluate --report                     # the quality report on every dataset
     recsys serve model/ --port 3000
     recsys recommend model/ --member u42 --store s3 --k 5
+    recsys recommend model/ --member u42 --events model.events.sqlite  # with live events
     recsys report --events model.events.sqlite --out report/   # new / returning / retained
     recsys report --data completejourney --out report/ --period month --segment age
 
@@ -174,6 +175,12 @@ def _add_recommend(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--profile", nargs="*", metavar="TAG=VALUE", help="profile tags")
     p.add_argument("--k", type=_positive, default=10)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--events",
+        metavar="LOG",
+        help="the service's event log: replay the events logged since training first, "
+        "as `recsys serve` does",
+    )
     p.set_defaults(func=cmd_recommend)
 
 

@@ -140,30 +140,39 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     from recsys.privacy import PSEUDONYM_ENV, Pseudonymizer
-    from recsys.recommender import Recommender
 
     model_dir = Path(args.model_dir)
     if not model_dir.is_dir():
         raise CLIError(f"{model_dir}: no such model directory")
-    rec = Recommender.load(model_dir)
-    member = args.member
-    pseudo = Pseudonymizer.from_env()
-    if Pseudonymizer.read_marker(model_dir) is not None:
-        if pseudo is None:
-            raise CLIError(f"this model uses pseudonymized member ids: set {PSEUDONYM_ENV}")
-        pseudo.check_marker(model_dir)
-        member = pseudo(member) if member is not None else None
     profile = dict(_tag(t) for t in args.profile) if args.profile else None
-    if member is None and profile is None:
+    if args.member is None and profile is None:
         raise CLIError("give --member ID or --profile tag=value")
-    shelf = rec.recommend(member, k=args.k, store_id=args.store, profile=profile)
-    if args.json:
-        print(
-            json.dumps(
-                {"items": [r.to_dict() for r in shelf], "model_version": rec.model_version},
-                indent=2,
+    if args.events is not None:
+        shelf, version = _recommend_live(model_dir, Path(args.events), args, profile)
+    else:
+        from recsys.recommender import Recommender
+        from recsys.serving.settings import default_event_log
+
+        rec = Recommender.load(model_dir)
+        member = args.member
+        pseudo = Pseudonymizer.from_env()
+        if Pseudonymizer.read_marker(model_dir) is not None:
+            if pseudo is None:
+                raise CLIError(f"this model uses pseudonymized member ids: set {PSEUDONYM_ENV}")
+            pseudo.check_marker(model_dir)
+            member = pseudo(member) if member is not None else None
+        shelf = rec.recommend(member, k=args.k, store_id=args.store, profile=profile)
+        version = rec.model_version
+        log = default_event_log(model_dir.resolve())
+        if log.is_file():
+            print(
+                f"note: the shelf of the model as trained; pass --events {log} for the one "
+                "`recsys serve` gives now, with the events logged since",
+                file=sys.stderr,
             )
-        )
+    if args.json:
+        items = [r.to_dict() for r in shelf]
+        print(json.dumps({"items": items, "model_version": version}, indent=2))
         return 0
     rows = [
         {"#": i + 1, "item_id": r.item_id, "score": r.score, "reason": r.reason}
@@ -171,6 +180,30 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     ]
     print(table(rows) if rows else "(no items pass the filters)")
     return 0
+
+
+def _recommend_live(
+    model_dir: Path, log: Path, args: argparse.Namespace, profile: dict[str, str] | None
+) -> tuple[list[Any], str]:
+    """The shelf ``recsys serve`` would give now: the model with the log's events since."""
+    _check_serve_extra()
+    from recsys.privacy import Pseudonymizer
+    from recsys.serving.runtime import RecsysRuntime
+    from recsys.serving.settings import ServiceSettings
+
+    if not log.is_file():  # opening a missing path would create an empty log
+        raise CLIError(f"--events {log}: no event log there")
+    settings = ServiceSettings(
+        model_dir=model_dir.expanduser().resolve(),
+        event_log=log.resolve(),
+        pseudonymizer=Pseudonymizer.from_env(),
+    )
+    runtime = RecsysRuntime(settings)  # replays what the model has not seen
+    try:
+        shelf = runtime.recommend(args.member, args.k, store_id=args.store, profile=profile)
+        return shelf, runtime.model_version
+    finally:
+        runtime.close()
 
 
 def _tag(text: str) -> tuple[str, str]:
