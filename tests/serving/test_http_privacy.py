@@ -119,6 +119,8 @@ def test_no_card_number_in_any_answer_or_log_line(
         ),
         ("/forget", json.dumps({"member_id": int(CARD)}), json_type),
         ("/audience", json.dumps({"item_id": "sku1", "k": 5, "store_id": store}), json_type),
+        (f"/member/{CARD}", "{}", json_type),  # no such route: its path in the access log
+        (f"/recommend/{OTHER_CARD}/", body, json_type),
     ]
     with httpx.Client(base_url=server.url, timeout=60) as client:
         statuses = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Final
 
@@ -14,10 +15,17 @@ from starlette.responses import JSONResponse
 from recsys.exceptions import InvalidInputError, PayloadTooLargeError, RecsysError
 from recsys.serving.openapi import PROBES, with_errors
 from recsys.serving.pages.routing import inbound, is_open
-from recsys.serving.redaction import field_names, safe_errors, safe_loc
+from recsys.serving.redaction import MASK, field_names, safe_errors, safe_loc, safe_text
 from recsys.settings import read_settings
 
-__all__ = ["OPEN_PATHS", "Gatekeeper", "QuietClientErrors", "error_response", "validation_status"]
+__all__ = [
+    "OPEN_PATHS",
+    "Gatekeeper",
+    "QuietAccessLog",
+    "QuietClientErrors",
+    "error_response",
+    "validation_status",
+]
 
 OPEN_PATHS: Final = PROBES
 _NOT_AN_OBJECT: Final = frozenset({"model_type", "model_attributes_type", "dict_type"})
@@ -290,4 +298,36 @@ class QuietClientErrors(logging.Filter):
             record.exc_info = None
             record.exc_text = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+class QuietAccessLog(logging.Filter):
+    """BentoML's access log line without what a client may have put in a path.
+
+    The line gives the request's path. The routes' own paths hold no ids, but a client may
+    put one in a path no route has (``GET /members/<card number>``): for a 404 the path is
+    masked whole, and elsewhere runs of 9 or more digits are.
+
+    Examples
+    --------
+    >>> record = logging.LogRecord("bentoml.access", logging.INFO, "", 0, "%s (%s) (%s) %.3fms",
+    ...     ("127.0.0.1:5", "scheme=http,method=GET,path=/members/4111111111111111",
+    ...      "status=404,type=application/json", 1.0), None)
+    >>> QuietAccessLog().filter(record), record.getMessage().split(" (")[1]
+    (True, 'scheme=http,method=GET,path=<redacted>)')
+    """
+
+    _PATH = re.compile(r"path=[^,)]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            isinstance(args, tuple)
+            and len(args) >= 3
+            and all(isinstance(a, str) for a in args[1:3])
+        ):
+            request, response = str(args[1]), str(args[2])
+            if "status=404" in response.split(","):
+                request = self._PATH.sub(f"path={MASK}", request)
+            record.args = (args[0], safe_text(request), *args[2:])
         return True

@@ -37,7 +37,12 @@ from recsys.serving.analytics_schemas import (
 )
 from recsys.serving.experiments import Experiment, merged_rules
 from recsys.serving.exposure import check_exposure, worker_host
-from recsys.serving.gatekeeper import Gatekeeper, QuietClientErrors, error_response
+from recsys.serving.gatekeeper import (
+    Gatekeeper,
+    QuietAccessLog,
+    QuietClientErrors,
+    error_response,
+)
 from recsys.serving.metrics import ServiceMetrics
 from recsys.serving.pages import pages_app
 from recsys.serving.runtime import RecsysRuntime
@@ -388,6 +393,7 @@ RecsysService.add_asgi_middleware(Gatekeeper)  # type: ignore[attr-defined]  # b
 RecsysService.mount_asgi_app(pages_app(), path="/")  # type: ignore[attr-defined]  # its routes only
 # BentoML's logger of failed requests (see QuietClientErrors): no raw input in the log
 logging.getLogger("bentoml._internal.server.http_app").addFilter(QuietClientErrors())
+logging.getLogger("bentoml.access").addFilter(QuietAccessLog())  # no id a path may hold
 
 
 def save_to_model_store(model_dir: str | Path, name: str = "recsys") -> str:
