@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
@@ -27,7 +28,7 @@ from recsys.columns import Columns
 from recsys.exceptions import ArtifactError, InvalidInputError
 from recsys.settings import read_settings
 
-__all__ = ["PSEUDONYM_ENV", "PSEUDONYM_MARKER", "Pseudonymizer"]
+__all__ = ["MASK", "PSEUDONYM_ENV", "PSEUDONYM_MARKER", "Pseudonymizer", "mask_digits"]
 
 PSEUDONYM_ENV: Final = "RECSYS_PSEUDONYM_KEY"
 """Environment variable holding the pseudonymization secret."""
@@ -35,7 +36,26 @@ PSEUDONYM_ENV: Final = "RECSYS_PSEUDONYM_KEY"
 PSEUDONYM_MARKER: Final = "pseudonym.json"
 """File written next to a saved model trained on pseudonymized ids (holds a key fingerprint)."""
 
+#: what replaces a card or phone number in a message
+MASK: Final = "<redacted>"
+#: 9+ digits, maybe grouped by single spaces or dashes: cards, phones (a date has 8)
+_DIGITS: Final = re.compile(r"\d(?:[ \-]?\d){8,}")
+
 _MIN_KEY_BYTES: Final = 16
+
+
+def mask_digits(text: str) -> str:
+    """``text`` with every run of 9 or more digits (a card or phone number) masked: what
+    an error message or a warning quoting a value the caller chose may say.
+
+    Examples
+    --------
+    >>> mask_digits("unknown store '4929 1234 1234 9876' on 2026-03-01")
+    "unknown store '<redacted>' on 2026-03-01"
+    """
+    return _DIGITS.sub(MASK, text)
+
+
 _FINGERPRINT_MESSAGE: Final = b"recsys-pseudonym-key-fingerprint-v1"
 
 

@@ -56,3 +56,29 @@ def test_an_invalid_request_is_one_warning_with_its_real_status(body, status, wh
 )
 def test_error_messages_mask_card_and_phone_numbers_and_keep_dates(text, said):
     assert safe_text(text) == said
+
+
+def test_an_unknown_id_is_quoted_with_its_digits_masked() -> None:
+    import json
+
+    from recsys.exceptions import UnknownIdError
+    from recsys.serving.gatekeeper import error_response
+
+    answer = error_response(UnknownIdError("store", ["4929123412349876"], known=5))
+    assert json.loads(answer.body) == {
+        "error": "UnknownIdError",
+        "detail": "unknown store '<redacted>' (known: 5 stores)",
+    }
+
+
+def test_a_profile_field_named_by_a_card_number_is_warned_of_masked() -> None:
+    import pandas as pd
+
+    from recsys.data.profiles import ProfileEncoder
+    from recsys.exceptions import RecsysWarning
+
+    encoder = ProfileEncoder().fit(pd.DataFrame({"user_id": ["a", "b"], "tier": ["x", "y"]}))
+    with pytest.warns(RecsysWarning, match="not known to the encoder") as caught:
+        encoder.transform_one({"4929123412349876": "x", "tier": "x"})
+    message = str(caught[0].message)
+    assert "4929123412349876" not in message and "<redacted>" in message

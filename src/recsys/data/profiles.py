@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from recsys.columns import Columns
 from recsys.data.idmap import IdMap, _one_id
 from recsys.exceptions import InvalidInputError, NotFittedError, RecsysWarning, SchemaError
+from recsys.privacy import mask_digits
 
 Records = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
@@ -480,7 +481,8 @@ class ProfileEncoder:
         extra = [c for c in columns if c not in known]
         if extra:
             warnings.warn(
-                f"profile fields {extra[:5]} are not known to the encoder and are ignored "
+                f"profile fields {mask_digits(str(extra[:5]))} are not known to the encoder "
+                "and are ignored "
                 f"(known: {sorted(known - {Columns.USER})})",
                 RecsysWarning,
                 stacklevel=3,

@@ -45,8 +45,9 @@ def error_response(exc: RecsysError) -> JSONResponse:
         [error] = safe_errors([{"type": kind, "loc": exc.loc, "msg": msg}])
         error["loc"] = ["body", *error["loc"]]
         return JSONResponse({"error": "ValidationError", "detail": [error]}, status_code=422)
+    # a value the client chose may be quoted (an unknown store id): never a card number
     return JSONResponse(
-        {"error": type(exc).__name__, "detail": str(exc)}, status_code=exc.http_status
+        {"error": type(exc).__name__, "detail": safe_text(str(exc))}, status_code=exc.http_status
     )
 
 

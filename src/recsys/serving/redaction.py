@@ -10,18 +10,15 @@ numbers) masked. The answers and the server log both go through it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Any, Final
+from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["MASK", "field_names", "safe_errors", "safe_loc", "safe_text"]
+from recsys.privacy import MASK, mask_digits
 
-MASK: Final = "<redacted>"
-#: 9+ digits, maybe grouped by single spaces or dashes: cards, phones (a date has 8)
-_DIGITS = re.compile(r"\d(?:[ \-]?\d){8,}")
+__all__ = ["MASK", "field_names", "safe_errors", "safe_loc", "safe_text"]
 
 
 @cache
@@ -48,8 +45,8 @@ def safe_loc(loc: Iterable[Any]) -> list[str | int]:
 
 
 def safe_text(text: str) -> str:
-    """``text`` with runs of 9 or more digits masked."""
-    return _DIGITS.sub(MASK, text)
+    """``text`` with runs of 9 or more digits masked (:func:`recsys.privacy.mask_digits`)."""
+    return mask_digits(text)
 
 
 def safe_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
