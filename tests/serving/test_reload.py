@@ -59,6 +59,33 @@ def test_every_worker_swaps_and_keeps_what_was_logged(
         b.close()
 
 
+def test_a_worker_no_request_reaches_follows_a_reload_at_its_instant(
+    trained: TrainedModel, retrained: Path, tmp_path: Path
+) -> None:
+    """The other worker learns of a reload from its follower thread, not from its next
+    read: an idle worker swaps at the logged instant too, and follows a stock change."""
+    model = tmp_path / "shelf"
+    shutil.copytree(trained.path, model)
+    settings = ServiceSettings(model_dir=model, event_log=tmp_path / "events.sqlite")
+    a, b = RecsysRuntime(settings), RecsysRuntime(settings)
+    try:
+        _, now = a.reload(retrained)  # returns once ``a`` swapped, at the logged instant
+        swapped = time.monotonic()
+        _wait_for(lambda: b.model_version == now, timeout=10)  # no read of ``b`` in between
+        assert time.monotonic() - swapped < 0.5
+        store = a.recommender.store_ids[0]
+
+        def shelf() -> list[str]:  # the model, not the route: no catch-up on a read
+            return [r.item_id for r in b.recommender.recommend(trained.member, store_id=store)]
+
+        sku = shelf()[0]
+        a.set_stock(store, {sku: 0})
+        _wait_for(lambda: sku not in shelf(), timeout=5)
+    finally:
+        a.close()
+        b.close()
+
+
 def test_a_reload_under_load_fails_no_request(
     trained: TrainedModel, retrained: Path, tmp_path: Path, server_env: ServerEnv
 ) -> None:

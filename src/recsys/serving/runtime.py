@@ -43,6 +43,10 @@ _RELOAD_LEAD_MAX: Final = 60.0
 #: events a read applies of what other workers logged, at most: a bigger backlog is the
 #: follower thread's, applied in chunks of _FOLLOW_CHUNK between which reads get the lock
 _READ_BUDGET: Final = 64
+#: how long a logged change may wait for a read to apply it before the follower does
+_CHANGE_GRACE: Final = 0.05  # seconds
+#: how long a read waits for the follower applying a change (then it serves as it is)
+_CHANGE_WAIT: Final = 1.0  # seconds
 _FOLLOW_CHUNK: Final = _REPLAY_CHUNK  # one fold-in per member per chunk: chunks cost
 _FOLLOW_INTERVAL: Final = 0.02  # seconds between two looks at the log
 #: logged by a reload, so that every worker swaps to the same model
@@ -138,6 +142,7 @@ class RecsysRuntime:
             self._seen_version = self.log.data_version()
             self._behind = False  # a read's catch-up stopped at its budget, more to come
             self._pending_reload: tuple[Path, float] | None = None
+            self._following_change = False
             self._token = uuid.uuid4().hex  # tells this runtime's own logged reloads apart
             self._budget: int | None = None
             self.replayed = self._catch_up()
@@ -380,7 +385,10 @@ class RecsysRuntime:
         int
             Events applied.
         """
-        if not self._events_lock.acquire(blocking=False):
+        if not self._events_lock.acquire(blocking=False) and not (
+            # the follower is applying a change: a moment's wait, and this read sees it
+            self._following_change and self._events_lock.acquire(timeout=_CHANGE_WAIT)
+        ):
             return 0
         try:
             version = self.log.data_version()
@@ -400,14 +408,28 @@ class RecsysRuntime:
 
     def _follow(self) -> None:
         """Thread: fold in a big backlog other workers logged (a 10,000-event batch), in
-        chunks, off the event loop; reads meanwhile serve the model as it is."""
+        chunks, off the event loop, and every change they logged (a reload, a catalog or
+        stock change) within ``_FOLLOW_INTERVAL``, even when no request reaches this worker;
+        reads meanwhile serve the model as it is."""
         failing = False
+        pending_since: float | None = None  # when a change was first seen not applied
         while not self._stop.wait(_FOLLOW_INTERVAL):
             try:
                 pending, self._pending_reload = self._pending_reload, None
                 if pending is not None:
                     self._follow_reload(*pending)
-                if self.lag() <= _READ_BUDGET:
+                events, changes = self.log.high_water()
+                if events - self.applied_seq <= _READ_BUDGET:
+                    if changes <= self.applied_change:
+                        pending_since = None
+                        continue  # a few events: the next read folds them in, and sees them
+                    # a change (a reload, a catalog or stock change) no read took up: now,
+                    # so a worker no request reaches follows it too (a reload at its instant)
+                    now = time.monotonic()
+                    pending_since = pending_since or now
+                    if now - pending_since >= _CHANGE_GRACE:
+                        self._follow_change()
+                        pending_since = None
                     continue
                 behind = True
                 while behind and not self._stop.is_set():
@@ -419,6 +441,15 @@ class RecsysRuntime:
                 if not failing:
                     logger.error("could not follow the event log: %s", exc)
                 failing = True
+
+    def _follow_change(self) -> None:
+        """Catch up with a change no read took up; a read meanwhile waits for it."""
+        self._following_change = True
+        try:
+            with self._events_lock:
+                self._catch_up(budget=_READ_BUDGET)
+        finally:
+            self._following_change = False
 
     def follow(self) -> None:
         """Catch up with everything logged now, and rewrite the saved model if that brought
