@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -140,6 +141,12 @@ def test_a_pin_takes_its_slot_and_a_boost_lifts(fitted, small_data):
         rec.recommend(member, 10, rules={"bury": ["no-such-sku"]})
     with pytest.raises(recsys.InvalidInputError, match="pin and bury"):
         rec.recommend(member, 10, rules={"pin": {last: 0}, "bury": [last]})
+    # a boost scores would overflow with (1e38 x a score): refused, and the widest works
+    for huge in (1e38, 1e-38):
+        with pytest.raises(recsys.InvalidInputError, match=r"within \[1e-06, 1e\+06\]"):
+            rec.recommend(member, 10, store_id=store, rules={"boost": {last: huge}})
+    widest = rec.recommend(member, 10, store_id=store, rules={"boost": {last: 1e6}})
+    assert widest[0].item_id == last and all(np.isfinite([r.score for r in widest]))
 
 
 @pytest.mark.parametrize("model", ["hybrid", "ease"])

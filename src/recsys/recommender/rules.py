@@ -29,6 +29,8 @@ from recsys.exceptions import InvalidInputError
 __all__ = ["CHAIN_DEFAULT", "RULE_KEYS", "Rules", "apply_rules", "apply_rules_rows", "parse_rules"]
 
 RULE_KEYS = ("max_per_category", "dedupe_groups", "boost", "pin", "bury")
+#: the largest boost (and 1 / it the smallest): beyond, scores would overflow to infinity
+MAX_MULTIPLIER = 1e6
 #: the chain default when nothing else is given: no more than 3 SKUs of one category
 CHAIN_DEFAULT: dict[str, Any] = {"max_per_category": 3, "dedupe_groups": True}
 #: candidates per shelf slot the rules choose from
@@ -79,6 +81,11 @@ def _factor(name: str, value: Any) -> float:
         raise InvalidInputError(f"rule {name!r}: a multiplier must be a finite number")
     if value <= 0:
         raise InvalidInputError(f"rule {name!r}: a multiplier must be > 0, got {value!r}")
+    if not 1 / MAX_MULTIPLIER <= value <= MAX_MULTIPLIER:
+        raise InvalidInputError(
+            f"rule {name!r}: a multiplier must be within [{1 / MAX_MULTIPLIER:g}, "
+            f"{MAX_MULTIPLIER:g}], got {value!r} (a 'pin' puts a SKU first whatever its score)"
+        )
     return float(value)
 
 
