@@ -108,8 +108,18 @@ def test_attribution_and_experiment_comparison(ab: tuple[LocalServer, TrainedMod
         quiet = c.post("/analytics/retention", json={"store_id": trained.store})
         assert quiet.status_code == 200, quiet.text
         assert quiet.json()["members"] == 0 and quiet.json()["store_id"] == trained.store
-        nowhere = c.post("/analytics/retention", json={"store_id": "s-nope"})
-        assert nowhere.status_code == 404 and nowhere.json()["error"] == "UnknownIdError"
+        for route in ("/analytics/retention", "/analytics/attribution"):  # both alike
+            nowhere = c.post(route, json={"store_id": "s-nope"})
+            assert nowhere.status_code == 404 and nowhere.json()["error"] == "UnknownIdError"
+        quiet = c.post("/analytics/attribution", json={"store_id": trained.store})
+        assert quiet.status_code == 200 and quiet.json()["rows"] == []
+        # a segment must be a profile tag the model holds, as `recsys report` says
+        wrong = c.post("/analytics/retention", json={"segment": "nosuch"})
+        assert wrong.status_code == 422, wrong.text
+        [error] = wrong.json()["detail"]
+        assert error["loc"] == ["segment"] and "the tags are ['age_band'" in error["msg"]
+        by_age = c.post("/analytics/retention", json={"segment": "age_band"})
+        assert by_age.status_code == 200 and by_age.json()["by_segment"]
         for route, bad in (
             ("/analytics/retention", {"period": "day"}),
             ("/analytics/retention", {"start": "yesterday"}),

@@ -9,6 +9,7 @@ import pandas as pd
 
 from recsys.analytics import attribute, compare_variants, retention_report
 from recsys.columns import Columns
+from recsys.exceptions import InvalidInputError, UnknownIdError
 from recsys.serving.experiments import Experiment
 from recsys.serving.runtime import RecsysRuntime
 
@@ -27,6 +28,9 @@ def _attribution(
     runtime.impressions.flush()  # this worker's queued shelves count too
     shown = runtime.log.impressions(start, end)
     if store_id is not None:
+        stores = runtime.recommender.store_ids
+        if store_id not in stores:  # as retention answers, and every shelf route
+            raise UnknownIdError("store", [store_id], known=len(stores))
         shown = shown[shown[Columns.STORE] == store_id]
     if variant is not None:
         shown = shown[shown["variant"] == variant]
@@ -74,6 +78,12 @@ def retention_of(
     profiles = None
     if segment is not None:
         rec = runtime.recommender
+        encoder = rec.dataset_.profile_encoder
+        tags = sorted({*encoder.tag_columns, *encoder.numeric_columns})
+        if segment not in tags:
+            error = InvalidInputError(f"no profile tag {segment!r}; the tags are {tags}")
+            error.loc = ("segment",)
+            raise error
         members = pd.unique(events[Columns.USER])
         profiles = pd.DataFrame([{Columns.USER: m, **rec.profile_of(str(m))} for m in members])
         if segment not in profiles:

@@ -43,7 +43,6 @@ def error_response(exc: RecsysError) -> JSONResponse:
         msg = str(exc) if known else "Extra inputs are not permitted"
         kind = "value_error" if known else "extra_forbidden"
         [error] = safe_errors([{"type": kind, "loc": exc.loc, "msg": msg}])
-        error["loc"] = ["body", *error["loc"]]
         return JSONResponse({"error": "ValidationError", "detail": [error]}, status_code=422)
     # a value the client chose may be quoted (an unknown store id): never a card number
     return JSONResponse(

@@ -1,7 +1,7 @@
 """The OpenAPI document as the service answers: every error status a route can return.
 
 BentoML documents each route's 200 answer and its own validation error. The gatekeeper
-also answers 400, 401, 413, 422 and 503, and routes raise 404, so :func:`with_errors` adds
+also answers 400, 401, 405, 413, 422 and 503, and routes raise 404, so :func:`with_errors` adds
 them to every ``POST`` route, all in the one error shape.
 """
 
@@ -45,7 +45,9 @@ NOT_READY: Final = "Not ready: the model is still loading, or the event log cann
 ERROR_STATUSES: Final = {
     "400": "Not JSON, not a JSON object, or a content type other than JSON",
     "401": "Missing or wrong API key (when one is configured)",
-    "404": "Unknown member, SKU or store",
+    "404": "Unknown SKU, store or variant, or no such route (an unknown member is no 404: "
+    "they get the popular shelf, marked in 'fallback')",
+    "405": "A method other than POST on this path (MethodNotAllowed, with an Allow header)",
     "413": "Too large: body, events, members or members x k over the limits",
     "422": "A value fails validation (the detail names the field)",
     "503": "Not ready: no model, or the event log cannot be written",
