@@ -53,6 +53,23 @@ def test_three_long_views_bring_the_category_then_fade(chain):
     assert lifted >= 0.9 * len(members) and faded == len(members)
 
 
+def test_a_purchase_in_the_visit_is_said_as_one(chain):
+    """A SKU of the category just bought says "just bought", not "just looked at"."""
+    data, rec = chain
+    member = data.interactions.user_id.iloc[7]
+    store, category, viewed, cat = _visit(data, rec, member, np.random.default_rng(3))
+    now = time.time()
+    rec.update([{"user_id": member, "item_id": viewed[0], "kind": "purchase", "timestamp": now}])
+    shelf = rec.recommend(member, 10, store_id=store, at=now + 60)
+    said = [r.reason for r in shelf if cat[r.item_id] == category]
+    assert said and all(r.startswith("because you just bought the ") for r in said), said
+    rec.update([{"user_id": member, "item_id": viewed[1], "kind": "view", "value": 90.0,
+                 "timestamp": now + 30}])  # fmt: skip
+    shelf = rec.recommend(member, 10, store_id=store, at=now + 60)
+    said = [r.reason for r in shelf if cat[r.item_id] == category]
+    assert said and all(r.startswith("because you just looked at the ") for r in said), said
+
+
 def test_no_visit_without_a_window_and_bad_times_are_refused(chain):
     data, rec = chain
     member = data.interactions.user_id.iloc[3]

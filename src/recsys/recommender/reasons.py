@@ -1,7 +1,7 @@
 """Reasons a shop assistant can say out loud, one per shelf item.
 
 In order of preference: a merchandising rule put it there ("on promotion" for a boost,
-"featured" for a pin); the member just looked at its category in this visit; it is new
+"featured" for a pin); the member just looked at (or bought) its category in this visit; it is new
 (launched, by its ``available_from`` or the day it was added to the catalog, at most
 :data:`NEW_DAYS` before the shelf's day: an old slow seller is never new); it sits close,
 in the model's item space, to something the member bought or looked at ("goes with the
@@ -194,9 +194,15 @@ class ReasonBuilder:
         history_codes = {codes[h] for h in history.tolist()}
         bought_set = set(bought.tolist())
         just_seen: dict[int, int] = {}  # category -> the newest SKU of it in the visit
+        just_bought: set[int] = set()  # those of them bought
         if session is not None:
-            for seen in session.items.tolist()[::-1]:
+            n = len(session.items)
+            flags = np.zeros(n, bool) if session.bought is None else session.bought
+            for seen, was_bought in zip(
+                session.items.tolist()[::-1], flags.tolist()[::-1], strict=True
+            ):
                 just_seen[codes[seen]] = seen
+                (just_bought.add if was_bought else just_bought.discard)(seen)
         out = []
         for item, ref in zip(items.tolist(), references.tolist(), strict=True):
             start = launched[item]
@@ -205,7 +211,9 @@ class ReasonBuilder:
             elif item in pinned:
                 out.append("featured in this store" if in_store else "featured")
             elif codes[item] in just_seen and just_seen[codes[item]] != item:
-                out.append(f"because you just looked at the {names[just_seen[codes[item]]]}")
+                seen = just_seen[codes[item]]
+                did = "bought" if seen in just_bought else "looked at"
+                out.append(f"because you just {did} the {names[seen]}")
             elif day is not None and 0 <= day - start <= NEW_DAYS:
                 out.append("new in your store" if in_store else "new in the collection")
             elif ref >= 0:

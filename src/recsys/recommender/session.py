@@ -28,6 +28,8 @@ class Session:
 
     items: np.ndarray
     weights: np.ndarray
+    #: per event, whether it was a purchase (a reason then says "bought", not "looked at")
+    bought: np.ndarray | None = None
 
     def intent(self, codes: np.ndarray) -> np.ndarray:
         """Share of the visit's weight per category code (index = code + 1; 0 = no category)."""
@@ -41,16 +43,25 @@ class SessionLog:
     """The recent live events of every member, bounded per member, thread-safe."""
 
     def __init__(self) -> None:
-        self._events: dict[int, deque[tuple[int, float, float]]] = {}
+        self._events: dict[int, deque[tuple[int, float, float, bool]]] = {}
         self._lock = threading.Lock()
 
     def record(
-        self, member: int, items: np.ndarray, weights: np.ndarray, seconds: np.ndarray
+        self,
+        member: int,
+        items: np.ndarray,
+        weights: np.ndarray,
+        seconds: np.ndarray,
+        bought: np.ndarray | None = None,
     ) -> None:
-        """Remember events of one member (item, weight, time in epoch seconds)."""
+        """Remember events of one member (item, weight, time in epoch seconds, whether a
+        purchase; none is without ``bought``)."""
+        flags = np.zeros(len(items), bool) if bought is None else np.asarray(bought, bool)
         with self._lock:
             queue = self._events.setdefault(member, deque(maxlen=_PER_MEMBER))
-            for event in zip(items.tolist(), weights.tolist(), seconds.tolist(), strict=True):
+            for event in zip(
+                items.tolist(), weights.tolist(), seconds.tolist(), flags.tolist(), strict=True
+            ):
                 queue.append(event)
 
     def session(self, member: int, at: float, window: float) -> Session | None:
@@ -67,7 +78,8 @@ class SessionLog:
             return None
         faded = weights[recent] * np.exp2(-np.maximum(age[recent], 0.0) / (window / 2))
         order = np.argsort(age[recent], kind="stable")  # newest first
-        return Session(items[recent][order], faded[order])
+        bought = np.array([e[3] for e in events], dtype=bool)[recent][order]
+        return Session(items[recent][order], faded[order], bought)
 
     def forget(self, member: int) -> None:
         with self._lock:

@@ -58,6 +58,7 @@ class EventBatch:
     event_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     event_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
     event_stores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # -1: none
+    event_bought: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # purchases
 
 
 def _events(events: Any) -> EventColumns:
@@ -182,6 +183,7 @@ def prepare_events(
         event_weights=plain,
         event_seconds=seconds,
         event_stores=event_stores,
+        event_bought=is_purchase,
     )
 
 
@@ -217,7 +219,11 @@ def apply_events(
     for j, u in enumerate(users.tolist()):
         mine = batch.event_slot == j
         sessions.record(
-            u, batch.event_items[mine], batch.event_weights[mine], batch.event_seconds[mine]
+            u,
+            batch.event_items[mine],
+            batch.event_weights[mine],
+            batch.event_seconds[mine],
+            batch.event_bought[mine] if len(batch.event_bought) else None,
         )
 
 
