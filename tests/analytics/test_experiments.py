@@ -62,7 +62,8 @@ def test_numbers_match_the_formulas_worked_by_hand() -> None:
     se = math.sqrt(0.25 * 0.75 / 100 + 0.1 * 0.9 / 200)
     assert b["lift"] == pytest.approx(0.15)
     assert (b["lift_low"], b["lift_high"]) == pytest.approx((0.15 - z * se, 0.15 + z * se))
-    assert a["lift"] == 0.0 and a["p_value"] == 1.0
+    assert a["lift"] == 0.0 and a["p_value"] == 1.0 and a["revenue_p_value"] == 1.0
+    assert (a["lift_low"], a["lift_high"]) == (0.0, 0.0)  # the control against itself
     assert b["p_value"] < 0.01 and b["revenue_per_member"] == 2.5
 
 

@@ -90,7 +90,8 @@ class ExperimentReport:
         interval), ``revenue_per_member``, and against the control: ``lift`` (difference in
         conversion), ``lift_low``, ``lift_high`` (normal interval), ``p_value`` (Fisher's
         exact test on members converted / not), ``revenue_p_value`` (Welch's t-test on
-        revenue per member).
+        revenue per member). The control's own row: lift 0 with a zero-width interval and
+        p-values of 1 (it is compared with itself).
     control : str
     confidence : float
     """
@@ -166,7 +167,9 @@ def compare_variants(
         rate = x / n if n else math.nan
         low, high = _wilson(x, n, confidence)
         lift, lift_low, lift_high, p, rev_p = (math.nan,) * 5
-        if n and n0:
+        if v == control:  # the same members on both sides: no difference, exactly
+            lift, lift_low, lift_high, p, rev_p = 0.0, 0.0, 0.0, 1.0, 1.0
+        elif n and n0:
             p0 = x0 / n0
             lift = rate - p0
             se = math.sqrt(rate * (1 - rate) / n + p0 * (1 - p0) / n0)
