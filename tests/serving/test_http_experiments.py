@@ -67,6 +67,10 @@ def test_members_stay_in_their_variant_and_get_its_model(
                 for v in ("control", "als")}  # fmt: skip
     assert len(versions["control"]) == len(versions["als"]) == 1
     assert versions["control"] != versions["als"]
+    # a batch says which model answered each member, as each single shelf does
+    assert {r["member_id"]: r["model_version"] for r in batch["results"]} == {
+        m: a["model_version"] for m, a in first.items()
+    }
     # the als variant's rule holds: one SKU per category
     category = trained.data.catalog.set_index(Columns.ITEM)["category"]
     for a in first.values():

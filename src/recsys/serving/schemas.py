@@ -355,6 +355,7 @@ class MemberShelf(BaseModel):
     items: list[ShelfItem]
     shelf_id: str = Field(..., description="The shown shelf's id in the event log.")
     variant: str = Field(..., description="The experiment variant that answered.")
+    model_version: str = Field(..., description="The version of the variant's model.")
     fallback: str | None = Field(
         None,
         description=(
@@ -366,7 +367,9 @@ class MemberShelf(BaseModel):
 
 class BatchResponse(BaseModel):
     results: list[MemberShelf]
-    model_version: str
+    model_version: str = Field(
+        ..., description="The served model's (the control's); each result gives its own."
+    )
 
 
 class SimilarResponse(BaseModel):

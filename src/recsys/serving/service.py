@@ -256,6 +256,7 @@ class RecsysService:
                         "fallback": fallback,
                         "shelf_id": route.runtime.shown(m, store, shelf, variant),
                         "variant": variant,
+                        "model_version": route.runtime.model_version,
                     }
         return _json({"results": results, "model_version": self.runtime.model_version})
 
