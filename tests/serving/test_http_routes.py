@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 import httpx
@@ -36,11 +37,16 @@ def test_metrics_report_shelf_time_fallbacks_lag_and_version(
     event = {"user_id": trained.member, "item_id": trained.item, "kind": "view"}
     client.post("/events", json={"events": [event]})
     version = client.post("/recommend", json={"member_id": trained.member}).json()["model_version"]
+    client.post("/similar", json={"item_id": trained.item, "k": 3})
+    client.post("/member", json={"member_id": trained.member})
     text = client.get("/metrics").text
+    for route in ("/recommend", "/similar", "/member"):
+        assert f'recsys_shelf_seconds_count{{route="{route}"}}' in text, route
     assert 'recsys_shelf_seconds_bucket{le="0.001",route="/recommend"}' in text
     assert 'recsys_fallback_shelves_total{fallback="popular-in-store",route="/recommend"}' in text
     assert "recsys_event_log_lag" in text
-    assert f'recsys_model_info{{model_version="{version}"}} 1.0' in text
+    # one series per worker that served: which version each one serves
+    assert re.search(rf'recsys_model_info{{model_version="{version}",worker="\d+"}} 1\.0', text)
 
 
 def test_probes_metrics_and_docs(client: httpx.Client) -> None:

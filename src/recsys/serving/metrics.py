@@ -3,7 +3,10 @@
 ``recsys_shelf_seconds`` (route): time to compute an answer, without HTTP;
 ``recsys_fallback_shelves_total`` (route, fallback): shelves that were not personal;
 ``recsys_event_log_lag``: log rows this worker has not applied yet;
-``recsys_model_info`` (model_version): 1 for the version a worker serves.
+``recsys_model_info`` (model_version, worker): 1 for the version each worker serves.
+
+Shelves are timed on ``/recommend``, ``/recommend_batch``, ``/similar``, ``/audience`` and
+``/member``.
 
 The metrics are created in the worker (after BentoML has set ``PROMETHEUS_MULTIPROC_DIR``),
 so every worker's values reach the one ``/metrics`` answer.
@@ -50,12 +53,13 @@ class ServiceMetrics:
                 "model": prom.Gauge(
                     "recsys_model_info",
                     "1 for the model version a worker serves",
-                    ["model_version"],
+                    ["model_version", "worker"],
                     multiprocess_mode="livemax",
                 ),
             }
         self._m = ServiceMetrics._made
         self._version: str | None = None
+        self._worker = _worker_label()
 
     @contextmanager
     def timed(self, route: str) -> Iterator[None]:
@@ -73,8 +77,19 @@ class ServiceMetrics:
     def serving(self, model_version: str, lag: int) -> None:
         """Record the version served and the log lag, after a read."""
         if model_version != self._version:
+            model = self._m["model"]
             if self._version is not None:
-                self._m["model"].labels(model_version=self._version).set(0)
-            self._m["model"].labels(model_version=model_version).set(1)
+                model.labels(model_version=self._version, worker=self._worker).set(0)
+            model.labels(model_version=model_version, worker=self._worker).set(1)
             self._version = model_version
         self._m["lag"].set(lag)
+
+
+def _worker_label() -> str:
+    """BentoML's index of this worker (1, 2, ...), or the process id outside a server."""
+    import os
+
+    from bentoml import server_context
+
+    index = server_context.worker_index
+    return str(index) if index is not None else f"pid{os.getpid()}"

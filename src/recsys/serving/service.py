@@ -264,12 +264,13 @@ class RecsysService:
     @_json_errors
     async def similar(self, request: SimilarRequest, /) -> SimilarResponse:
         """SKUs most similar to a SKU, optionally only those stocked in a store."""
-        items = self.runtime.similar(
-            request.item_id,
-            request.k,
-            store_id=request.store_id,
-            filters=request.filters.as_dict() if request.filters else None,
-        )
+        with self.metrics.timed("/similar"):
+            items = self.runtime.similar(
+                request.item_id,
+                request.k,
+                store_id=request.store_id,
+                filters=request.filters.as_dict() if request.filters else None,
+            )
         return SimilarResponse.model_validate(
             {"items": _items(self.runtime, items), "model_version": self.runtime.model_version}
         )
@@ -278,16 +279,17 @@ class RecsysService:
     @_json_errors
     def audience(self, request: AudienceRequest, /) -> AudienceResponse:
         """Members most likely to want a SKU (pseudonyms when pseudonymization is on)."""
-        members, seq = self.runtime.audience(
-            request.item_id,
-            request.k,
-            store_id=request.store_id,
-            exclude_purchased=request.exclude_purchased,
-            min_score=request.min_score,
-            caps=request.caps.model_dump() if request.caps else None,
-            budgets=request.budgets,
-            issue=request.issue,
-        )
+        with self.metrics.timed("/audience"):
+            members, seq = self.runtime.audience(
+                request.item_id,
+                request.k,
+                store_id=request.store_id,
+                exclude_purchased=request.exclude_purchased,
+                min_score=request.min_score,
+                caps=request.caps.model_dump() if request.caps else None,
+                budgets=request.budgets,
+                issue=request.issue,
+            )
         return AudienceResponse.model_validate(
             {
                 "members": [m.to_dict() for m in members],
@@ -301,9 +303,9 @@ class RecsysService:
     @_json_errors
     def member(self, request: MemberRequest, /) -> MemberResponse:
         """What a shop assistant sees of a member: tags, today's events, a coupon to offer."""
-        return MemberResponse.model_validate(
-            self.runtime.member_view(request.member_id, request.store_id)
-        )
+        with self.metrics.timed("/member"):
+            view = self.runtime.member_view(request.member_id, request.store_id)
+        return MemberResponse.model_validate(view)
 
     @bentoml.api(route="/events", output_spec=EventsResponse)
     @_json_errors
