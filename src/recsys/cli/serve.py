@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +47,76 @@ def _serve(model_dir: Path, host: str, port: int) -> int:
         env.setdefault("OPENBLAS_NUM_THREADS", "1")
         cmd = [sys.executable, "-m", "bentoml", "serve", SERVICE_IMPORT]
         reload_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-        code = _run_forwarding([*cmd, "--host", host, "--port", str(port)], env, reload_url)
+        output = _HeldOutput(f"{reload_url}/readyz")
+        code = _run_forwarding([*cmd, "--host", host, "--port", str(port)], env, reload_url, output)
         if failure.is_file() and failure.read_text().strip():
+            if settings.debug:
+                output.release(sys.stderr.buffer)  # every worker's traceback
+            else:
+                print(
+                    "recsys serve: the server's output was held back (RECSYS_DEBUG=1 shows it)",
+                    file=sys.stderr,
+                )
             raise CLIError(f"the service could not start: {failure.read_text().strip()}")
+        output.release(sys.stdout.buffer)  # it stopped before it was ready: say why
         return code
 
 
-def _run_forwarding(cmd: list[str], env: dict[str, str], url: str) -> int:
+class _HeldOutput:
+    """The server's output, held back until it is ready (``/readyz`` answers 200), then
+    passed through: a start that fails says one line, not every worker's traceback."""
+
+    def __init__(self, ready_url: str) -> None:
+        self._url = ready_url
+        self._held: list[bytes] = []
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def pump(self, stream: Any, sink: Any, child: subprocess.Popen[bytes]) -> None:
+        """Copy ``stream`` to ``sink`` line by line (held while not ready); thread."""
+        threading.Thread(target=self._watch, args=(child, sink), daemon=True).start()
+        for line in iter(stream.readline, b""):
+            with self._lock:
+                if self._ready:
+                    sink.write(line)
+                    sink.flush()
+                elif len(self._held) < 100_000:
+                    self._held.append(line)
+
+    def _watch(self, child: subprocess.Popen[bytes], sink: Any) -> None:
+        import urllib.request
+
+        while child.poll() is None:
+            try:
+                with urllib.request.urlopen(self._url, timeout=2) as answer:
+                    if answer.status == 200:
+                        self.release(sink)
+                        return
+            except OSError:
+                pass
+            time.sleep(0.25)
+
+    def release(self, sink: Any) -> None:
+        """Write what was held and pass the rest through from now on."""
+        with self._lock:
+            if self._ready:
+                return
+            self._ready = True
+            sink.writelines(self._held)
+            sink.flush()
+            self._held = []
+
+
+def _run_forwarding(cmd: list[str], env: dict[str, str], url: str, output: _HeldOutput) -> int:
     """Run ``bentoml serve`` and pass SIGTERM and SIGINT on to it, so stopping this command
     stops the server and every worker (BentoML drains and exits). SIGHUP reloads the model
-    (``POST /admin/reload`` to ``url``), the way daemons reread their files."""
-    child = subprocess.Popen(cmd, env=env)
+    (``POST /admin/reload`` to ``url``), the way daemons reread their files. The server's
+    output goes through ``output``."""
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    pump = threading.Thread(
+        target=output.pump, args=(child.stdout, sys.stdout.buffer, child), daemon=True
+    )
+    pump.start()
 
     def forward(signum: int, _frame: object) -> None:
         if signum == signal.SIGHUP:
@@ -68,7 +128,9 @@ def _run_forwarding(cmd: list[str], env: dict[str, str], url: str) -> int:
     try:
         while True:
             try:
-                return child.wait()
+                code = child.wait()
+                pump.join(timeout=5)  # the last lines
+                return code
             except KeyboardInterrupt:  # a second Ctrl-C while the server drains
                 forward(signal.SIGINT, None)
     finally:
