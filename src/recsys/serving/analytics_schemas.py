@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from recsys.data.events import EARLIEST, LATEST, parse_timestamp
 from recsys.serving.schemas import _Request
 
 __all__ = [
@@ -22,7 +23,27 @@ _TIME = "ISO 8601 time (UTC when naive), e.g. '2026-03-01' or '2026-03-01T10:00:
 
 class _Period(_Request):
     start: str | None = Field(None, min_length=4, max_length=40, description=f"From: {_TIME}")
-    end: str | None = Field(None, min_length=4, max_length=40, description=f"Until: {_TIME}")
+    end: str | None = Field(
+        None,
+        min_length=4,
+        max_length=40,
+        description=f"Until (excluded; a date alone is its midnight): {_TIME}",
+    )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _a_time(cls, value: str | None) -> str | None:
+        """A time pandas reads within its range, or a 422 naming the field."""
+        if value is None:
+            return value
+        try:
+            ok = EARLIEST <= parse_timestamp(value) < LATEST
+        except (ValueError, TypeError, OverflowError):
+            ok = False
+        if not ok:  # the event log's own bounds
+            span = f"from {EARLIEST.year} to {LATEST.year - 1}"
+            raise ValueError(f"must be an ISO 8601 time {span}, e.g. '2026-03-01'")
+        return value
 
 
 class AttributionRequest(_Period):
@@ -75,6 +96,13 @@ class ExperimentResponse(BaseModel):
 
 class RetentionRequest(_Period):
     """New, returning and retained members per period, and cohorts."""
+
+    end: str | None = Field(
+        None,
+        min_length=4,
+        max_length=40,
+        description=f"The last period reported is the one holding this time: {_TIME}",
+    )
 
     period: Literal["week", "month"] = "week"
     kinds: list[Literal["purchase", "cart", "view", "coupon"]] = Field(
