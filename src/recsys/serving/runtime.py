@@ -409,8 +409,8 @@ class RecsysRuntime:
     def _follow(self) -> None:
         """Thread: fold in a big backlog other workers logged (a 10,000-event batch), in
         chunks, off the event loop, and every change they logged (a reload, a catalog or
-        stock change) within ``_FOLLOW_INTERVAL``, even when no request reaches this worker;
-        reads meanwhile serve the model as it is."""
+        stock change) that no read took up within ``_CHANGE_GRACE``, so a worker no request
+        reaches follows too; reads meanwhile serve the model as it is."""
         failing = False
         pending_since: float | None = None  # when a change was first seen not applied
         while not self._stop.wait(_FOLLOW_INTERVAL):
