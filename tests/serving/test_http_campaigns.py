@@ -96,6 +96,9 @@ def test_budgets_and_bad_campaigns(client: httpx.Client, trained: TrainedModel) 
         answer = client.post("/audience", json={"item_id": item, "k": 5, **bad})
         assert answer.status_code == status, (bad, answer.text)
         assert set(answer.json()) == {"error", "detail"}
+        if status == 422:  # the field is named, in the one validation shape
+            assert answer.json()["error"] == "ValidationError", answer.text
+            assert answer.json()["detail"][0]["loc"][0] == next(iter(bad)), answer.text
     # nothing was issued by the refused calls: the capped campaign reaches the same members
     assert client.post("/audience", json=capped).json()["members"] == before
 

@@ -72,6 +72,12 @@ def test_a_price_that_is_no_number_is_refused_as_such(client: httpx.Client, pric
 _BACKWARDS = {"item_id": "x", "available_from": "2026-05-01", "available_to": "2026-04-01"}
 
 
+def test_a_negative_stock_names_the_field(client: httpx.Client) -> None:
+    answer = client.post("/stock", json={"store_id": STORE, "stock": {"sku1": -2}})
+    [error] = _error(answer, 422, "ValidationError")["detail"]
+    assert error["loc"] == ["stock"] and "numbers >= 0" in error["msg"]
+
+
 @pytest.mark.parametrize(
     ("route", "body", "status", "error"),
     [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from recsys.columns import Columns, EventKind
 from recsys.data.events import EVENT_FIELDS
@@ -181,7 +181,7 @@ class AudienceRequest(_Request):
     caps: CapsIn | None = Field(
         None, description="Frequency cap: leave out members already issued that many coupons."
     )
-    budgets: dict[str, int] | None = Field(
+    budgets: dict[str, Annotated[int, Field(ge=0)]] | None = Field(
         None,
         description=(
             "At most this many members per store (store id -> count), each counted against "
@@ -312,12 +312,14 @@ class StockRequest(_Request):
         ..., description="SKU id -> quantity (>= 0).", examples=[{"sku9": 0, "sku12": 4}]
     )
 
-    @model_validator(mode="after")
-    def _quantities(self) -> StockRequest:
-        bad = [sku for sku, qty in self.stock.items() if not qty >= 0]
+    @field_validator("stock")
+    @classmethod
+    def _quantities(cls, stock: dict[str, float]) -> dict[str, float]:
+        """Quantities >= 0, or a 422 at ``stock`` (a field validator names the field)."""
+        bad = [sku for sku, qty in stock.items() if not qty >= 0]
         if bad:
             raise ValueError(f"stock quantities must be numbers >= 0 (SKUs {bad[:5]})")
-        return self
+        return stock
 
 
 class StockResponse(BaseModel):
