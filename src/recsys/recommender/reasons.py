@@ -202,7 +202,10 @@ class ReasonBuilder:
                 session.items.tolist()[::-1], flags.tolist()[::-1], strict=True
             ):
                 just_seen[codes[seen]] = seen
-                (just_bought.add if was_bought else just_bought.discard)(seen)
+                if was_bought:  # the newest event of a SKU says what the member did
+                    just_bought.add(seen)
+                else:
+                    just_bought.discard(seen)
         out = []
         for item, ref in zip(items.tolist(), references.tolist(), strict=True):
             start = launched[item]

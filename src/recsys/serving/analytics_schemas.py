@@ -33,7 +33,7 @@ class _Period(_Request):
     @field_validator("start", "end")
     @classmethod
     def _a_time(cls, value: str | None) -> str | None:
-        """A time pandas reads within its range, or a 422 naming the field."""
+        """A time the event log can hold (its parser and bounds), or a 422 naming the field."""
         if value is None:
             return value
         try:
