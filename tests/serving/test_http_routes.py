@@ -62,6 +62,11 @@ def test_probes_metrics_and_docs(client: httpx.Client) -> None:
         answers = spec["paths"][route]["post"]["responses"]
         assert {"200", "400", "401", "404", "405", "413", "422", "503"} <= set(answers), route
     assert "503" in spec["paths"]["/readyz"]["get"]["responses"]  # unready: what it answers
+    for page in ("/screen", "/assistant"):  # the mounted pages: documented as they answer
+        get = spec["paths"][page]["get"]
+        assert [p["name"] for p in get["parameters"]] == ["store_id", "member_id"], page
+        assert {"200", "400", "405"} == set(get["responses"]) and get["security"] == [], page
+        assert client.get(page).status_code == 400  # what its 400 says: parameters missing
     from recsys import __version__
 
     assert spec["info"]["version"] == __version__

@@ -2,7 +2,9 @@
 
 BentoML documents each route's 200 answer and its own validation error. The gatekeeper
 also answers 400, 401, 405, 413, 422 and 503, and routes raise 404, so :func:`with_errors` adds
-them to every ``POST`` route, all in the one error shape.
+them to every ``POST`` route, all in the one error shape. BentoML does not document a mounted
+ASGI app, so the two pages (``GET /screen``, ``GET /assistant``) are added by hand
+(:data:`PAGE_PATHS`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any, Final
 
-__all__ = ["ERROR_SCHEMA", "ERROR_STATUSES", "PROBES", "with_errors"]
+from recsys.serving.pages.routing import MAX_PARAM_CHARS, PARAMS
+
+__all__ = ["ERROR_SCHEMA", "ERROR_STATUSES", "PAGE_PATHS", "PROBES", "with_errors"]
 
 ERROR_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
@@ -37,6 +41,7 @@ ERROR_SCHEMA: Final[dict[str, Any]] = {
     },
 }
 
+_REF: Final = {"$ref": "#/components/schemas/RecsysError"}
 #: the routes open without the API key (orchestrators probe without credentials)
 PROBES: Final = frozenset({"/healthz", "/livez", "/readyz"})
 #: what ``/readyz`` answering 503 means
@@ -54,6 +59,45 @@ ERROR_STATUSES: Final = {
 }
 
 
+def _page_operation(summary: str) -> dict[str, Any]:
+    """The OpenAPI operation of one page (open without the API key, as probes are)."""
+    param = "Read by the page in the browser; the server never sees it."
+    return {
+        "summary": summary,
+        "tags": ["Pages"],
+        "security": [],
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PARAM_CHARS},
+                "description": f"The {name.removesuffix('_id')}. {param}",
+            }
+            for name in PARAMS
+        ],
+        "responses": {
+            "200": {"description": "The page.", "content": {"text/html": {}}},
+            "400": {
+                "description": "The page, saying which parameter of its address is missing "
+                "or too long (never its value).",
+                "content": {"text/html": {}},
+            },
+            "405": {
+                "description": "A method other than GET (MethodNotAllowed)",
+                "content": {"application/json": {"schema": _REF}},
+            },
+        },
+    }
+
+
+#: the pages BentoML leaves out of its document (a mounted app's routes are not in it)
+PAGE_PATHS: Final[dict[str, dict[str, Any]]] = {
+    "/screen": {"get": _page_operation("The smart screen: a member's shelf in a store")},
+    "/assistant": {"get": _page_operation("The shop assistant's view of a member")},
+}
+
+
 def with_errors(spec: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``spec`` whose ``POST`` routes (and ``/readyz``) list every error answer,
     and whose optional fields say ``nullable`` the OpenAPI 3.0 way (pydantic writes
@@ -66,7 +110,10 @@ def with_errors(spec: dict[str, Any]) -> dict[str, Any]:
         info["version"] = __version__
     schemas = out.setdefault("components", {}).setdefault("schemas", {})
     schemas["RecsysError"] = copy.deepcopy(ERROR_SCHEMA)
-    ref = {"$ref": "#/components/schemas/RecsysError"}
+    ref = _REF
+    paths = out.setdefault("paths", {})
+    for path, methods in PAGE_PATHS.items():
+        paths.setdefault(path, copy.deepcopy(methods))
     unauthorized = {
         "description": ERROR_STATUSES["401"],
         "content": {"application/json": {"schema": ref}},
@@ -74,8 +121,13 @@ def with_errors(spec: dict[str, Any]) -> dict[str, Any]:
     for path, methods in out.get("paths", {}).items():
         if not isinstance(methods, dict):
             continue
-        for method, operation in methods.items():  # behind the key: every route but probes
-            if path not in PROBES and isinstance(operation, dict) and method != "parameters":
+        for method, operation in methods.items():  # behind the key: all but probes and pages
+            if (
+                path not in PROBES
+                and path not in PAGE_PATHS
+                and isinstance(operation, dict)
+                and method != "parameters"
+            ):
                 operation.setdefault("responses", {}).setdefault("401", unauthorized)
         post = methods.get("post")
         if not isinstance(post, dict):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from recsys.columns import Columns, EventKind
+from recsys.data.catalog import parse_season
 from recsys.data.events import EVENT_FIELDS
+from recsys.exceptions import SchemaError
 
 __all__ = [
     "AudienceRequest",
@@ -286,6 +289,27 @@ class CatalogItem(_Request):
         examples=["Wool Parka"],
     )  # fmt: skip
 
+    @field_validator("season")
+    @classmethod
+    def _season(cls, season: str | None) -> str | None:
+        """A season the catalog can read, or a 422 at ``season`` (the library's message)."""
+        try:
+            parse_season(season)
+        except SchemaError as exc:
+            raise ValueError(str(exc)) from None
+        return season
+
+    @field_validator("available_to")
+    @classmethod
+    def _sale_ends_after_it_starts(
+        cls, end: dt.date | None, info: ValidationInfo
+    ) -> dt.date | None:
+        """``available_to`` on or after ``available_from``, or a 422 at ``available_to``."""
+        start = info.data.get("available_from")
+        if end is not None and start is not None and end < start:
+            raise ValueError(f"the last day on sale ({end}) is before the first ({start})")
+        return end
+
 
 class CatalogRequest(_Request):
     """SKUs added or changed without retraining (at most 10,000 per call)."""
@@ -296,6 +320,16 @@ class CatalogRequest(_Request):
         description="Store id -> SKU ids it stocks from now on.",
         examples=[{"s3": ["sku-new"]}],
     )
+
+    @field_validator("items")
+    @classmethod
+    def _each_sku_once(cls, items: list[CatalogItem]) -> list[CatalogItem]:
+        """Each SKU at most once, or a 422 at ``items`` naming the SKUs sent twice."""
+        counts = Counter(i.item_id for i in items)
+        twice = [sku for sku, n in counts.items() if n > 1]
+        if twice:
+            raise ValueError(f"items list SKUs {twice[:5]} twice: send each SKU once")
+        return items
 
 
 class CatalogResponse(BaseModel):
