@@ -97,7 +97,13 @@ class Rules(_Request):
         examples=[{"sku5": 2.0, "jackets": 1.5}],
     )
     pin: dict[str, int] | None = Field(
-        None, description="SKU id -> slot (0 is the first).", examples=[{"sku8": 0}]
+        None,
+        description=(
+            "SKU id -> slot (0 is the first). A pin places only a SKU the shelf may show "
+            "(stocked in the store, in season, passing the filters, not bought already); "
+            "any other pin is left out."
+        ),
+        examples=[{"sku8": 0}],
     )
     bury: list[str] | None = Field(
         None, description="SKU ids shown only when nothing else passes.", examples=[["sku3"]]
