@@ -49,6 +49,21 @@ def test_metrics_report_shelf_time_fallbacks_lag_and_version(
     assert re.search(rf'recsys_model_info{{model_version="{version}",worker="\d+"}} 1\.0', text)
 
 
+def test_metrics_label_requests_by_route_never_by_a_path_a_client_made_up(
+    client: httpx.Client,
+) -> None:
+    card = "4111111111111111"
+    for path in (f"/members/{card}", f"/pages/static/{card}.js", f"/screen/{card}"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/pages/static/pages.css").status_code == 200  # routed as sent
+    assert client.post(f"/recommend/{card}", json={}).status_code == 404
+    assert client.post("/recommend", json={"member_id": "u-metrics"}).status_code == 200
+    text = client.get("/metrics").text
+    assert card not in text
+    for label in ("/{unmatched}", "/pages/static/{name}", "/recommend"):
+        assert f'bentoml_service_request_total{{endpoint="{label}"' in text, label
+
+
 def test_probes_metrics_and_docs(client: httpx.Client) -> None:
     for path in ("/healthz", "/livez", "/readyz", "/metrics", "/docs.json"):
         assert client.get(path).status_code == 200, path

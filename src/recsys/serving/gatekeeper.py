@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from recsys.exceptions import InvalidInputError, PayloadTooLargeError, RecsysError
+from recsys.serving.endpoints import restore_path
 from recsys.serving.openapi import PROBES, with_errors
 from recsys.serving.pages.routing import inbound, is_open
 from recsys.serving.redaction import MASK, field_names, safe_errors, safe_loc, safe_text
@@ -83,6 +84,7 @@ class Gatekeeper:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = restore_path(scope)  # the path as sent (the traffic metrics saw its route)
         scope = inbound(scope)  # a page's address holds a member id: dropped here, first
         send = _route_errors(send, scope)
         if (

@@ -35,6 +35,7 @@ from recsys.serving.analytics_schemas import (
     RetentionRequest,
     RetentionResponse,
 )
+from recsys.serving.endpoints import BENTOML_PATHS, bound_endpoint_labels
 from recsys.serving.experiments import Experiment, merged_rules
 from recsys.serving.exposure import check_exposure, worker_host
 from recsys.serving.gatekeeper import (
@@ -45,6 +46,7 @@ from recsys.serving.gatekeeper import (
 )
 from recsys.serving.metrics import ServiceMetrics
 from recsys.serving.pages import pages_app
+from recsys.serving.pages.routing import PAGES
 from recsys.serving.runtime import RecsysRuntime
 from recsys.serving.schemas import (
     AudienceRequest,
@@ -394,6 +396,10 @@ class RecsysService:
 
 RecsysService.add_asgi_middleware(Gatekeeper)  # type: ignore[attr-defined]  # by @service
 RecsysService.mount_asgi_app(pages_app(), path="/")  # type: ignore[attr-defined]  # its routes only
+# BentoML's traffic metrics labelled by route: no path a client made up reaches /metrics
+bound_endpoint_labels(
+    {api.route for api in RecsysService.apis.values()} | BENTOML_PATHS | set(PAGES)  # type: ignore[attr-defined]
+)
 # BentoML's logger of failed requests (see QuietClientErrors): no raw input in the log
 logging.getLogger("bentoml._internal.server.http_app").addFilter(QuietClientErrors())
 logging.getLogger("bentoml.access").addFilter(QuietAccessLog())  # no id a path may hold
