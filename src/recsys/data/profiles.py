@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -14,7 +15,6 @@ import scipy.sparse as sp
 from recsys.columns import Columns
 from recsys.data.idmap import IdMap, _one_id
 from recsys.exceptions import InvalidInputError, NotFittedError, RecsysWarning, SchemaError
-from recsys.privacy import mask_digits
 
 Records = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
@@ -479,11 +479,15 @@ class ProfileEncoder:
     def _warn_unknown_columns(self, columns: Any) -> None:
         known = {Columns.USER, *self.tag_columns, *self.numeric_columns}
         extra = [c for c in columns if c not in known]
-        if extra:
+        if extra:  # not named: a client may send anything as a field name (an id, a card)
+            names = sorted(known - {Columns.USER})
+            close = sorted(
+                {m for c in extra for m in difflib.get_close_matches(str(c), names, 1, 0.8)}
+            )
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             warnings.warn(
-                f"profile fields {mask_digits(str(extra[:5]))} are not known to the encoder "
-                "and are ignored "
-                f"(known: {sorted(known - {Columns.USER})})",
+                f"{len(extra)} profile field(s) not known to the encoder are ignored "
+                f"(known: {names}){hint}",
                 RecsysWarning,
                 stacklevel=3,
             )
