@@ -121,8 +121,12 @@ def test_invalid_catalog_frames(catalog: pd.DataFrame) -> None:
         build(catalog.assign(price=[1.0, -2.0, 3.0, 4.0]))
     with pytest.raises(SchemaError, match="non-numeric"):
         build(catalog.assign(price=["1", "cheap", "3", None]))
-    with pytest.raises(SchemaError, match=r"1 infinite prices \(SKUs \['b'\]\)"):
+    with pytest.raises(
+        SchemaError, match=r"1 infinite prices or prices over 1e\+12 \(SKUs \['b'\]"
+    ):
         build(catalog.assign(price=[1.0, float("inf"), 3.0, None]))
+    with pytest.raises(SchemaError, match=r"prices over 1e\+12 \(SKUs \['c'\]"):
+        build(catalog.assign(price=[1.0, 2.0, 1e308, None]))  # float32 would make it inf
     with pytest.raises(SchemaError, match="monsoon"):
         build(catalog.assign(season=["monsoon", None, None, None]))
     with pytest.raises(UnknownIdError, match="'d'"):

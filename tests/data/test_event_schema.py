@@ -24,6 +24,8 @@ CASES = [
     ({"store_id": "s1", "event_id": "e-1"}, True),
     ({"vaule": 3.0}, False),  # a misspelt field is an error, not a silent default
     ({"value": math.inf}, False),
+    ({"value": 1e9}, True),  # the largest quantity or dwell accepted
+    ({"value": 1e308}, False),  # finite, but weights and revenue would overflow
     ({"value": -1.0}, False),
     ({"value": True}, False),
     ({"value": "3"}, False),

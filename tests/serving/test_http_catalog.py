@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,6 +98,25 @@ def test_a_negative_stock_names_the_field(client: httpx.Client) -> None:
     answer = client.post("/stock", json={"store_id": STORE, "stock": {"sku1": -2}})
     [error] = _error(answer, 422, "ValidationError")["detail"]
     assert error["loc"] == ["stock"] and "numbers >= 0" in error["msg"]
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "loc"),
+    [
+        ("/catalog", {"items": [{"item_id": "x", "price": 1e308}]}, ["items", 0, "price"]),
+        ("/stock", {"store_id": STORE, "stock": {"sku1": 1e400}}, ["stock"]),  # Infinity
+        ("/events", {"events": [{"user_id": "u", "item_id": "sku1", "kind": "purchase",
+                                 "value": 1e308}]}, ["events", 0, "value"]),
+    ],
+)  # fmt: skip
+def test_a_number_too_large_to_keep_is_refused_naming_its_field(
+    client: httpx.Client, route: str, body: dict, loc: list
+) -> None:
+    # as Python's json writes them: 1e400 parses as Infinity
+    text = json.dumps(body).replace("1e+400", "1e400")
+    answer = client.post(route, content=text, headers={"content-type": "application/json"})
+    [error] = _error(answer, 422, "ValidationError")["detail"]
+    assert error["loc"] == loc, error
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,8 @@ SEASON_LABELS: dict[str, int] = {
 }
 _RANGE = re.compile(r"^(\d{1,2})\s*-\s*(\d{1,2})$")
 N_PRICE_TIERS = 4
+#: largest price accepted (prices are kept as float32; revenue is units x price)
+MAX_PRICE = 1e12
 
 
 def parse_season(value: Any) -> int:
@@ -214,11 +216,12 @@ def _prices(col: pd.Series | None, ids: np.ndarray) -> np.ndarray:
             f"catalog column {Columns.PRICE!r} has {int(bad.sum())} non-numeric values "
             f"(SKUs {ids[bad][:5].tolist()})"
         )
-    infinite = np.isinf(price)
+    infinite = np.isinf(price) | (price > MAX_PRICE)
     if infinite.any():
         raise SchemaError(
-            f"catalog column {Columns.PRICE!r} has {int(infinite.sum())} infinite prices "
-            f"(SKUs {ids[infinite][:5].tolist()}); leave a price empty when it is unknown"
+            f"catalog column {Columns.PRICE!r} has {int(infinite.sum())} infinite prices or "
+            f"prices over {MAX_PRICE:.0e} (SKUs {ids[infinite][:5].tolist()}); leave a price "
+            "empty when it is unknown"
         )
     if (price < 0).any():
         raise SchemaError(

@@ -11,7 +11,8 @@ enters. The rules:
   of numbers is converted to text first, with a :class:`~recsys.exceptions.RecsysWarning`
   saying so (see :func:`events_frame`).
 * ``kind`` is one of :data:`~recsys.columns.EventKind.ALL`, case and spaces ignored.
-* ``value`` is a finite number >= 0 (dwell seconds of a view, quantity of a purchase);
+* ``value`` is a number from 0 to :data:`MAX_VALUE` (dwell seconds of a view, quantity of a
+  purchase);
   missing (absent, ``None`` or NaN) means 1.
 * ``timestamp`` is an ISO 8601 text, a datetime or epoch seconds, from :data:`EARLIEST` up
   to :data:`LATEST` (so whatever is logged can be read back); missing means "now" in the log
@@ -37,6 +38,7 @@ __all__ = [
     "EVENT_FIELDS",
     "FIELD_NAMES",
     "LATEST",
+    "MAX_VALUE",
     "PERSONAL_FIELDS",
     "EventColumns",
     "EventField",
@@ -49,6 +51,9 @@ __all__ = [
 EARLIEST: Final = pd.Timestamp("1900-01-01")
 LATEST: Final = pd.Timestamp("2200-01-01")
 _LATEST_S: Final = LATEST.timestamp()
+#: largest event value accepted (a quantity or dwell seconds): past it, weights and revenue
+#: would overflow to infinity
+MAX_VALUE: Final = 1e9
 _KIND_INDEX: Final = {k: i for i, k in enumerate(EventKind.ALL)}
 
 
@@ -78,7 +83,7 @@ EVENT_FIELDS: Final = (
         Columns.VALUE,
         "value",
         False,
-        "Quantity, or dwell seconds for a view; a finite number >= 0 (default 1).",
+        f"Quantity, or dwell seconds for a view; a number from 0 to {MAX_VALUE:.0e} (default 1).",
         35.0,
     ),
     EventField(
@@ -287,15 +292,16 @@ def _values(col: Any, kinds: np.ndarray, src: _Source) -> np.ndarray:
                 Columns.VALUE, rows, f"must be a number, got {got!r}", "non-numeric values"
             )
     values = np.where(np.isnan(values), 1.0, values)
-    bad = ~np.isfinite(values) | (values < 0)
+    bad = ~np.isfinite(values) | (values < 0) | (values > MAX_VALUE)
     if bad.any():
         rows = np.flatnonzero(bad)
         names = pd.unique(np.asarray(EventKind.ALL, dtype=object)[kinds[rows]]).tolist()
         raise src.fail(
             Columns.VALUE,
             rows,
-            f"must be a finite number >= 0, got {float(values[rows[0]])!r}",
-            f"negative or infinite values (dwell seconds / quantity must be >= 0), kinds {names}",
+            f"must be a number from 0 to {MAX_VALUE:.0e}, got {float(values[rows[0]])!r}",
+            f"negative, infinite or over {MAX_VALUE:.0e} values (dwell seconds / quantity), "
+            f"kinds {names}",
         )
     return values
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from recsys.columns import Columns, EventKind
-from recsys.data.catalog import parse_season
-from recsys.data.events import EVENT_FIELDS
+from recsys.data.catalog import MAX_PRICE, parse_season
+from recsys.data.events import EVENT_FIELDS, MAX_VALUE
 from recsys.exceptions import SchemaError
 
 __all__ = [
@@ -220,6 +221,8 @@ def _event_field(name: str) -> Any:
         extra.update(min_length=1, max_length=field.max_length)
     if field.kind == "kind":
         extra["json_schema_extra"] = {"enum": list(EventKind.ALL)}
+    if field.kind == "value":
+        extra.update(ge=0, le=MAX_VALUE)
     return Field(... if field.required else None, **extra)
 
 
@@ -274,7 +277,7 @@ class CatalogItem(_Request):
 
     item_id: str = _SKU
     category: str | None = Field(None, min_length=1, examples=["jackets"])
-    price: float | None = Field(None, ge=0, allow_inf_nan=False, examples=[89.95])
+    price: float | None = Field(None, ge=0, le=MAX_PRICE, allow_inf_nan=False, examples=[89.95])
     season: str | None = Field(
         None, description="Season label or months ('winter', 'SS', '1|2|12', 'all').",
         examples=["winter"],
@@ -355,10 +358,10 @@ class StockRequest(_Request):
     @field_validator("stock")
     @classmethod
     def _quantities(cls, stock: dict[str, float]) -> dict[str, float]:
-        """Quantities >= 0, or a 422 at ``stock`` (a field validator names the field)."""
-        bad = [sku for sku, qty in stock.items() if not qty >= 0]
+        """Finite quantities >= 0, or a 422 at ``stock`` (a field validator names the field)."""
+        bad = [sku for sku, qty in stock.items() if not 0 <= qty < math.inf]
         if bad:
-            raise ValueError(f"stock quantities must be numbers >= 0 (SKUs {bad[:5]})")
+            raise ValueError(f"stock quantities must be finite numbers >= 0 (SKUs {bad[:5]})")
         return stock
 
 
