@@ -72,11 +72,17 @@ def test_probes_metrics_and_docs(client: httpx.Client) -> None:
         assert route in spec["paths"], route
     body = spec["paths"]["/recommend"]["post"]["requestBody"]["content"]["application/json"]
     props = body["schema"]["properties"]
-    assert props["member_id"]["description"] and props["member_id"]["examples"]
+    assert props["member_id"]["description"] and props["member_id"]["example"]
     for route in ("/recommend", "/events", "/catalog", "/forget"):  # every error it can give
         answers = spec["paths"][route]["post"]["responses"]
         assert {"200", "400", "401", "404", "405", "413", "422", "503"} <= set(answers), route
     assert "503" in spec["paths"]["/readyz"]["get"]["responses"]  # unready: what it answers
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(spec)  # valid OpenAPI 3.0, as it says: client generators read it
+    for probe in ("/healthz", "/livez", "/readyz", "/metrics"):
+        assert "405" in spec["paths"][probe]["get"]["responses"], probe
+        assert client.post(probe).status_code == 405, probe
+    assert "/pages/static/{name}" in spec["paths"]
     for page in ("/screen", "/assistant"):  # the mounted pages: documented as they answer
         get = spec["paths"][page]["get"]
         assert [p["name"] for p in get["parameters"]] == ["store_id", "member_id"], page

@@ -31,7 +31,10 @@ ERROR_SCHEMA: Final[dict[str, Any]] = {
                         "type": "object",
                         "properties": {
                             "type": {"type": "string"},
-                            "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                            "loc": {
+                                "type": "array",
+                                "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                            },
                             "msg": {"type": "string"},
                         },
                     },
@@ -95,14 +98,37 @@ def _page_operation(summary: str) -> dict[str, Any]:
 PAGE_PATHS: Final[dict[str, dict[str, Any]]] = {
     "/screen": {"get": _page_operation("The smart screen: a member's shelf in a store")},
     "/assistant": {"get": _page_operation("The shop assistant's view of a member")},
+    "/pages/static/{name}": {
+        "get": {
+            "summary": "A script or style sheet of the pages",
+            "tags": ["Pages"],
+            "security": [],
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {"description": "The file (JavaScript or CSS), with an ETag."},
+                "304": {"description": "Not modified (If-None-Match matched its ETag)."},
+                "404": {
+                    "description": "No such file (NotFound)",
+                    "content": {"application/json": {"schema": _REF}},
+                },
+                "405": {
+                    "description": "A method other than GET (MethodNotAllowed)",
+                    "content": {"application/json": {"schema": _REF}},
+                },
+            },
+        }
+    },
 }
 
 
 def with_errors(spec: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``spec`` whose ``POST`` routes (and ``/readyz``) list every error answer,
-    and whose optional fields say ``nullable`` the OpenAPI 3.0 way (pydantic writes
-    ``{"type": "null"}``, which 3.0 does not know)."""
-    out = _nullable(copy.deepcopy(spec))
+    and that is valid OpenAPI 3.0, as it says it is: optional fields say ``nullable``
+    (pydantic writes ``{"type": "null"}``) and schemas keep to 3.0's keywords
+    (:func:`_openapi30`)."""
+    out = _openapi30(_nullable(copy.deepcopy(spec)))
     info = out.setdefault("info", {})
     if info.get("version") in (None, "None", ""):  # BentoML's, when no Bento was built
         from recsys import __version__
@@ -146,6 +172,37 @@ def with_errors(spec: dict[str, Any]) -> dict[str, Any]:
     ready = out.get("paths", {}).get("/readyz", {}).get("get")
     if isinstance(ready, dict):
         ready.setdefault("responses", {})["503"] = {"description": NOT_READY}
+    for path in PROBES | {"/metrics"}:  # GET routes: any other method is a 405 too
+        get = out.get("paths", {}).get(path, {}).get("get")
+        if isinstance(get, dict):
+            get.setdefault("responses", {})["405"] = {
+                "description": "A method other than GET (MethodNotAllowed)",
+                "content": {"application/json": {"schema": ref}},
+            }
+    return out
+
+
+def _openapi30(node: Any) -> Any:
+    """JSON Schema keywords OpenAPI 3.0 does not know, said its way, everywhere: a list of
+    ``examples`` -> its first as ``example``, ``const`` -> a one-value ``enum``, a numeric
+    ``exclusiveMinimum`` / ``exclusiveMaximum`` -> the bound and ``true``; and BentoML's
+    ``root_input`` marker dropped."""
+    if isinstance(node, list):
+        return [_openapi30(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _openapi30(v) for k, v in node.items() if k != "root_input"}
+    examples = out.get("examples")
+    if isinstance(examples, list):  # 3.0's ``examples`` (of a media type) is a map
+        del out["examples"]
+        if examples:
+            out.setdefault("example", examples[0])
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = out.get(exclusive)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[bound], out[exclusive] = value, True
     return out
 
 
