@@ -348,10 +348,15 @@ def test_validation_errors_are_json_422(client: httpx.Client, route: str, body: 
     assert all(set(e) == {"type", "loc", "msg"} for e in body["detail"])
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"null", b'{"member_id": "u1",}'])
-def test_malformed_json_is_400(client: httpx.Client, raw: bytes) -> None:
-    resp = client.post("/recommend", content=raw, headers={"content-type": "application/json"})
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"null", b'{"member_id": "u1",}', b""])
+@pytest.mark.parametrize("route", ["/recommend", "/analytics/retention"])
+def test_malformed_json_is_400(client: httpx.Client, raw: bytes, route: str) -> None:
+    # an empty body too: it is no JSON object (read as {}, a route of defaults answered 200)
+    resp = client.post(route, content=raw, headers={"content-type": "application/json"})
     _error(resp, 400, "MalformedRequest")
+    if not raw:  # where no route takes the request, the router's answer stands
+        _error(client.post("/no-such-route", content=raw), 404, "NotFound")
+        _error(client.post("/healthz", content=raw), 405, "MethodNotAllowed")
 
 
 def test_unknown_item_or_store_in_events_writes_nothing(

@@ -6,11 +6,12 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping
 from typing import Any, Final
 
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
+from starlette.routing import Match, Route
 
 from recsys.exceptions import InvalidInputError, PayloadTooLargeError, RecsysError
 from recsys.serving.endpoints import restore_path
@@ -71,6 +72,19 @@ class Gatekeeper:
         key = api_key if api_key is not None else env.secret("api_key")
         self._key = key.encode("utf-8") if key else None
         self.max_body_bytes = max_body_bytes or env.max_body_bytes
+
+    def _routed(self, scope: MutableMapping[str, Any]) -> bool:
+        """Whether a route of the app takes this request as it is (path and method): else
+        the router answers it (404, 405), whatever its body."""
+        app = self.app
+        while app is not None and not hasattr(app, "routes"):  # the router, innermost
+            app = getattr(app, "app", None)
+        if app is None:
+            return True
+        return any(
+            isinstance(route, Route) and route.matches(scope)[0] is Match.FULL
+            for route in app.routes
+        )
 
     def _authorized(self, scope: Mapping[str, Any]) -> bool:
         assert self._key is not None
@@ -152,6 +166,9 @@ class Gatekeeper:
             if not message.get("more_body", False):
                 break
         whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        if not whole["body"] and self._routed(scope):  # BentoML would read it as {}
+            await _send_json(send, 400, "MalformedRequest", "the body is empty: send a JSON object")
+            return
         await self.app(scope, _replay([whole], receive), send)
 
 
