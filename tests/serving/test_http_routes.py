@@ -340,6 +340,10 @@ def test_recsys_errors(
             {"events": [{"user_id": "u1", "item_id": "sku1", "kind": "view", "value": -1}]},
         ),
         ("/events", {"events": {"user_id": "u1"}}),
+        ("/similar", {"item_id": "x" * 5000}),  # ids are at most 256 characters everywhere
+        ("/audience", {"item_id": "x" * 300}),
+        ("/recommend", {"member_id": "u1", "store_id": "s" * 300}),
+        ("/events", {"profiles": {"m" * 300: {"tier": "gold"}}}),
     ],
 )
 def test_validation_errors_are_json_422(client: httpx.Client, route: str, body: dict) -> None:

@@ -185,8 +185,8 @@ def with_errors(spec: dict[str, Any]) -> dict[str, Any]:
 def _openapi30(node: Any) -> Any:
     """JSON Schema keywords OpenAPI 3.0 does not know, said its way, everywhere: a list of
     ``examples`` -> its first as ``example``, ``const`` -> a one-value ``enum``, a numeric
-    ``exclusiveMinimum`` / ``exclusiveMaximum`` -> the bound and ``true``; and BentoML's
-    ``root_input`` marker dropped."""
+    ``exclusiveMinimum`` / ``exclusiveMaximum`` -> the bound and ``true``, ``propertyNames``
+    -> words in the description; and BentoML's ``root_input`` marker dropped."""
     if isinstance(node, list):
         return [_openapi30(v) for v in node]
     if not isinstance(node, dict):
@@ -199,6 +199,10 @@ def _openapi30(node: Any) -> Any:
             out.setdefault("example", examples[0])
     if "const" in out:
         out["enum"] = [out.pop("const")]
+    names = out.pop("propertyNames", None)  # 3.0 cannot constrain keys: said in words
+    if isinstance(names, dict) and "maxLength" in names:
+        keys = f"Keys of {names.get('minLength', 0)} to {names['maxLength']} characters."
+        out["description"] = f"{out.get('description', '')} {keys}".strip()
     for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         value = out.get(exclusive)
         if isinstance(value, int | float) and not isinstance(value, bool):

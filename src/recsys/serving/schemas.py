@@ -7,7 +7,15 @@ import math
 from collections import Counter
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from recsys.columns import Columns, EventKind
 from recsys.data.catalog import MAX_PRICE, parse_season
@@ -118,7 +126,12 @@ class Rules(_Request):
 _RULES = Field(None, description="Merchandising rules (over the store's and the chain's).")
 
 _K = Field(10, ge=1, le=MAX_K, description=f"Shelf length, 1..{MAX_K}.", examples=[10])
-_STORE = Field(None, min_length=1, description="Only SKUs stocked in this store.", examples=["s3"])
+_STORE = Field(
+    None, min_length=1, max_length=256, description="Only SKUs stocked in this store.",
+    examples=["s3"],
+)  # fmt: skip
+#: an id as a dict key (member ids of profiles): the length every id field has
+_IdKey = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
 class RecommendRequest(_Request):
@@ -159,7 +172,9 @@ class BatchRequest(_Request):
 class SimilarRequest(_Request):
     """SKUs most similar to one SKU ("goes with", "more like this")."""
 
-    item_id: str = Field(..., min_length=1, description="The SKU id.", examples=["sku7"])
+    item_id: str = Field(
+        ..., min_length=1, max_length=256, description="The SKU id.", examples=["sku7"]
+    )
     store_id: str | None = _STORE
     k: int = _K
     filters: Filters | None = Field(None, description="Extra constraints on the SKUs.")
@@ -177,7 +192,9 @@ class CapsIn(_Request):
 class AudienceRequest(_Request):
     """Members most likely to want a SKU, e.g. who should get its coupon."""
 
-    item_id: str = Field(..., min_length=1, description="The SKU id.", examples=["sku7"])
+    item_id: str = Field(
+        ..., min_length=1, max_length=256, description="The SKU id.", examples=["sku7"]
+    )
     k: int = Field(
         1000, ge=1, le=MAX_AUDIENCE, description="Audience size, 1..100,000.", examples=[1000]
     )
@@ -254,7 +271,7 @@ class EventsRequest(_Request):
         default_factory=list,
         description="The events, at most 10,000 (413 beyond); none with 'profiles' alone.",
     )
-    profiles: dict[str, dict[str, str | int | float]] | None = Field(
+    profiles: dict[_IdKey, dict[str, str | int | float]] | None = Field(
         None,
         description=(
             "Profile tags by member id, set before the events (a QR-code sign-up, a new "
