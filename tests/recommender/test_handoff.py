@@ -96,6 +96,40 @@ def test_bad_profiles_change_nothing(als, small_data):
     assert (als.n_members, als.members_.version) == (n, version)
 
 
+def _tags(rec, member: str) -> dict[str, str]:
+    columns = rec.members_.feature_columns(rec.members_.index_of(member))
+    return rec.dataset_.profile_encoder.tags_by_column(columns)
+
+
+def test_a_profile_changes_only_the_fields_it_names(als):
+    als.set_profiles({"qr-f": TAGS})
+    assert als.set_profiles({"qr-f": {"tier": "basic"}}) == 0  # a new tier, nothing else
+    assert _tags(als, "qr-f") == {**TAGS, "tier": "basic"}
+    als.set_profiles({"qr-f": {"family": None}})  # None clears a field
+    assert _tags(als, "qr-f") == {"age_band": "25-34", "tier": "basic"}
+    # the shelf is the one of the tags the member has now, as if given whole
+    whole = {"age_band": "25-34", "tier": "basic"}
+    assert _ids(als.recommend("qr-f", k=10)) == _ids(als.recommend("qr-f", k=10, profile=whole))
+
+
+@pytest.mark.parametrize(
+    ("profile", "words"),
+    [
+        ({"agee_band": "25-34"}, "1 field(s) the model does not know"),
+        ({"tier": "gold", "4111111111111111": "x"}, "1 field(s) the model does not know"),
+        ({}, "names no field"),
+    ],
+)
+def test_a_profile_with_a_field_the_model_does_not_know_changes_nothing(als, profile, words):
+    als.set_profiles({"qr-g": TAGS})
+    version = als.members_.version
+    with pytest.raises(InvalidInputError, match=r"known: \['age_band', 'family', ") as caught:
+        als.set_profiles({"qr-g": profile, "qr-h": TAGS})
+    assert words in str(caught.value) and "4111111111111111" not in str(caught.value)
+    assert (_tags(als, "qr-g"), als.members_.version) == (TAGS, version)
+    assert als.members_.index_of("qr-h") < 0  # all or nothing
+
+
 def test_a_member_with_live_events_in_a_store_is_in_its_audience(small_data):
     rec = _fresh(small_data, 3.0)
     stores = small_data.interactions.groupby("user_id")["store_id"].agg(set)

@@ -232,6 +232,22 @@ def test_tags_alone_are_logged_and_set(client: httpx.Client, trained: TrainedMod
     assert unknown.json()["fallback"] == "popular-in-store"  # the refused tags set nothing
 
 
+def test_a_new_tier_keeps_the_other_tags_and_an_unknown_field_is_refused(
+    client: httpx.Client,
+) -> None:
+    tags = {"age_band": "25-34", "family": "kids"}
+    assert client.post("/events", json={"profiles": {"qr-tier": tags}}).status_code == 200
+    changed = client.post("/events", json={"profiles": {"qr-tier": {"family": "couple"}}})
+    assert changed.status_code == 200, changed.text
+    member = client.post("/member", json={"member_id": "qr-tier"}).json()
+    assert member["profile"] == {"age_band": "25-34", "family": "couple"}
+    for profile in ({"phone": "x"}, {}):  # a field the model does not know, or none at all
+        refused = client.post("/events", json={"profiles": {"qr-tier": profile}})
+        assert refused.status_code == 422 and "phone" not in refused.text, refused.text
+    after = client.post("/member", json={"member_id": "qr-tier"}).json()
+    assert after["profile"] == member["profile"]  # nothing changed
+
+
 def test_tags_come_as_a_list_or_as_one_string_as_in_a_csv(
     client: httpx.Client, trained: TrainedModel
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -379,6 +379,30 @@ class ProfileEncoder:
             ),
             shape=(1, len(self.feature_names)),
         )
+
+    def columns_of(self, fields: Iterable[str]) -> np.ndarray:
+        """Feature columns of these profile fields: a tag's whole one-hot block, a number's
+        one column (fields the encoder does not know have none); sorted.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> enc = ProfileEncoder().fit(pd.DataFrame({"tier": ["gold", "silver"], "age": [20, 40]}))
+        >>> enc.feature_names, enc.columns_of(["tier"]).tolist(), enc.columns_of(["age"]).tolist()
+        (['tier=gold', 'tier=silver', 'age'], [0, 1], [2])
+        """
+        self._check_fitted()
+        wanted = set(fields)
+        cols = [f for c in self.tag_columns if c in wanted for f in self._index[c].values()]
+        cols += [
+            self._numeric_offset + j for j, c in enumerate(self.numeric_columns) if c in wanted
+        ]
+        return np.sort(np.asarray(cols, dtype=np.int64))
+
+    def unknown_fields(self, profile: Mapping[str, Any]) -> int:
+        """How many fields of ``profile`` are neither a tag nor a number the encoder knows."""
+        known = {Columns.USER, *self.tag_columns, *self.numeric_columns}
+        return sum(1 for c in profile if c not in known)
 
     def describe(self, row_or_dict: Mapping[str, Any] | sp.spmatrix | np.ndarray) -> list[str]:
         """Readable tags of a member (for reasons), e.g. ``["25-34", "kids"]``.

@@ -743,10 +743,14 @@ class Recommender(Campaigns, Facts, Params):
         """Give members their profile tags (a new member who scanned a QR code, a member
         who changed tier); a member not known yet is registered, with no history.
 
+        A profile changes only the fields it names: ``{"tier": "gold"}`` keeps the member's
+        other tags, and ``None`` clears a field. Every field must be a tag or number the
+        model knows (a misspelt field is an error, not a silent loss); a value the model
+        has not seen (a tier newer than the training data) is left out, with a warning.
         A member's shelf hands over from their profile to their history gradually: with
         ``n`` SKUs in the history, the profile's share of the score is
         ``profile_handoff / (profile_handoff + n)`` (see :class:`Recommender`).
-        All-or-nothing: an unknown tag or a bad value changes nothing.
+        All-or-nothing: an unknown field or a bad value changes nothing.
 
         Returns
         -------
@@ -762,6 +766,8 @@ class Recommender(Campaigns, Facts, Params):
         1
         >>> len(rec.recommend("qr-7", k=3))
         3
+        >>> rec.set_profiles({"qr-7": {"family": None}})  # known now: one field cleared
+        0
         """
         if not isinstance(profiles, Mapping) or not profiles:
             raise InvalidInputError("profiles must be a non-empty dict of member id -> tags")

@@ -73,37 +73,53 @@ def _events(events: Any) -> EventColumns:
 
 @dataclass(frozen=True)
 class ProfileBatch:
-    """Encoded profiles and the members they belong to (``-1``: not known yet)."""
+    """Encoded profiles and the members they belong to (``-1``: not known yet); ``given``
+    is 1 at the feature columns of the fields each profile names (what it replaces)."""
 
     member_ids: list[str]
     users: np.ndarray
     rows: sp.csr_matrix
+    given: sp.csr_matrix
 
 
 def prepare_profiles(
     profiles: Mapping[str, Mapping[str, Any]] | None, *, data: RetailDataset, members: MemberState
 ) -> ProfileBatch:
-    """Check and encode ``{member id: tags}`` (tags as in a request's ``profile``)."""
+    """Check and encode ``{member id: tags}`` (tags as in a request's ``profile``).
+
+    Every field must be a tag or number the model knows (a misspelt or extra field is an
+    error, not a silent loss); a value the model has not seen is kept out with a warning,
+    and ``None`` clears the field. A profile names at least one field.
+    """
+    encoder = data.profile_encoder
     n_feat = data.matrices.user_features.shape[1]
     if profiles is None:
         profiles = {}
     if not isinstance(profiles, Mapping):
         raise InvalidInputError("profiles must be a dict of member id -> tags")
-    ids, rows = [], []
-    for member, tags in profiles.items():
+    known = sorted({*encoder.tag_columns, *encoder.numeric_columns})
+    ids, rows, given = [], [], []
+    for j, (member, tags) in enumerate(profiles.items()):
         if not isinstance(member, str) or not member:
             raise InvalidInputError("profiles must be keyed by member id strings")
         if not isinstance(tags, Mapping):
             raise InvalidInputError("each profile must be a dict of tag -> value")
+        if not tags:
+            raise InvalidInputError(f"profile {j} names no field (known: {known})")
+        if unknown := encoder.unknown_fields(tags):  # not named: a client's field names
+            raise InvalidInputError(
+                f"profile {j} has {unknown} field(s) the model does not know (known: {known})"
+            )
         ids.append(member)
-        rows.append(data.profile_encoder.transform_one(dict(tags)))
-    encoded = (
-        sp.csr_matrix(sp.vstack(rows, format="csr", dtype=np.float32))
-        if rows
-        else sp.csr_matrix((0, n_feat), dtype=np.float32)
-    )
+        rows.append(encoder.transform_one({k: v for k, v in tags.items() if v is not None}))
+        cols = encoder.columns_of(tags)
+        given.append(
+            sp.csr_matrix((np.ones(len(cols), np.float32), cols, [0, len(cols)]), shape=(1, n_feat))
+        )
+    empty = sp.csr_matrix((0, n_feat), dtype=np.float32)
+    stack = lambda parts: sp.csr_matrix(sp.vstack(parts, format="csr")) if parts else empty  # noqa: E731
     users = np.array([members.index_of(m) for m in ids], dtype=np.int64)
-    return ProfileBatch(ids, users, encoded)
+    return ProfileBatch(ids, users, stack(rows), stack(given))
 
 
 def apply_profiles(batch: ProfileBatch, members: MemberState, model: RecModel) -> int:
@@ -119,10 +135,13 @@ def apply_profiles(batch: ProfileBatch, members: MemberState, model: RecModel) -
             new_ids = [batch.member_ids[j] for j in fresh.tolist()]
             users[fresh] = members.add_members(new_ids, batch.rows[fresh])
         history = members.history(users)
+        # the fields a profile names replace the member's; the others stay as they were
+        kept = members.features(users).multiply(1.0 - batch.given.toarray())
+        rows = sp.csr_matrix(kept + batch.rows, dtype=np.float32)
     # folded in outside the members' lock, which every shelf takes to read a vector: the
     # facade's write lock keeps writers one at a time, so these rows stay current
-    vectors = model.fold_in(history, batch.rows) if isinstance(model, VectorModel) else None
-    members.set_features(users, batch.rows, vectors)
+    vectors = model.fold_in(history, rows) if isinstance(model, VectorModel) else None
+    members.set_features(users, rows, vectors)
     return len(fresh)
 
 

@@ -271,12 +271,13 @@ class EventsRequest(_Request):
         default_factory=list,
         description="The events, at most 10,000 (413 beyond); none with 'profiles' alone.",
     )
-    profiles: dict[_IdKey, dict[str, str | int | float]] | None = Field(
+    profiles: dict[_IdKey, dict[str, str | int | float | None]] | None = Field(
         None,
         description=(
             "Profile tags by member id, set before the events (a QR-code sign-up, a new "
-            "tier); logged durably with them. A member's shelf hands over from the "
-            "profile to their history gradually."
+            "tier); logged durably with them. A profile changes only the fields it names "
+            "(null clears one); a field the model does not know is a 422. A member's shelf "
+            "hands over from the profile to their history gradually."
         ),
         examples=[{"u42": {"age_band": "25-34", "family": "kids"}}],
     )
