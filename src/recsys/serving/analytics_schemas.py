@@ -56,7 +56,11 @@ class AttributionRequest(_Period):
         ["day", "store_id", "variant", "model_version"], description="Grouping columns."
     )
     store_id: str | None = Field(None, min_length=1, description="Only shelves of this store.")
-    variant: str | None = Field(None, min_length=1, description="Only shelves of this variant.")
+    variant: str | None = Field(
+        None,
+        min_length=1,
+        description="Only shelves of this variant (one no shelf was shown under: no rows).",
+    )
 
 
 class AttributionResponse(BaseModel):

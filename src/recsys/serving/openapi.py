@@ -53,7 +53,7 @@ NOT_READY: Final = "Not ready: the model is still loading, or the event log cann
 ERROR_STATUSES: Final = {
     "400": "Not JSON, not a JSON object, or a content type other than JSON",
     "401": "Missing or wrong API key (when one is configured)",
-    "404": "Unknown SKU, store or variant, or no such route (an unknown member is no 404: "
+    "404": "Unknown SKU or store, or no such route (an unknown member is no 404: "
     "they get the popular shelf, marked in 'fallback')",
     "405": "A method other than POST on this path (MethodNotAllowed, with an Allow header)",
     "413": "Too large: body, events, members or members x k over the limits",
