@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from recsys.data.events import EARLIEST, LATEST, parse_timestamp
 from recsys.serving.schemas import _Request
@@ -44,6 +44,16 @@ class _Period(_Request):
             span = f"from {EARLIEST.year} to {LATEST.year - 1}"
             raise ValueError(f"must be an ISO 8601 time {span}, e.g. '2026-03-01'")
         return value
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: str | None, info: ValidationInfo) -> str | None:
+        """``end`` not before ``start``, or a 422 at ``end``, on every analytics route."""
+        start = info.data.get("start")
+        if end is not None and start is not None:
+            if parse_timestamp(end) < parse_timestamp(start):
+                raise ValueError(f"must not be before start ({start})")
+        return end
 
 
 class AttributionRequest(_Period):
