@@ -5,7 +5,7 @@ A request that fails validation is described by pydantic as a list of ``{"type",
 client chose (the member ids keying ``profiles``) or, for a body that is not an object, the
 body itself. :func:`safe_errors` keeps ``type``, a ``loc`` whose parts are list positions or
 field names of the request models, and ``msg`` with long digit runs (card and phone
-numbers) masked. The answers and the server log both go through it.
+numbers) masked (and without pydantic's "Value error, " before the models' own messages). The answers and the server log both go through it.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def safe_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         {
             "type": str(e.get("type", "value_error")),
             "loc": safe_loc(e.get("loc", ())),
-            "msg": safe_text(str(e.get("msg", ""))),
+            "msg": safe_text(str(e.get("msg", "")).removeprefix("Value error, ")),
         }
         for e in errors
     ]
