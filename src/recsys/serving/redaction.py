@@ -5,7 +5,8 @@ A request that fails validation is described by pydantic as a list of ``{"type",
 client chose (the member ids keying ``profiles``) or, for a body that is not an object, the
 body itself. :func:`safe_errors` keeps ``type``, a ``loc`` whose parts are list positions or
 field names of the request models, and ``msg`` with long digit runs (card and phone
-numbers) masked (and without pydantic's "Value error, " before the models' own messages). The answers and the server log both go through it.
+numbers) masked (and without pydantic's "Value error, " before the models' own
+messages). The answers and the server log both go through it.
 """
 
 from __future__ import annotations
