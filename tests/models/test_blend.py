@@ -54,6 +54,19 @@ def test_the_search_keeps_shelves_apart_and_raises_ndcg():
     assert ndcg == pytest.approx(0.15)
 
 
+@pytest.mark.parametrize("n_items", [9, 24, 50])
+def test_the_default_fits_a_catalog_smaller_than_its_candidate_pools(n_items):
+    # each part's best CANDIDATES (50) SKUs, and the dithering's pool of 50, on fewer SKUs
+    data = synthetic_retail(
+        n_users=80, n_items=n_items, n_stores=2, items_per_store=(n_items // 2, n_items)
+    )
+    ds = RetailDataset.build(data.interactions, data.catalog, data.stores, data.profiles)
+    model = BlendModel(factors=4, validation_members=50, num_threads=1).fit(ds.matrices)
+    assert model.validation_["warm"]["members"] >= 10  # the weights were searched
+    scores = model.score(np.arange(3), ds.matrices.confidence[:3], ds.matrices.user_features[:3])
+    assert scores.shape == (3, n_items) and np.isfinite(scores).all()
+
+
 def test_without_event_times_the_fixed_weights_apply(chain):
     ds, _ = chain
     bare = type(ds.matrices).from_confidence(ds.matrices.confidence, ds.matrices.user_features)

@@ -46,6 +46,13 @@ DISCOUNT = 1.0 / np.log2(np.arange(2, SHELF_K + 2))
 _PURCHASE = EventKind.ALL.index(EventKind.PURCHASE)
 
 
+def _best(scores: np.ndarray, n: int) -> np.ndarray:
+    """Column indices of each row's best ``n`` scores (every column of a narrower matrix)."""
+    if scores.shape[1] <= n:
+        return np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+    return np.argpartition(-scores, n, axis=1)[:, :n]
+
+
 def split_by_time(events: ModelEvents, fraction: float) -> tuple[np.ndarray, np.ndarray] | None:
     """Masks of the early and late events (the latest ``fraction`` of times), or ``None``
     when the events have no times or the late part has no purchase."""
@@ -91,7 +98,7 @@ class Validation:
     ) -> Validation:
         """From full score matrices (n_members, n_items) of each part."""
         n = truth.shape[0]
-        pools = [np.argpartition(-s, CANDIDATES, axis=1)[:, :CANDIDATES] for s in scores.values()]
+        pools = [_best(s, CANDIDATES) for s in scores.values()]
         rows = [np.unique(np.concatenate([p[j] for p in pools])) for j in range(n)]
         width = max(len(r) for r in rows)
         cand = np.zeros((n, width), dtype=np.int64)
