@@ -115,6 +115,8 @@ def test_a_data_folder_with_a_misnamed_column_names_it(
         ("interactions.csv", "user_id,item_id,type\nu1,s1,view\n", "'type' -> 'kind'?"),
         ("catalog.csv", "item_id,categroy,price\ns1,shirts,20\n", "'categroy' -> 'category'?"),
         ("interactions.csv", "user_id,item_id,kind,colour\nu1,s1,view,red\n", "['colour']"),
+        ("catalog.csv", "", "catalog.csv is empty: it needs at least a header row (item_id"),
+        ("interactions.csv", "", "is empty: it needs at least a header row (user_id, item_id"),
     ],
 )
 def test_a_misspelt_or_unknown_column_is_named_before_training(

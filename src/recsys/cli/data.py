@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from recsys.cli._common import CLIError, step
 from recsys.columns import Columns
+from recsys.exceptions import SchemaError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,7 +35,13 @@ def _read_table(folder: Path, name: str) -> pd.DataFrame | None:
             # ids as text: a CSV reader would turn member 01104905 into 1104905; times stay
             # text too, for the event schema to check (1900-2199, ISO 8601 or epoch seconds)
             ids = (Columns.USER, Columns.ITEM, Columns.STORE, Columns.EVENT_ID)
-            frame = pd.read_csv(path, dtype={c: str for c in ids})
+            try:
+                frame = pd.read_csv(path, dtype={c: str for c in ids})
+            except pd.errors.EmptyDataError:
+                columns = ", ".join(REQUIRED[name])
+                raise SchemaError(
+                    f"{path} is empty: it needs at least a header row ({columns}, ...)"
+                ) from None
             _check_columns(name, path, frame)
             return frame
     return None
@@ -76,8 +83,6 @@ def _check_columns(name: str, path: Path, frame: pd.DataFrame) -> None:
     looks like a misspelt known one (``categroy``), and, in interactions, any column the
     event schema does not know, before anything is trained."""
     import difflib
-
-    from recsys.exceptions import SchemaError
 
     have = [str(c) for c in frame.columns]
     known = _known_columns(name)
