@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import os
 import signal
@@ -430,3 +431,42 @@ def test_rows_the_log_cannot_read_back_are_skipped_and_named_by_seq(
     assert frame[SEQ].tolist() == [1, 5]
     assert "skipped 3 unreadable logged event(s), seq [2, 3, 4]" in caplog.text
     assert "4929123412341234" not in caplog.text
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 1 MiB file system (tmpfs), or a skip saying why there is none."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_a_log_on_a_full_disk_refuses_writes_and_its_probe_says_so_until_space_is_back(
+    small_disk: Path,
+) -> None:
+    log = EventLog(small_disk / "events.sqlite")
+    try:
+        log.append([{"user_id": "u1", "item_id": "sku1", "kind": "view"}])
+        filler = small_disk / "filler"
+        with filler.open("wb") as out, contextlib.suppress(OSError):
+            while True:  # until the disk is full
+                out.write(b"\0" * 65536)
+                out.flush()
+        events = [{"user_id": f"u{i}", "item_id": "sku1", "kind": "view"} for i in range(3000)]
+        with pytest.raises(EventLogError, match="full"):
+            log.append(events)
+        with pytest.raises(EventLogError):  # a probe that only rolled back passed here
+            log.probe_write()
+        filler.unlink()
+        log.probe_write()  # space again: writable
+        assert log.append(events[:10]).accepted == 10
+    finally:
+        log.close()

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
@@ -74,12 +74,26 @@ def test_sigterm_to_recsys_serve_stops_every_process_and_frees_the_port(
             proc.kill()
 
 
-def test_a_bad_model_makes_recsys_serve_exit_non_zero_with_one_line(
-    trained: TrainedModel, tmp_path: Path
+def _half(file: Path) -> None:
+    os.truncate(file, file.stat().st_size // 2)
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (lambda m, log: (m / "manifest.json").write_text("{not json"),
+         "manifest.json is not valid JSON"),
+        (lambda m, log: _half(m / "model.npz"), "model.npz cannot be read (BadZipFile"),
+        (lambda m, log: _half(m / "ids.npz"), "ids.npz cannot be read"),
+        (lambda m, log: log.write_bytes(b"not a database " * 500), "cannot be opened"),
+    ],
+)  # fmt: skip
+def test_a_bad_model_or_log_makes_recsys_serve_exit_non_zero_with_one_line(
+    trained: TrainedModel, tmp_path: Path, damage: Any, said: str
 ) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(trained.path, broken)
-    (broken / "manifest.json").write_text("{not json")
+    damage(broken, tmp_path / "events.sqlite")  # the log _serve gives the service
     started = time.monotonic()
     cli = _serve(broken, free_port(), tmp_path)
     try:
@@ -91,7 +105,7 @@ def test_a_bad_model_makes_recsys_serve_exit_non_zero_with_one_line(
     assert cli.returncode != 0
     lines = err.decode().strip().splitlines()
     assert lines[-1].startswith("recsys serve: error: the service could not start:"), lines
-    assert "manifest.json is not valid JSON" in lines[-1]
+    assert said in lines[-1], lines
     # the workers' tracebacks are held back: the reason is what the operator reads
     assert len(lines) <= 2 and b"Traceback" not in out + err, (out[-2000:], lines)
 

@@ -192,13 +192,18 @@ class EventLog:
             )
         self.path = Path(path)
         self.synchronous: str = level
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a batch is exactly one
-        # transaction. check_same_thread=False: the lock serialises use from many threads.
-        conn = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a batch is exactly
+            # one transaction. check_same_thread=False: the lock serialises use from threads.
+            conn = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise EventLogError(
+                f"the event log {str(self.path)!r} cannot be opened: {exc}"
+            ) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             mode = _retry_locked(
@@ -208,6 +213,12 @@ class EventLog:
                 raise RecsysError(f"could not put {self.path} in WAL mode (got {mode!r})")
             conn.execute(f"PRAGMA synchronous={level}")
             _retry_locked(lambda: conn.executescript(_SCHEMA), timeout)
+        except sqlite3.Error as exc:  # a directory it may not write, a file of garbage
+            conn.close()
+            raise EventLogError(
+                f"the event log {str(self.path)!r} cannot be opened ({exc}): is it an event "
+                "log, in a folder this process may write?"
+            ) from exc
         except BaseException:
             conn.close()
             raise
@@ -274,18 +285,23 @@ class EventLog:
             self._connection().execute(f"PRAGMA max_page_count={limit}")
 
     def probe_write(self) -> None:
-        """Write a page-sized row and roll it back: raises :class:`EventLogError` when the
-        log is read-only, full, deleted or replaced (nothing stays written)."""
+        """Commit a page-sized row, then delete it: raises :class:`EventLogError` when the
+        log is read-only, full, deleted or replaced (nothing stays written). The row is
+        committed, not rolled back, so it reaches the disk: a transaction rolled back
+        stays in SQLite's page cache, and a full disk would not show."""
         with self._writing() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(
-                    "INSERT OR REPLACE INTO log_meta (name, value) VALUES (?, zeroblob(8192))",
-                    ("write-probe",),
-                )
-            finally:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+            for statement, args in (
+                ("INSERT OR REPLACE INTO log_meta (name, value) VALUES (?, zeroblob(8192))",
+                 ("write-probe",)),
+                ("DELETE FROM log_meta WHERE name = ?", ("write-probe",)),
+            ):  # fmt: skip
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute(statement, args)
+                    conn.execute("COMMIT")
+                finally:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:

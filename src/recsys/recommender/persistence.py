@@ -24,6 +24,7 @@ import dataclasses
 import json
 import os
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -177,13 +178,24 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
+def _read_npz(file: Path) -> dict[str, np.ndarray]:
+    """Every array of one ``.npz`` of the artifact, or :class:`ArtifactError` naming it."""
+    try:
+        with np.load(file, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ArtifactError(
+            f"{file} cannot be read ({type(exc).__name__}: {exc}): the artifact is "
+            "damaged or incomplete; save or train the model again"
+        ) from exc
+
+
 def _dataset(path: Path, manifest: dict[str, Any]) -> tuple[RetailDataset, np.ndarray | None]:
-    with np.load(path / "ids.npz", allow_pickle=False) as ids:
-        users = IdMap(ids["members"], kind="member")
-        items = IdMap(ids["items"], kind="item")
-        stores = IdMap(ids["stores"], kind="store")
-    with np.load(path / "data.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+    ids = _read_npz(path / "ids.npz")
+    users = IdMap(ids["members"], kind="member")
+    items = IdMap(ids["items"], kind="item")
+    stores = IdMap(ids["stores"], kind="store")
+    arrays = _read_npz(path / "data.npz")
     matrices = TrainingMatrices(
         **{name: _get_csr(arrays, name).astype(np.float32) for name in _MATRICES}
     )
@@ -216,13 +228,13 @@ def load_state(path: Path) -> tuple[dict[str, Any], ShelfState, dict[str, int]]:
     manifest = read_manifest(path)
     try:
         dataset, added_on = _dataset(path, manifest)
-        with np.load(path / "model.npz", allow_pickle=False) as npz:
-            model_state = {k: npz[k] for k in npz.files}
-        with np.load(path / "members.npz", allow_pickle=False) as npz:
-            changes = {k: npz[k] for k in npz.files}
+        model_state = _read_npz(path / "model.npz")
+        changes = _read_npz(path / "members.npz")
         model = MODEL_REGISTRY[manifest["model"]].from_state(manifest["model_params"], model_state)
         index = VectorIndex.load(path / "index") if isinstance(model, VectorModel) else None
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except ArtifactError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:  # faiss: Runtime
         raise ArtifactError(f"{path} is incomplete or corrupt: {exc}") from exc
     params = dict(manifest["recommender"])
     state = build_state(

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from recsys.exceptions import ArtifactError, InvalidInputError, RecsysError
+from recsys.privacy import mask_digits
 from recsys.recommender import Recommendation
 from recsys.recommender.persistence import ARTIFACT_FILES
 from recsys.serving.analytics import attribution_of, experiment_of, retention_of
@@ -106,6 +107,11 @@ def _json_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return route
 
 
+def _unexpected(exc: BaseException) -> str:
+    """One line for a start-up failure no check foresaw (card numbers masked)."""
+    return mask_digits(f"unexpected {type(exc).__name__}: {exc}")
+
+
 def _report_failure(message: str) -> None:
     """Tell ``recsys serve`` why this worker could not start (``RECSYS_FAILURE_FILE``)."""
     try:
@@ -163,9 +169,10 @@ class RecsysService:
             self.experiment = Experiment(self.runtime, read_settings().experiment)
             self.metrics = ServiceMetrics()
             self._reads = 0
-        except RecsysError as exc:
-            logger.critical("recsys cannot start: %s", exc)
-            _report_failure(str(exc))
+        except Exception as exc:  # a RecsysError names the input; anything else, its kind
+            reason = str(exc) if isinstance(exc, RecsysError) else _unexpected(exc)
+            logger.critical("recsys cannot start: %s", reason)
+            _report_failure(reason)
             if host is not None:
                 # a worker restarted on the same input fails the same way: stop the server
                 # instead of restarting it once a second, never ready
