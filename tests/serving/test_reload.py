@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -138,6 +139,29 @@ def test_a_reload_under_load_fails_no_request(
     last_old = max(t for t, v in answered if v != new)
     first_new = min(t for t, v in answered if v == new)
     assert last_old - first_new < 0.1, (last_old, first_new)
+
+
+def test_every_workers_model_info_follows_a_reload_with_no_read_after_it(
+    trained: TrainedModel, retrained: Path, tmp_path: Path, server_env: ServerEnv
+) -> None:
+    env = server_env(tmp_path, tmp_path / "events.sqlite")
+    server = LocalServer(trained.path, env=env, log_path=tmp_path / "server.log").start()
+    pattern = re.compile(r'recsys_model_info\{model_version="(\w+)",worker="(\w+)"\} 1\.0')
+    try:
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+
+            def serving() -> dict[str, str]:  # worker -> the version its gauge says
+                return {w: v for v, w in pattern.findall(client.get("/metrics").text)}
+
+            _wait_for(lambda: len(serving()) == 2, timeout=30)  # at start, before any read
+            (old,) = set(serving().values())
+            resp = client.post("/admin/reload", json={"model_dir": str(retrained)})
+            new = resp.json()["model_version"]
+            assert resp.status_code == 200 and new != old
+            # no shelf asked: each worker's gauge moves when its model does
+            _wait_for(lambda: set(serving().values()) == {new} and len(serving()) == 2, 10)
+    finally:
+        server.stop()
 
 
 def _wait_for(done: Callable[[], bool], timeout: float = 60.0) -> None:

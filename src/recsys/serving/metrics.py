@@ -76,13 +76,17 @@ class ServiceMetrics:
 
     def serving(self, model_version: str, lag: int) -> None:
         """Record the version served and the log lag, after a read."""
+        self.version(model_version)
+        self._m["lag"].set(lag)
+
+    def version(self, model_version: str) -> None:
+        """Record the version this worker serves (a comparison when it has not changed)."""
         if model_version != self._version:
             model = self._m["model"]
             if self._version is not None:
                 model.labels(model_version=self._version, worker=self._worker).set(0)
             model.labels(model_version=model_version, worker=self._worker).set(1)
             self._version = model_version
-        self._m["lag"].set(lag)
 
 
 def _worker_label() -> str:

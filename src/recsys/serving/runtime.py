@@ -155,6 +155,8 @@ class RecsysRuntime:
             close_log=True,
         )
         self._stop = threading.Event()
+        #: called with the new model version after every swap (a reload), from any thread
+        self.on_swap: Callable[[str], None] | None = None
         self._follower = threading.Thread(target=self._follow, name="recsys-follow", daemon=True)
         self._follower.start()
         if self._unsaved_erasure:  # erasures the saved model predates: rewrite it now
@@ -634,6 +636,8 @@ class RecsysRuntime:
             self.settings = staged.settings
             self._digests = []
         logger.info("reloaded the model: now version %s", self.model_version)
+        if self.on_swap is not None:
+            self.on_swap(self.model_version)
 
     def _follow_reload(self, path: Path, at: float) -> None:
         """Another worker reloaded: load the same model, swap at the same instant."""

@@ -168,6 +168,8 @@ class RecsysService:
             self.runtime = RecsysRuntime(settings)
             self.experiment = Experiment(self.runtime, read_settings().experiment)
             self.metrics = ServiceMetrics()
+            self.metrics.version(self.runtime.model_version)
+            self.runtime.on_swap = self.metrics.version  # a reload, even with no read after
             self._reads = 0
         except Exception as exc:  # a RecsysError names the input; anything else, its kind
             reason = str(exc) if isinstance(exc, RecsysError) else _unexpected(exc)
