@@ -144,6 +144,9 @@ def test_member_view_for_the_shop_assistant(client: httpx.Client, trained: Train
     assert client.post("/recommend", json=walk_in).json()["fallback"] == "popular-in-store"
     assert client.post("/member", json={"member_id": ""}).status_code == 422
     assert client.post("/member", json={"member_id": member, "k": 3}).status_code == 422
+    for who in (member, "never-seen-3"):  # a store the chain lacks: a 404, known or not
+        nowhere = client.post("/member", json={"member_id": who, "store_id": "s-nope"})
+        assert nowhere.status_code == 404 and nowhere.json()["error"] == "UnknownIdError"
 
 
 def test_erasure_removes_shown_shelves_and_coupons(

@@ -26,6 +26,7 @@ from recsys.exceptions import (
     InvalidInputError,
     PayloadTooLargeError,
     RecsysError,
+    UnknownIdError,
 )
 from recsys.privacy import Pseudonymizer
 from recsys.recommender import MemberScore, PendingChange, Recommendation, Recommender
@@ -351,6 +352,8 @@ class RecsysRuntime:
         self.refresh()
         alias = self.member(member_id)
         rec = self.recommender
+        if store_id is not None and store_id not in (stores := rec.store_ids):
+            raise UnknownIdError("store", [store_id], known=len(stores))  # as every route
         known = rec.members_.known(alias)
         midnight = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
         today = self.log.member_events(alias, midnight)
