@@ -130,6 +130,9 @@ def test_a_misspelt_or_unknown_column_is_named_before_training(
     err = capsys.readouterr().err
     assert said in err.strip().splitlines()[-1], err
     assert "training" not in err  # refused while loading, before any fit
+    if "known: " in err:  # each known column once
+        known = err.split("known: ")[1].split("]")[0]
+        assert known.count("'user_id'") == 1, known
 
 
 def test_pseudonymized_training(

@@ -75,7 +75,7 @@ def _known_columns(name: str) -> tuple[str, ...]:
     from recsys.data.events import FIELD_NAMES
 
     optional = {"interactions": FIELD_NAMES, "catalog": _CATALOG_COLUMNS}.get(name, ())
-    return (*REQUIRED[name], *optional)
+    return tuple(dict.fromkeys((*REQUIRED[name], *optional)))  # each once, required first
 
 
 def _check_columns(name: str, path: Path, frame: pd.DataFrame) -> None:
