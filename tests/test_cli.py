@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -231,3 +233,20 @@ def test_recommend_replays_the_event_log_when_given(
     assert main([*argv, "--events", str(tmp_path / "nothing.sqlite")]) == 2
     assert "no event log there" in capsys.readouterr().err
     assert not (tmp_path / "nothing.sqlite").exists()
+
+
+def test_a_warning_is_one_line_on_the_command_line(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    data = load_data("synthetic", n_users=60, n_items=40, n_stores=2)
+    frame = data.interactions.assign(user_id=range(len(data.interactions)))  # numbers
+    frame.to_parquet(folder / "interactions.parquet")
+    run = subprocess.run(
+        [sys.executable, "-c", "from recsys.cli import main; raise SystemExit(main())",
+         "train", "--data", str(folder), "--out", str(tmp_path / "m"), "--model", "popular"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    warned = [line for line in run.stderr.splitlines() if "RecsysWarning" in line]
+    assert warned and warned[0].startswith("RecsysWarning: interactions column 'user_id'")
+    assert "warnings.warn" not in run.stderr and ".py:" not in run.stderr  # no source line

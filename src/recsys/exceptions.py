@@ -94,3 +94,35 @@ class PayloadTooLargeError(InvalidInputError):
 
 class RecsysWarning(UserWarning):
     """Something recsys tolerated but you should know about (an unseen profile tag, ...)."""
+
+
+def one_line_warnings() -> None:
+    """Print a :class:`RecsysWarning` as one line, ``RecsysWarning: <message>``, without
+    the file and source line Python adds (the command line and the server's log); other
+    warnings keep Python's format. Applying it twice changes nothing.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> one_line_warnings()
+    >>> text = warnings.formatwarning(RecsysWarning("a tag was left out"), RecsysWarning, "f.py", 3)
+    >>> print(text, end="")
+    RecsysWarning: a tag was left out
+    """
+    import warnings
+
+    python = getattr(warnings.formatwarning, "__wrapped_python__", warnings.formatwarning)
+
+    def formatwarning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        line: str | None = None,
+    ) -> str:
+        if issubclass(category, RecsysWarning):
+            return f"{category.__name__}: {message}\n"
+        return python(message, category, filename, lineno, line)
+
+    formatwarning.__wrapped_python__ = python  # type: ignore[attr-defined]
+    warnings.formatwarning = formatwarning

@@ -30,7 +30,7 @@ from recsys.cli.data import load_data
 from recsys.cli.report import cmd_report
 from recsys.cli.serve import cmd_demo, cmd_forget, cmd_recommend, cmd_serve
 from recsys.cli.train import cmd_evaluate, cmd_train
-from recsys.exceptions import InvalidInputError, RecsysError
+from recsys.exceptions import InvalidInputError, RecsysError, one_line_warnings
 from recsys.settings import read_settings
 
 __all__ = ["CLIError", "build_parser", "load_data", "main"]
@@ -222,6 +222,7 @@ def _add_report(sub: argparse._SubParsersAction[_Parser]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``recsys`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    one_line_warnings()
     try:
         return int(args.func(args))
     except (CLIError, RecsysError, InvalidInputError, OSError) as exc:

@@ -23,7 +23,7 @@ import pydantic_core
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from recsys.exceptions import ArtifactError, InvalidInputError, RecsysError
+from recsys.exceptions import ArtifactError, InvalidInputError, RecsysError, one_line_warnings
 from recsys.privacy import mask_digits
 from recsys.recommender import Recommendation
 from recsys.recommender.persistence import ARTIFACT_FILES
@@ -403,6 +403,7 @@ class RecsysService:
         return ForgetResponse(forgotten=result.forgotten, change_seq=result.change_seq)
 
 
+one_line_warnings()  # a worker's RecsysWarning is one line of its log, no source line
 RecsysService.add_asgi_middleware(Gatekeeper)  # type: ignore[attr-defined]  # by @service
 RecsysService.mount_asgi_app(pages_app(), path="/")  # type: ignore[attr-defined]  # its routes only
 # BentoML's traffic metrics labelled by route: no path a client made up reaches /metrics
