@@ -148,3 +148,15 @@ def test_artifact_holds_matrices_not_the_event_table(fitted, small_data, tmp_pat
     assert loaded.dataset_.interactions is None
     a, b = loaded.dataset_.matrices.confidence, rec.dataset_.matrices.confidence
     assert (a != b).nnz == 0 and a.shape == b.shape
+
+
+def test_the_same_arrays_over_other_ids_are_another_model_version(small_data):
+    def version(data) -> str:
+        return recsys.Recommender(model="popular").fit(data).model_version
+
+    same = version(small_data)
+    assert version(small_data) == same  # a content hash: the same fit, the same version
+    renamed = small_data.stores.assign(store_id="x-" + small_data.stores.store_id)
+    events = small_data.interactions.assign(store_id="x-" + small_data.interactions.store_id)
+    moved = type(small_data)(events, small_data.catalog, renamed, small_data.profiles)
+    assert version(moved) != same  # renamed stores: a retrain that must read as new

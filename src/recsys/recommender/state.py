@@ -144,18 +144,28 @@ def build_state(
         audiences=AudienceIndex(members),
         regulars=m.user_stores.tocsc(),
         item_names=[str(i) for i in dataset.items.ids],
-        model_version=version or model_version(model),
+        model_version=version or model_version(model, dataset),
         sessions=SessionLog(),
         sold=np.diff(m.confidence.tocsc().indptr).astype(np.int64),
         added_on=added_on,
     )
 
 
-def model_version(model: RecModel) -> str:
-    """Short content hash of a fitted model's parameters and learned arrays."""
+def model_version(model: RecModel, dataset: RetailDataset | None = None) -> str:
+    """Short content hash of a fitted model's parameters and learned arrays, and of the
+    ids its rows and columns stand for (members, SKUs, stores): the same arrays over other
+    ids (pseudonymized members, renamed stores) are another model."""
     params = json.dumps({"name": model.name, **model.get_params()}, sort_keys=True, default=str)
     h = hashlib.sha256(params.encode())
     for key, arr in sorted(model.get_state().items()):
         h.update(key.encode())
         h.update(np.ascontiguousarray(arr).tobytes())
+    if dataset is not None:
+        for kind, ids in (
+            ("members", dataset.users),
+            ("items", dataset.items),
+            ("stores", dataset.stores),
+        ):
+            h.update(kind.encode())
+            h.update("\x1f".join(map(str, ids.ids.tolist())).encode())
     return h.hexdigest()[:12]
