@@ -401,8 +401,11 @@ class ProfileEncoder:
 
     def unknown_fields(self, profile: Mapping[str, Any]) -> int:
         """How many fields of ``profile`` are neither a tag nor a number the encoder knows."""
-        known = {Columns.USER, *self.tag_columns, *self.numeric_columns}
+        known = self._known_fields()
         return sum(1 for c in profile if c not in known)
+
+    def _known_fields(self) -> set[str]:
+        return {Columns.USER, *self.tag_columns, *self.numeric_columns}
 
     def describe(self, row_or_dict: Mapping[str, Any] | sp.spmatrix | np.ndarray) -> list[str]:
         """Readable tags of a member (for reasons), e.g. ``["25-34", "kids"]``.
@@ -501,7 +504,7 @@ class ProfileEncoder:
 
     # ----------------------------------------------------------------- warnings
     def _warn_unknown_columns(self, columns: Any) -> None:
-        known = {Columns.USER, *self.tag_columns, *self.numeric_columns}
+        known = self._known_fields()
         extra = [c for c in columns if c not in known]
         if extra:  # not named: a client may send anything as a field name (an id, a card)
             names = sorted(known - {Columns.USER})

@@ -116,10 +116,15 @@ def prepare_profiles(
         given.append(
             sp.csr_matrix((np.ones(len(cols), np.float32), cols, [0, len(cols)]), shape=(1, n_feat))
         )
-    empty = sp.csr_matrix((0, n_feat), dtype=np.float32)
-    stack = lambda parts: sp.csr_matrix(sp.vstack(parts, format="csr")) if parts else empty  # noqa: E731
     users = np.array([members.index_of(m) for m in ids], dtype=np.int64)
-    return ProfileBatch(ids, users, stack(rows), stack(given))
+    return ProfileBatch(ids, users, _stacked(rows, n_feat), _stacked(given, n_feat))
+
+
+def _stacked(rows: list[sp.csr_matrix], width: int) -> sp.csr_matrix:
+    """One CSR matrix of ``rows`` (0 rows of ``width`` columns when there are none)."""
+    if not rows:
+        return sp.csr_matrix((0, width), dtype=np.float32)
+    return sp.csr_matrix(sp.vstack(rows, format="csr", dtype=np.float32))
 
 
 def apply_profiles(batch: ProfileBatch, members: MemberState, model: RecModel) -> int:
