@@ -19,6 +19,7 @@ from recsys.recommender import Recommender
 from recsys.serving.local import LocalServer
 from recsys.serving.runtime import RecsysRuntime
 from recsys.serving.settings import ServiceSettings
+from recsys.settings import read_settings
 
 if TYPE_CHECKING:
     from conftest import ServerEnv, TrainedModel
@@ -153,13 +154,14 @@ def test_every_workers_model_info_follows_a_reload_with_no_read_after_it(
             def serving() -> dict[str, str]:  # worker -> the version its gauge says
                 return {w: v for v, w in pattern.findall(client.get("/metrics").text)}
 
-            _wait_for(lambda: len(serving()) == 2, timeout=30)  # at start, before any read
+            workers = read_settings().workers  # each with its own gauge
+            _wait_for(lambda: len(serving()) == workers, timeout=30)  # at start, before a read
             (old,) = set(serving().values())
             resp = client.post("/admin/reload", json={"model_dir": str(retrained)})
             new = resp.json()["model_version"]
             assert resp.status_code == 200 and new != old
             # no shelf asked: each worker's gauge moves when its model does
-            _wait_for(lambda: set(serving().values()) == {new} and len(serving()) == 2, 10)
+            _wait_for(lambda: set(serving().values()) == {new} and len(serving()) == workers, 10)
     finally:
         server.stop()
 
