@@ -35,12 +35,17 @@ def _top(scores: np.ndarray) -> list[int]:
     return np.argsort(-scores, axis=1, kind="stable")[:, 0].tolist()
 
 
-def test_global_counts() -> None:
+def test_global_counts_members_or_events() -> None:
     m = _chain()
     model = PopularityModel(by="global").fit(m)
     scores = model.score([0, -1], m.confidence[:2])
-    np.testing.assert_allclose(scores[0], np.array([6, 2, 1, 1]) / 6, rtol=1e-6)
+    # SKU 0: 3 members (6 events), SKU 1: 2 members, SKUs 2 and 3: 1 member each
+    np.testing.assert_allclose(scores[0], np.array([3, 2, 1, 1]) / 3, rtol=1e-6)
     np.testing.assert_array_equal(scores[0], scores[1])
+    events = PopularityModel(by="global", count="events").fit(m)
+    np.testing.assert_allclose(events.global_, np.array([6, 2, 1, 1]) / 6, rtol=1e-6)
+    with pytest.raises(InvalidInputError, match="count must be one of"):
+        PopularityModel(count="baskets").fit(m)
 
 
 def test_store_uses_the_store_row_and_falls_back_to_global() -> None:

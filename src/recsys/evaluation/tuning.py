@@ -56,7 +56,11 @@ SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
     },
     "ease": {"regularization": [100.0, 500.0, 2000.0, 8000.0, 30000.0, 100000.0]},
     "itemknn": {"K": [20, 50, 100, 200], "similarity": ["cosine", "bm25"]},
-    "popular": {"by": ["auto", "global", "store", "segment"], "global_weight": [0.0, 0.05, 0.2]},
+    "popular": {
+        "by": ["auto", "global", "store", "segment"],
+        "global_weight": [0.0, 0.05, 0.2],
+        "count": ["members", "events"],
+    },
 }
 
 

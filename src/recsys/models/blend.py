@@ -34,8 +34,17 @@ KNN_K: tuple[int, ...] = (50, 200)
 EASE_SCALE: tuple[float, ...] = (10.0, 60.0)  # λ = scale x the mean diagonal of XᵀX
 HALF_LIVES: tuple[float, ...] = (7.0, 21.0, 60.0)
 ALS_REGULARIZATION: tuple[float, ...] = (10.0, 50.0)
-WARM_PARTS: tuple[str, ...] = ("knn", "ease", "als", "recent", "popular", "store", "segment")
-COLD_PARTS: tuple[str, ...] = ("segment", "profile", "recent", "popular")
+WARM_PARTS: tuple[str, ...] = (
+    "knn",
+    "ease",
+    "als",
+    "recent",
+    "adopted",
+    "popular",
+    "store",
+    "segment",
+)
+COLD_PARTS: tuple[str, ...] = ("segment", "profile", "recent", "adopted", "popular")
 #: weights when there is nothing to validate on (no event times): what validation on retail
 #: logs settles near
 DEFAULT_WARM: dict[str, float] = {"knn": 1.0, "ease": 0.35, "als": 0.2, "recent": 0.1}
@@ -50,6 +59,7 @@ class _Plan:
     knn_k: int = KNN_K[-1]
     ease_lambda: float = 500.0
     half_life_days: float = HALF_LIVES[1]
+    adoption_half_life_days: float = HALF_LIVES[1]
     als_regularization: float = ALS_REGULARIZATION[0]
     als_factors: int = 0  # 0: the blend's ``factors``; validation may double them
     warm: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WARM))
@@ -69,12 +79,13 @@ class BlendModel(ScoreModel):
     """The default: personal parts and priors mixed by weights learned on a validation slice.
 
     Parts (see :mod:`recsys.models.blend_parts`): BM25 item-item neighbours, EASE (at most
-    ``max_ease_items`` SKUs), ALS, popularity overall / recent / in the member's stores / in
-    the member's segment of tags, and tags projected into the ALS space. Each part's scores
+    ``max_ease_items`` SKUs), ALS, members who bought overall / recently / in the member's
+    stores / in the member's segment of tags, members who recently took a SKU up, and tags
+    projected into the ALS space. Each part's scores
     are scaled to a row maximum of 1 and summed with weights.
 
     ``fit`` carves the latest ``validation_fraction`` of the training events, fits the parts
-    on the rest, picks each part's variant (neighbours, λ, half-life) and the weights by
+    on the rest, picks each part's variant (neighbours, λ, half-lives) and the weights by
     coordinate ascent on NDCG@10 of the members' new purchases in the slice, keeping
     personalization@10 >= ``min_personalization``; members without history get their own
     weights (tags and priors only, ``min_cold_personalization``). With ``rerank``, a
@@ -204,6 +215,7 @@ class BlendModel(ScoreModel):
             knn_k=plan.knn_k,
             ease_lambda=plan.ease_lambda,
             half_life_days=plan.half_life_days,
+            adoption_half_life_days=plan.adoption_half_life_days,
             als_regularization=plan.als_regularization,
             factors=int(plan.als_factors or self.factors),
             seed=self.seed,
@@ -266,8 +278,10 @@ class BlendModel(ScoreModel):
             for name in ("popular", "store", "segment"):
                 out[name] = (parts, name)
         for half_life in HALF_LIVES:
-            parts = self._parts(_Plan(half_life_days=half_life), frozenset()).fit(early)
+            plan_ = _Plan(half_life_days=half_life, adoption_half_life_days=half_life)
+            parts = self._parts(plan_, frozenset()).fit(early)
             out[f"recent{half_life:g}"] = (parts, "recent")
+            out[f"adopted{half_life:g}"] = (parts, "adopted")
         return out
 
     def _validation(
@@ -315,13 +329,14 @@ class BlendModel(ScoreModel):
             part: max(
                 (v for v in names if variants[v][1] == part), key=lambda v: val.measure({v: 1.0})[0]
             )
-            for part in ("knn", "ease", "recent", "als")
+            for part in ("knn", "ease", "recent", "adopted", "als")
         }
         reg, factors = best["als"][3:].split("x")
         plan.als_regularization, plan.als_factors = float(reg), int(factors)
         plan.knn_k = int(best["knn"][3:])
         plan.ease_lambda = _ease_lambda(early.confidence, float(best["ease"][4:]))
         plan.half_life_days = float(best["recent"][6:])
+        plan.adoption_half_life_days = float(best["adopted"][7:])
         chosen = {part: best.get(part, part) for part in WARM_PARTS}
         keyed = Validation(
             {p: val.parts[v] for p, v in chosen.items()},
@@ -419,6 +434,7 @@ class BlendModel(ScoreModel):
             "segment",
             f"profile{plan.als_regularization:g}x{plan.als_factors or int(self.factors)}",
             f"recent{plan.half_life_days:g}",
+            f"adopted{plan.adoption_half_life_days:g}",
             "popular",
         ]
         val = self._validation(variants, names, early, truth, users, cold=True)
@@ -510,6 +526,7 @@ class BlendModel(ScoreModel):
             "knn_k": self.parts_.knn.K,
             "ease_lambda": self.parts_.ease.regularization,
             "half_life_days": self.parts_.half_life_days,
+            "adoption_half_life_days": self.parts_.adoption_half_life_days,
             "als_regularization": self.parts_.profile.regularization,
             "als_factors": self.parts_.profile.factors,
             "validation": self.validation_,
@@ -541,6 +558,7 @@ class BlendModel(ScoreModel):
                 knn_k=int(plan["knn_k"]),
                 ease_lambda=float(plan["ease_lambda"]),
                 half_life_days=float(plan["half_life_days"]),
+                adoption_half_life_days=float(plan["adoption_half_life_days"]),
                 als_regularization=float(plan["als_regularization"]),
                 als_factors=int(plan["als_factors"]),
             ),

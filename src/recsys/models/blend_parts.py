@@ -4,8 +4,10 @@ Every part is fitted on :class:`~recsys.data.TrainingMatrices` and answers
 ``scores(users, history, features, store) -> (n, n_items)``; the blend scales each row to a
 maximum of 1 before weighting, so parts of different units mix. Personal parts use the
 member's history (item-item BM25 neighbours, EASE, ALS); priors need none (popularity
-overall, recent popularity, in the member's stores, in the member's segment of tags, and
-tags projected into the ALS space for members with no history).
+overall, recent popularity, recent take-up, in the member's stores, in the member's segment
+of tags, and tags projected into the ALS space for members with no history). The priors
+overall and in a segment count members, not events
+(:func:`~recsys.models.popularity.members_matrix`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from recsys.data.matrices import TrainingMatrices, without_rows
 from recsys.models._linalg import as_csr, prefixed, sparse_from_state, sparse_to_state, unprefixed
 from recsys.models.ease import EASEModel
 from recsys.models.implicit_models import ItemKNNModel
+from recsys.models.popularity import members_matrix
 from recsys.models.profile import ProfileModel
 
 __all__ = ["PART_NAMES", "Parts", "row_max_scaled"]
@@ -34,6 +37,7 @@ PART_NAMES: tuple[str, ...] = (
     "profile",
     "popular",
     "recent",
+    "adopted",
     "store",
     "segment",
 )
@@ -90,14 +94,35 @@ def recent_popularity(matrices: TrainingMatrices, half_life_days: float) -> np.n
     return np.bincount(events.items, weights=weights, minlength=matrices.n_items)
 
 
+def adoptions(matrices: TrainingMatrices, half_life_days: float) -> np.ndarray:
+    """Members who took up each SKU, each decayed by the age of their first event with it.
+
+    What is being taken up now: a new line, the season's turn. Without event times, the
+    members who ever took each SKU up.
+    """
+    events = matrices.events
+    if events is None or not events.has_times or not len(events):
+        taken = sp.csr_matrix(matrices.confidence)
+        return np.bincount(taken.indices[taken.data > 0], minlength=matrices.n_items)
+    positive = events.weights > 0
+    pair = events.users[positive].astype(np.int64) * matrices.n_items + events.items[positive]
+    seconds = events.seconds[positive]
+    order = np.lexsort((seconds, pair))
+    first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]] if len(order) else order
+    age = (events.seconds.max() - seconds[first]) / (_DAY * half_life_days)
+    items = events.items[positive][first]
+    return np.bincount(items, weights=np.exp2(-age), minlength=matrices.n_items)
+
+
 class Parts:
     """The fitted parts of a blend, with the variants (neighbours, λ, half-life) chosen.
 
     Parameters
     ----------
-    knn_k, ease_lambda, half_life_days, als_regularization : int, float, float, float
-        The variants: BM25 neighbours kept per SKU, EASE's λ, the half-life of recency, the
-        λ of ALS (whose alpha is implicit's default, 1).
+    knn_k, ease_lambda, half_life_days, adoption_half_life_days, als_regularization : \
+int, float, float, float, float
+        The variants: BM25 neighbours kept per SKU, EASE's λ, the half-lives of recent
+        popularity and of recent take-up, the λ of ALS (whose alpha is implicit's default, 1).
     factors, seed, max_ease_items, num_threads : int
         Of the ALS (inside the profile part) and of EASE.
     needed : set of str
@@ -110,6 +135,7 @@ class Parts:
         knn_k: int,
         ease_lambda: float,
         half_life_days: float,
+        adoption_half_life_days: float,
         als_regularization: float,
         factors: int,
         seed: int | None,
@@ -131,6 +157,7 @@ class Parts:
             num_threads=num_threads,
         )
         self.half_life_days = half_life_days
+        self.adoption_half_life_days = adoption_half_life_days
         self.needed = needed
 
     # ------------------------------------------------------------------ fit
@@ -141,9 +168,13 @@ class Parts:
             self.ease.fit(m)
         if self.needed & {"als", "profile"}:
             self.profile.fit(m)
-        conf = sp.csr_matrix(m.confidence)
-        self.popular = row_max_scaled(np.asarray(conf.sum(axis=0)))[0]
+        # priors count members, not events: the share of members who buy a SKU is what a
+        # member's chance to buy it follows (a staple rebought weekly is one member)
+        buyers = members_matrix(m)
+        self.popular = row_max_scaled(np.asarray(buyers.sum(axis=0)))[0]
         self.recent = row_max_scaled(recent_popularity(m, self.half_life_days)[None, :])[0]
+        taken = adoptions(m, self.adoption_half_life_days)
+        self.adopted = row_max_scaled(taken[None, :])[0]
         stores = sp.csr_matrix(m.store_items, dtype=np.float32)
         peak = stores.max(axis=1).toarray().ravel() if stores.shape[0] else np.zeros(0)
         inv = np.divide(1.0, peak, out=np.zeros_like(peak, dtype=np.float64), where=peak > 0)
@@ -151,7 +182,7 @@ class Parts:
         self.user_stores = sp.csr_matrix(m.user_stores, dtype=np.float32)
         self.train_rows = sp.csr_matrix(m.confidence, dtype=np.float32)
         feats = sp.csr_matrix(m.user_features, dtype=np.float32).maximum(0)
-        seg = np.asarray((feats.T @ conf).toarray(), dtype=np.float32)
+        seg = np.asarray((feats.T @ buyers).toarray(), dtype=np.float32)
         total = seg.sum(axis=1, keepdims=True)
         np.divide(seg, total, out=seg, where=total > 0)
         self.segment = seg
@@ -205,8 +236,8 @@ class Parts:
             vectors = self.profile.fold_in(empty, features)
             factors = self.profile.item_factors_
             return vectors @ self._cached("profile", -1, cols, lambda: factors[cols].T.copy())
-        if part in ("popular", "recent"):
-            prior = self.popular if part == "popular" else self.recent
+        if part in ("popular", "recent", "adopted"):
+            prior = getattr(self, part)
             return np.broadcast_to(prior[cols], (n, len(cols))).copy()
         if part == "store":
             return self._store_scores(users, store, n, cols)
@@ -309,6 +340,7 @@ class Parts:
         state: dict[str, np.ndarray] = {
             "popular": self.popular,
             "recent": self.recent,
+            "adopted": self.adopted,
             "segment": self.segment,
             **sparse_to_state("store_items", self.store_items),
             **sparse_to_state("user_stores", self.user_stores),
@@ -322,6 +354,7 @@ class Parts:
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.popular = np.asarray(state["popular"], dtype=np.float32)
         self.recent = np.asarray(state["recent"], dtype=np.float32)
+        self.adopted = np.asarray(state["adopted"], dtype=np.float32)
         self.segment = np.asarray(state["segment"], dtype=np.float32)
         self.store_items = sparse_from_state("store_items", state).astype(np.float32)
         self.user_stores = sparse_from_state("user_stores", state).astype(np.float32)

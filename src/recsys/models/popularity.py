@@ -13,6 +13,22 @@ from recsys.models._linalg import scale_rows_to_max, sparse_from_state, sparse_t
 from recsys.models.base import ScoreModel, check_float, register
 
 _BY = ("auto", "global", "store", "segment")
+_COUNT = ("members", "events")
+
+
+def members_matrix(matrices: TrainingMatrices) -> sp.csr_matrix:
+    """1 where a member has events with a SKU (what member counts sum), float32.
+
+    Examples
+    --------
+    >>> m = TrainingMatrices.from_confidence(sp.csr_matrix([[5.0, 0], [1.0, 2.0]]))
+    >>> members_matrix(m).toarray().tolist()
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
+    out = sp.csr_matrix(matrices.confidence, dtype=np.float32)
+    out.data = (out.data > 0).astype(np.float32)
+    out.eliminate_zeros()
+    return out
 
 
 @register
@@ -21,10 +37,12 @@ class PopularityModel(ScoreModel):
 
     Every part is scaled to a maximum of 1 per row before blending:
 
-    * ``global``: summed confidence per SKU over all members;
-    * ``store``: the store's row of ``TrainingMatrices.store_items`` (``score(store=s)``);
-      falls back to global when ``store == -1`` or the store has no sales;
-    * ``segment``: ``profile_row @ S`` with ``S = user_featuresᵀ @ confidence``, each tag's
+    * ``global``: members with events per SKU (``count="members"``), or summed confidence
+      (``count="events"``);
+    * ``store``: the store's row of ``TrainingMatrices.store_items``, its summed confidence
+      (``score(store=s)``); falls back to global when ``store == -1`` or the store has no
+      sales;
+    * ``segment``: ``profile_row @ S`` with ``S = user_featuresᵀ @ counts``, each tag's
       row normalised to sum 1, so members sharing tags share popularity (negative numeric
       attributes count as 0); falls back to global for an empty profile row;
     * ``auto`` (default): segment part when the member has a profile, store part when a
@@ -40,6 +58,11 @@ class PopularityModel(ScoreModel):
         Which popularity to serve.
     global_weight : float
         Weight of the global part added as tie-breaker (>= 0).
+    count : {"members", "events"}
+        What makes a SKU popular overall and in a segment: how many members have events
+        with it (the default: a member's chance to buy a SKU follows the share of members
+        who do, and a staple one member rebuys every week is one member), or its summed
+        confidence (every event). In a store it is the store's summed confidence.
 
     Examples
     --------
@@ -48,6 +71,11 @@ class PopularityModel(ScoreModel):
     >>> m = TrainingMatrices.from_confidence(sp.csr_matrix([[1.0, 0, 0], [1.0, 1.0, 0]]))
     >>> PopularityModel(by="global").fit(m).score([-1], sp.csr_matrix((1, 3))).round(2)
     array([[1. , 0.5, 0. ]], dtype=float32)
+    >>> m = TrainingMatrices.from_confidence(sp.csr_matrix([[9.0, 0], [0, 1.0], [0, 1.0]]))
+    >>> PopularityModel(by="global", count="events").fit(m).global_.tolist()
+    [1.0, 0.2222222238779068]
+    >>> PopularityModel(by="global").fit(m).global_.tolist()
+    [0.5, 1.0]
     """
 
     name: ClassVar[str] = "popular"
@@ -57,18 +85,28 @@ class PopularityModel(ScoreModel):
     store_: sp.csr_matrix
     segment_: np.ndarray
 
-    def __init__(self, by: str = "auto", global_weight: float = 0.05) -> None:
+    def __init__(
+        self, by: str = "auto", global_weight: float = 0.05, count: str = "members"
+    ) -> None:
         self.by = by
         self.global_weight = global_weight
+        self.count = count
 
     def _validate(self) -> None:
         if self.by not in _BY:
             raise InvalidInputError(f"by must be one of {_BY}, got {self.by!r}")
+        if self.count not in _COUNT:
+            raise InvalidInputError(f"count must be one of {_COUNT}, got {self.count!r}")
         check_float("global_weight", self.global_weight, strict=False)
 
     def _fit(self, matrices: TrainingMatrices) -> None:
         self._validate()
-        conf = sp.csr_matrix(matrices.confidence, dtype=np.float32)
+        members = self.count == "members"
+        conf = (
+            members_matrix(matrices)
+            if members
+            else sp.csr_matrix(matrices.confidence, dtype=np.float32)
+        )
         glob = np.asarray(conf.sum(axis=0), dtype=np.float32)
         self.global_ = scale_rows_to_max(glob)[0]
 

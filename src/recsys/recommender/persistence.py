@@ -50,7 +50,7 @@ from recsys.recommender.state import ShelfState, build_state
 
 __all__ = ["ARTIFACT_FILES", "FORMAT", "load_state", "read_manifest", "save_state"]
 
-FORMAT = 2
+FORMAT = 3
 #: every entry :func:`save_state` writes; anything else in a model directory is not ours
 ARTIFACT_FILES = frozenset(
     {"manifest.json", "ids.npz", "data.npz", "profiles.json", "model.npz", "members.npz", "index"}
