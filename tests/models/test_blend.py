@@ -16,7 +16,14 @@ from recsys.models import BlendModel
 from recsys.models.blend import COLD_PARTS, WARM_PARTS, _Plan
 from recsys.models.blend_parts import PART_NAMES, _same_rows, row_max_scaled
 from recsys.models.blend_rerank import MIN_GAIN, POOL, Reranker
-from recsys.models.blend_search import DITHER_GRID, Validation, choose_dither, coordinate_ascent
+from recsys.models.blend_search import (
+    DITHER_GRID,
+    Validation,
+    choose_dither,
+    coordinate_ascent,
+    dithered_weights,
+    penalized,
+)
 
 
 @pytest.fixture(scope="module")
@@ -299,3 +306,34 @@ def test_the_blend_reports_and_keeps_its_dithering(chain):
     assert model.validation_["cold"]["dither"] == model.cold_dither_ in DITHER_GRID
     restored = BlendModel.from_state(model.get_params(), model.get_state())
     assert restored.cold_dither_ == model.cold_dither_
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_cold_search_is_never_worse_than_one_part_alone(seed):
+    # three parts of a few segments' shelves: "seg" ranks the bought SKUs well but is one
+    # shelf per segment, "own" is personal and weaker, "noise" is neither
+    rng = np.random.default_rng(seed)
+    n, width = 240, 80
+    quality = rng.random(width)
+    segments = rng.integers(0, 3, n)
+    seg = (quality + 0.3 * rng.random((3, width)))[segments]
+    own = 0.6 * quality + rng.random((n, width))
+    hits = rng.random((n, width)) < 0.4 * quality**3
+    counts = np.minimum(hits.sum(axis=1), 10)
+    ideal = np.cumsum(1.0 / np.log2(np.arange(2, 12)))[np.maximum(counts - 1, 0)] * (counts > 0)
+    parts = {"seg": seg, "own": own, "noise": rng.random((n, width))}
+    val = Validation(
+        {k: row_max_scaled(v) for k, v in parts.items()},
+        np.ones((n, width), dtype=bool),
+        hits,
+        ideal,
+        np.tile(np.arange(width), (n, 1)),
+    )
+    floor = 0.7
+    weights, epsilon, ndcg, pers = dithered_weights(val, list(parts), floor)
+    assert (ndcg, pers) == val.measure(weights, epsilon=epsilon)
+    assert epsilon in DITHER_GRID
+    got = penalized(ndcg, pers, floor)
+    for part in parts:
+        alone = penalized(*choose_dither(val, {part: 1.0}, floor)[1:], floor)
+        assert got >= alone - 1e-9

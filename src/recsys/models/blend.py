@@ -19,9 +19,8 @@ from recsys.models.blend_parts import Parts, row_max_scaled
 from recsys.models.blend_rerank import MIN_GAIN, Reranker, shifted_gain
 from recsys.models.blend_search import (
     Validation,
-    choose_dither,
     coordinate_ascent,
-    penalized,
+    dithered_weights,
     purchases_after,
     split_by_time,
 )
@@ -120,9 +119,10 @@ class BlendModel(ScoreModel):
     cold_dither_ : float
         How strongly shelves of tags alone are dithered (:mod:`recsys.models.dither`): the
         strength of ``DITHER_GRID`` whose dithered validation shelves score best, NDCG
-        less a penalty below ``min_cold_personalization`` (the weakest on ties; the
-        weights are searched with that bound, and without it, relying on the dithering
-        alone; the better pair is kept).
+        less a penalty below ``min_cold_personalization`` (the weakest on ties). The
+        weights start from those searched with that bound, without it (relying on the
+        dithering alone), and each part alone; the best start's weights are then searched
+        again on its dithered shelves (:func:`~recsys.models.blend_search.dithered_weights`).
     ranker_ : Reranker or None
         The second stage of members with history, when validation kept one.
     parts_ : Parts
@@ -446,12 +446,7 @@ class BlendModel(ScoreModel):
             val.candidates,
         )
         floor = float(self.min_cold_personalization)
-        options = []  # weights kept personal by themselves, or by dithering alone
-        for bound in dict.fromkeys((floor, 0.0)):
-            weights, _, _ = coordinate_ascent(keyed.measure, list(COLD_PARTS), bound)
-            epsilon, ndcg, pers = choose_dither(keyed, weights, floor)
-            options.append((penalized(ndcg, pers, floor), weights, epsilon, ndcg, pers))
-        _, weights, epsilon, ndcg, pers = max(options, key=lambda option: option[0])
+        weights, epsilon, ndcg, pers = dithered_weights(keyed, list(COLD_PARTS), floor)
         plan.cold, plan.cold_dither = weights, epsilon
         plan.report["cold"] = {
             "members": len(users),

@@ -31,6 +31,7 @@ __all__ = [
     "Validation",
     "choose_dither",
     "coordinate_ascent",
+    "dithered_weights",
     "penalized",
     "split_by_time",
 ]
@@ -199,17 +200,46 @@ def choose_dither(
     return best
 
 
+def dithered_weights(
+    validation: Validation, names: Sequence[str], min_personalization: float
+) -> tuple[dict[str, float], float, float, float]:
+    """Weights and dithering of shelves built from tags alone: ``(weights, epsilon, ndcg,
+    personalization)``.
+
+    Starts from weights kept personal by themselves, weights left to dithering alone
+    (searched without the bound), and each part alone; keeps the start whose
+    :func:`choose_dither` shelves score best (:func:`penalized`), then searches the weights
+    again on the shelves as that dithering leaves them. So the result is never worse on
+    the slice than one part alone at its best dithering.
+    """
+    starts = [
+        coordinate_ascent(validation.measure, names, bound)[0]
+        for bound in dict.fromkeys((min_personalization, 0.0))
+    ]
+    starts += [{name: 1.0} for name in names]
+    options = []
+    for weights in starts:
+        epsilon, ndcg, pers = choose_dither(validation, weights, min_personalization)
+        options.append((penalized(ndcg, pers, min_personalization), epsilon, weights))
+    _, epsilon, weights = max(options, key=lambda option: option[0])
+    weights, ndcg, pers = coordinate_ascent(
+        lambda w: validation.measure(w, epsilon=epsilon), names, min_personalization, start=weights
+    )
+    return weights, epsilon, ndcg, pers
+
+
 def coordinate_ascent(
     measure: Callable[[dict[str, float]], tuple[float, float]],
     names: Sequence[str],
     min_personalization: float,
     rounds: int = 2,
+    start: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, float], float, float]:
     """Weights that raise NDCG while personalization stays >= ``min_personalization``.
 
-    Maximizes ``NDCG - PENALTY * max(0, min_personalization - personalization)``: from the
-    single part that scores best on it, every :data:`GRID` value of each weight in turn,
-    ``rounds`` times.
+    Maximizes ``NDCG - PENALTY * max(0, min_personalization - personalization)``: from
+    ``start`` (default: the single part that scores best on it), every :data:`GRID` value
+    of each weight in turn, ``rounds`` times.
 
     Returns
     -------
@@ -219,10 +249,14 @@ def coordinate_ascent(
     def objective(ndcg: float, pers: float) -> float:
         return penalized(ndcg, pers, min_personalization)
 
-    singles = {n: measure({n: 1.0}) for n in names}
-    first = max(names, key=lambda n: objective(*singles[n]))
-    best = {n: float(n == first) for n in names}
-    ndcg, pers = singles[first]
+    if start is None:
+        singles = {n: measure({n: 1.0}) for n in names}
+        first = max(names, key=lambda n: objective(*singles[n]))
+        best = {n: float(n == first) for n in names}
+        ndcg, pers = singles[first]
+    else:
+        best = {n: float(start.get(n, 0.0)) for n in names}
+        ndcg, pers = measure(best)
     for _ in range(rounds):
         improved = False
         for name in names:
