@@ -43,11 +43,13 @@ WARM_PARTS: tuple[str, ...] = (
     "store",
     "segment",
 )
-COLD_PARTS: tuple[str, ...] = ("segment", "profile", "recent", "adopted", "popular")
+#: a shelf of tags alone ranks by who the member is (members like them, overall); when in
+#: the year it is shown is the filters' part (season, stock), not the ranking's
+COLD_PARTS: tuple[str, ...] = ("segment", "profile", "popular")
 #: weights when there is nothing to validate on (no event times): what validation on retail
 #: logs settles near
 DEFAULT_WARM: dict[str, float] = {"knn": 1.0, "ease": 0.35, "als": 0.2, "recent": 0.1}
-DEFAULT_COLD: dict[str, float] = {"segment": 1.0, "profile": 0.5, "recent": 0.1}
+DEFAULT_COLD: dict[str, float] = {"segment": 1.0, "profile": 0.5}
 _CHUNK = 256  # validation members scored at once (memory: parts x chunk x SKUs floats)
 
 
@@ -87,7 +89,9 @@ class BlendModel(ScoreModel):
     on the rest, picks each part's variant (neighbours, λ, half-lives) and the weights by
     coordinate ascent on NDCG@10 of the members' new purchases in the slice, keeping
     personalization@10 >= ``min_personalization``; members without history get their own
-    weights (tags and priors only, ``min_cold_personalization``). With ``rerank``, a
+    weights (popularity in their segment and overall, and their tags in the ALS space: no
+    recency, since when a shelf is shown is the filters' part; ``min_cold_personalization``).
+    With ``rerank``, a
     LambdaRank model then learns to re-order each member's best candidates of the weighted
     sum from every part's score (:mod:`recsys.models.blend_rerank`). It is kept only when
     it generalizes one step forward in time: with weights and ranker both learned on an
@@ -433,8 +437,6 @@ class BlendModel(ScoreModel):
         names = [
             "segment",
             f"profile{plan.als_regularization:g}x{plan.als_factors or int(self.factors)}",
-            f"recent{plan.half_life_days:g}",
-            f"adopted{plan.adoption_half_life_days:g}",
             "popular",
         ]
         val = self._validation(variants, names, early, truth, users, cold=True)
