@@ -5,26 +5,48 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from recsys.data.matrices import TrainingMatrices
+from recsys.exceptions import InvalidInputError
 from recsys.models import EASEModel
 
 
-def test_ease_matches_dense_reference() -> None:
+def _dense_ease(x: np.ndarray, lam: float) -> np.ndarray:
+    p = np.linalg.inv(x.T @ x + lam * np.eye(x.shape[1]))
+    b = np.eye(x.shape[1]) - p / np.diag(p)[np.newaxis, :]
+    np.fill_diagonal(b, 0.0)
+    return b
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_ease_matches_dense_reference(binary: bool) -> None:
     rng = np.random.default_rng(0)
     x = (rng.random((12, 7)) < 0.4) * rng.integers(1, 4, (12, 7)).astype(np.float64)
     lam = 3.0
-    p = np.linalg.inv(x.T @ x + lam * np.eye(7))
-    b = np.eye(7) - p / np.diag(p)[np.newaxis, :]
-    np.fill_diagonal(b, 0.0)
+    read = (x > 0).astype(np.float64) if binary else x  # a count of 3 is 1 when binary
+    b = _dense_ease(read, lam)
 
-    model = EASEModel(regularization=lam).fit(TrainingMatrices.from_confidence(sp.csr_matrix(x)))
+    m = TrainingMatrices.from_confidence(sp.csr_matrix(x))
+    model = EASEModel(regularization=lam, binary=binary).fit(m)
     assert model.weights_.dtype == np.float32
     np.testing.assert_allclose(model.weights_, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(
-        model.score(np.arange(12), sp.csr_matrix(x)), x @ b, rtol=1e-4, atol=1e-4
+        model.score(np.arange(12), sp.csr_matrix(x)), read @ b, rtol=1e-4, atol=1e-4
     )
+
+
+def test_binary_is_steck_s_ease_and_refuses_a_non_bool() -> None:
+    x = sp.csr_matrix(np.array([[5.0, 1.0, 0], [1.0, 0, 1.0], [0, 1.0, 1.0]]))
+    m = TrainingMatrices.from_confidence(x)
+    binary, counted = EASEModel(regularization=1.0).fit(m), EASEModel(1.0, binary=False).fit(m)
+    assert not np.allclose(binary.weights_, counted.weights_)
+    np.testing.assert_allclose(
+        binary.weights_, _dense_ease((x > 0).toarray() * 1.0, 1.0), atol=1e-5
+    )
+    with pytest.raises(InvalidInputError, match="binary must be True or False"):
+        EASEModel(binary="yes").fit(m)  # type: ignore[arg-type]
 
 
 def test_ease_diagonal_is_zero_and_ranks_well(shop: Any, metrics: Any) -> None:

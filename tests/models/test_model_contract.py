@@ -58,7 +58,12 @@ def test_make_model_unknown_name_lists_valid_names() -> None:
 
 def test_make_model_ignores_common_params_where_meaningless() -> None:
     model = make_model("ease", factors=64, seed=0)
-    assert model.get_params() == {"regularization": 500.0, "max_items": 10_000, "num_threads": 0}
+    assert model.get_params() == {
+        "regularization": 500.0,
+        "max_items": 10_000,
+        "num_threads": 0,
+        "binary": True,
+    }
     assert make_model("als", factors=7).get_params()["factors"] == 7
 
 

@@ -54,7 +54,10 @@ SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
         "regularization": [0.001, 0.01, 0.1],
         "iterations": [50, 100, 200],
     },
-    "ease": {"regularization": [100.0, 500.0, 2000.0, 8000.0, 30000.0, 100000.0]},
+    "ease": {
+        "regularization": [100.0, 500.0, 2000.0, 8000.0, 30000.0, 100000.0],
+        "binary": [True, False],
+    },
     "itemknn": {"K": [20, 50, 100, 200], "similarity": ["cosine", "bm25"]},
     "popular": {
         "by": ["auto", "global", "store", "segment"],

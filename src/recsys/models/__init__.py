@@ -50,7 +50,7 @@ def make_model(name: str, **params: Any) -> RecModel:
     Examples
     --------
     >>> make_model("ease", regularization=100.0, factors=64)
-    EASEModel(regularization=100.0, max_items=10000, num_threads=0)
+    EASEModel(regularization=100.0, max_items=10000, num_threads=0, binary=True)
     >>> make_model("svd")
     Traceback (most recent call last):
     ...

@@ -25,12 +25,13 @@ from recsys.models.blend_search import (
     split_by_time,
 )
 from recsys.models.dither import DEFAULT_DITHER
+from recsys.models.popularity import members_matrix
 
 __all__ = ["BlendModel"]
 
 #: variants tried on the validation slice
 KNN_K: tuple[int, ...] = (50, 200)
-EASE_SCALE: tuple[float, ...] = (10.0, 60.0)  # λ = scale x the mean diagonal of XᵀX
+EASE_SCALE: tuple[float, ...] = (5.0, 20.0)  # λ = scale x the mean diagonal of XᵀX
 HALF_LIVES: tuple[float, ...] = (7.0, 21.0, 60.0)
 ALS_REGULARIZATION: tuple[float, ...] = (10.0, 50.0)
 WARM_PARTS: tuple[str, ...] = (
@@ -230,7 +231,7 @@ class BlendModel(ScoreModel):
 
     def _search(self, m: TrainingMatrices, bar: Any) -> _Plan:
         """Variants and weights from the validation slice (fixed ones without event times)."""
-        plan = _Plan(ease_lambda=_ease_lambda(m.confidence, EASE_SCALE[-1]))
+        plan = _Plan(ease_lambda=_ease_lambda(m, EASE_SCALE[-1]))
         split = None if m.events is None else split_by_time(m.events, self.validation_fraction)
         if split is None:
             plan.report = {"validated": False, "why": "the events have no times"}
@@ -270,7 +271,7 @@ class BlendModel(ScoreModel):
             parts = self._parts(_Plan(knn_k=k), frozenset({"knn"})).fit(early)
             out[f"knn{k}"] = (parts, "knn")
         for scale in EASE_SCALE:
-            lam = _ease_lambda(early.confidence, scale)
+            lam = _ease_lambda(early, scale)
             parts = self._parts(_Plan(ease_lambda=lam), frozenset({"ease"})).fit(early)
             out[f"ease{scale:g}"] = (parts, "ease")
         for reg in ALS_REGULARIZATION:
@@ -338,7 +339,7 @@ class BlendModel(ScoreModel):
         reg, factors = best["als"][3:].split("x")
         plan.als_regularization, plan.als_factors = float(reg), int(factors)
         plan.knn_k = int(best["knn"][3:])
-        plan.ease_lambda = _ease_lambda(early.confidence, float(best["ease"][4:]))
+        plan.ease_lambda = _ease_lambda(early, float(best["ease"][4:]))
         plan.half_life_days = float(best["recent"][6:])
         plan.adoption_half_life_days = float(best["adopted"][7:])
         chosen = {part: best.get(part, part) for part in WARM_PARTS}
@@ -564,9 +565,10 @@ class BlendModel(ScoreModel):
         self.parts_.set_state(unprefixed("parts", state))
 
 
-def _ease_lambda(confidence: sp.spmatrix, scale: float) -> float:
-    """EASE's λ as a multiple of the mean diagonal of XᵀX (λ follows the data's scale)."""
-    x = sp.csr_matrix(confidence)
+def _ease_lambda(matrices: TrainingMatrices, scale: float) -> float:
+    """EASE's λ as a multiple of the mean diagonal of XᵀX, X as EASE reads it (1 where a
+    member has events with a SKU): λ follows the data's scale."""
+    x = members_matrix(matrices)
     diag = np.asarray(x.multiply(x).sum(axis=0)).ravel()
     return float(scale * max(float(diag.mean()), 1.0))
 

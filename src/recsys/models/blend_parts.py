@@ -287,7 +287,7 @@ int, float, float, float, float
     def _ease_scores(self, history: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
         """``history @ B`` at ``cols``, reading only the rows of B the histories touch."""
         out = np.zeros((history.shape[0], len(cols)), dtype=np.float32)
-        h = as_csr(history)
+        h = self.ease.read(as_csr(history))
         rows = self._ease_pos[h.indices]
         keep = rows >= 0
         where = self._ease_pos[cols]

@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import InvalidInputError, RecsysWarning
 from recsys.models.base import ScoreModel, check_float, check_int, register
+from recsys.models.popularity import members_matrix
 
 _BLOCK = 2048  # rows mirrored at a time when symmetrising the inverse
 
@@ -52,7 +53,10 @@ class EASEModel(ScoreModel):
     catalog, not a marketplace. Its inverse runs on ``num_threads`` BLAS threads, whatever
     ``OPENBLAS_NUM_THREADS`` says (set to 1 for ``implicit``'s sake, it would leave every
     core but one idle through the longest step of a blend's fit).
-    ``X`` is the confidence matrix (event weights), so a purchase counts more than a view.
+    ``X`` is 1 where a member has events with a SKU (``binary``, the default, as in Steck's
+    paper: a staple rebought every week weighs as much as a SKU bought once), or the
+    confidence matrix (event weights, so a purchase counts more than a view); a member's
+    history is read the same way when scoring.
 
     Parameters
     ----------
@@ -66,6 +70,8 @@ class EASEModel(ScoreModel):
     num_threads : int
         BLAS threads of the inverse; 0 (the default) means one per core, as ``implicit``'s
         ``num_threads`` does.
+    binary : bool
+        Fit on which member has events with which SKU (default), or on the confidence.
 
     Attributes
     ----------
@@ -89,17 +95,28 @@ class EASEModel(ScoreModel):
     weights_: np.ndarray
 
     def __init__(
-        self, regularization: float = 500.0, max_items: int = 10_000, num_threads: int = 0
+        self,
+        regularization: float = 500.0,
+        max_items: int = 10_000,
+        num_threads: int = 0,
+        binary: bool = True,
     ) -> None:
         self.regularization = regularization
         self.max_items = max_items
         self.num_threads = num_threads
+        self.binary = binary
 
     def _fit(self, matrices: TrainingMatrices) -> None:
         lam = check_float("regularization", self.regularization)
         limit = check_int("max_items", self.max_items)
         threads = check_int("num_threads", self.num_threads, minimum=0) or os.cpu_count() or 1
-        x = sp.csr_matrix(matrices.confidence, dtype=np.float32)
+        if not isinstance(self.binary, bool):
+            raise InvalidInputError(f"binary must be True or False, got {self.binary!r}")
+        x = (
+            members_matrix(matrices)
+            if self.binary
+            else sp.csr_matrix(matrices.confidence, dtype=np.float32)
+        )
         self.items_ = np.arange(x.shape[1], dtype=np.int64)
         if x.shape[1] > limit:
             volume = np.asarray(x.sum(axis=0)).ravel()
@@ -125,9 +142,18 @@ class EASEModel(ScoreModel):
         np.fill_diagonal(p, 0.0)
         self.weights_ = np.ascontiguousarray(p, dtype=np.float32)
 
+    def read(self, history: sp.csr_matrix) -> sp.csr_matrix:
+        """A history as the weights were fitted on it: 1 per SKU with events when ``binary``."""
+        if not self.binary:
+            return history
+        out = sp.csr_matrix(history, dtype=np.float32, copy=True)
+        out.data = (out.data > 0).astype(np.float32)
+        return out
+
     def _score(
         self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
     ) -> np.ndarray:
+        history = self.read(history)
         if len(self.items_) == self.n_trained_items_:
             return np.asarray(history @ self.weights_, dtype=np.float32)
         out = np.zeros((history.shape[0], self.n_trained_items_), dtype=np.float32)
