@@ -25,8 +25,9 @@ def test_ease_matches_dense_reference(binary: bool) -> None:
     rng = np.random.default_rng(0)
     x = (rng.random((12, 7)) < 0.4) * rng.integers(1, 4, (12, 7)).astype(np.float64)
     lam = 3.0
-    read = (x > 0).astype(np.float64) if binary else x  # a count of 3 is 1 when binary
-    b = _dense_ease(read, lam)
+    fitted = (x > 0).astype(np.float64) if binary else x  # a count of 3 is 1 when binary
+    b = _dense_ease(fitted, lam)
+    read = np.log1p(x) if binary else x  # a history counts log(1 + confidence) when binary
 
     m = TrainingMatrices.from_confidence(sp.csr_matrix(x))
     model = EASEModel(regularization=lam, binary=binary).fit(m)

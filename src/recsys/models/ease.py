@@ -55,8 +55,8 @@ class EASEModel(ScoreModel):
     core but one idle through the longest step of a blend's fit).
     ``X`` is 1 where a member has events with a SKU (``binary``, the default, as in Steck's
     paper: a staple rebought every week weighs as much as a SKU bought once), or the
-    confidence matrix (event weights, so a purchase counts more than a view); a member's
-    history is read the same way when scoring.
+    confidence matrix (event weights, so a purchase counts more than a view). A member's
+    history is then read as ``log(1 + confidence)`` (:meth:`read`), or as the confidence.
 
     Parameters
     ----------
@@ -143,11 +143,13 @@ class EASEModel(ScoreModel):
         self.weights_ = np.ascontiguousarray(p, dtype=np.float32)
 
     def read(self, history: sp.csr_matrix) -> sp.csr_matrix:
-        """A history as the weights were fitted on it: 1 per SKU with events when ``binary``."""
+        """A history as EASE weighs it: ``log(1 + confidence)`` when ``binary`` (the weights
+        were fitted on 0/1; a long view or a rebuy still counts a little more than a
+        glance), the confidence otherwise."""
         if not self.binary:
             return history
         out = sp.csr_matrix(history, dtype=np.float32, copy=True)
-        out.data = (out.data > 0).astype(np.float32)
+        out.data = np.log1p(np.maximum(out.data, 0.0)).astype(np.float32)
         return out
 
     def _score(
