@@ -73,3 +73,30 @@ def test_segment_popularity_counts_the_members_with_each_tag():
     assert parts.segment.tolist() == [[0.5, 0.5], [0.0, 1.0]]
     scores = parts.scores("segment", np.array([-1]), sp.csr_matrix((1, 2)), features[:1], -1)
     assert scores.tolist() == [[0.5, 0.5]]
+
+
+def test_every_part_scores_a_store_s_skus_as_its_full_scores_one_member_or_a_batch():
+    from recsys.data import RetailDataset
+    from recsys.datasets import synthetic_retail
+
+    data = synthetic_retail(n_users=120, n_items=90, n_stores=2, items_per_store=(40, 60))
+    m = RetailDataset.build(data.interactions, data.catalog, data.stores, data.profiles).matrices
+    parts = Parts(
+        knn_k=20,
+        ease_lambda=50.0,
+        half_life_days=21.0,
+        adoption_half_life_days=21.0,
+        als_regularization=10.0,
+        factors=4,
+        seed=0,
+        max_ease_items=60,  # EASE covers some SKUs only: the others score 0
+        num_threads=1,
+    ).fit(m)
+    items = np.flatnonzero(m.store_items[1].toarray()[0] > 0)
+    for rows in (np.arange(40), np.array([7])):  # a batch (one product) and one shelf (gather)
+        history = sp.csr_matrix(m.confidence[rows])
+        features = sp.csr_matrix(m.user_features[rows])
+        for part in ("knn", "ease", "als", "profile", "popular", "recent", "adopted", "segment"):
+            full = parts.scores(part, rows, history, features, 1)
+            at = parts.scores(part, rows, history, features, 1, items)
+            np.testing.assert_allclose(at, full[:, items], rtol=1e-5, atol=1e-6, err_msg=part)

@@ -29,6 +29,7 @@ __all__ = ["PART_NAMES", "Parts", "row_max_scaled"]
 
 _DAY = 86_400
 _CACHE_SIZE = 256  # column subsets (store assortments) kept per part
+_BATCH_ROWS = 16  # members from which a product with the cached columns beats the gather
 #: every part a blend can weigh, in a stable order (state and reports use it)
 PART_NAMES: tuple[str, ...] = (
     "knn",
@@ -266,6 +267,9 @@ int, float, float, float, float
         sim = self.knn.similarity_
         if every:
             return np.asarray((history @ sim).toarray(), dtype=np.float32)
+        if history.shape[0] >= _BATCH_ROWS:  # a batch: one product with the columns kept
+            sub = self._cached("knn", -1, cols, lambda: sp.csr_matrix(sp.csc_matrix(sim)[:, cols]))
+            return np.asarray((as_csr(history) @ sub).toarray(), dtype=np.float32)
         where = self._cached("positions", -1, cols, lambda: _positions(cols, sim.shape[1]))
         h = as_csr(history)
         starts = sim.indptr[h.indices].astype(np.int64)

@@ -61,6 +61,12 @@ class ReasonBuilder:
             None if neighbours is None or item_vectors is not None else sp.csc_matrix(neighbours)
         )
         self.together = self._neighbours is not None
+        self._neighbour_keys = np.zeros(0, dtype=np.int64)
+        if self._neighbours is not None:
+            self._neighbours.sort_indices()
+            cols = np.repeat(np.arange(self._neighbours.shape[1]), np.diff(self._neighbours.indptr))
+            # sorted: columns in order, rows in order within each column
+            self._neighbour_keys = cols * self._neighbours.shape[0] + self._neighbours.indices
 
     def category(self, item: int) -> str:
         """Category name of a SKU ("" when unknown)."""
@@ -86,9 +92,7 @@ class ReasonBuilder:
         items = np.asarray(items, dtype=np.int64).reshape(len(histories), -1)
         out = np.full(items.shape, -1, dtype=np.int64)
         if self._neighbours is not None:
-            for j, history in enumerate(histories):
-                out[j] = self._neighbour_of(items[j], np.asarray(history, dtype=np.int64))
-            return out
+            return self._neighbours_of(items, histories)
         if self._unit is None or not items.size:
             return out
         pad_id = len(self._unit) - 1
@@ -117,26 +121,41 @@ class ReasonBuilder:
 
     def _neighbour_of(self, items: np.ndarray, history: np.ndarray) -> np.ndarray:
         """Per shelf SKU, the history SKU with the largest item-item weight towards it."""
-        out = np.full(len(items), -1, dtype=np.int64)
+        return self._neighbours_of(items[None, :], [history])[0]
+
+    def _neighbours_of(self, items: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
+        """:meth:`_neighbour_of` of every shelf of a batch at once (``items``: (n, k)): each
+        (shelf SKU, history SKU) pair of a member looks its weight up among the sorted
+        ``column x rows + row`` keys of the weights' entries."""
+        out = np.full(items.shape, -1, dtype=np.int64)
         s = self._neighbours
-        if s is None or not len(history):
+        if s is None or not items.size:
             return out
-        trained = np.flatnonzero((items >= 0) & (items < s.shape[1]))
-        if not len(trained):
+        n_rows, n_cols = s.shape
+        k = items.shape[1]
+        lens = np.array([len(h) for h in histories], dtype=np.int64)
+        if not lens.sum():
             return out
-        cols = items[trained]
-        starts, stops = s.indptr[cols], s.indptr[cols + 1]
-        lens = stops - starts
-        at = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
-        rows, weights = s.indices[at], s.data[at]
-        slot = np.repeat(np.arange(len(cols)), lens)
-        hit = np.isin(rows, history) & (weights > 0) & (rows != np.repeat(cols, lens))
+        history = np.concatenate([np.asarray(h, np.int64) for h in histories])
+        owner = np.repeat(np.arange(len(histories)), lens)
+        slot = (owner[:, None] * k + np.arange(k)[None, :]).ravel()  # every pair's shelf slot
+        row = np.repeat(history, k)
+        item = items.ravel()[slot]
+        ok = (item >= 0) & (item < n_cols) & (row >= 0) & (row < n_rows) & (item != row)
+        slot, row, item = slot[ok], row[ok], item[ok]
+        key = item * n_rows + row
+        keys = self._neighbour_keys
+        if not len(keys):
+            return out
+        pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+        weight = np.where(keys[pos] == key, s.data[pos], 0.0)
+        hit = weight > 0
         if not hit.any():
             return out
-        rows, weights, slot = rows[hit], weights[hit], slot[hit]
-        order = np.lexsort((-weights, slot))  # per slot, the heaviest first
+        slot, row, weight = slot[hit], row[hit], weight[hit]
+        order = np.lexsort((row, -weight, slot))  # per slot, the heaviest (lowest SKU on ties)
         first = np.r_[True, slot[order][1:] != slot[order][:-1]]
-        out[trained[slot[order][first]]] = rows[order][first]
+        np.put(out, slot[order][first], row[order][first])
         return out
 
     def _references_one(self, items: np.ndarray, history: np.ndarray) -> np.ndarray:
