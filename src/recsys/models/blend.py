@@ -83,8 +83,8 @@ class BlendModel(ScoreModel):
     Parts (see :mod:`recsys.models.blend_parts`): BM25 item-item neighbours, EASE (at most
     ``max_ease_items`` SKUs), ALS, members who bought overall / recently / in the member's
     stores / in the member's segment of tags, members who recently took a SKU up, and tags
-    projected into the ALS space. Each part's scores
-    are scaled to a row maximum of 1 and summed with weights.
+    projected into the ALS space. Each part's scores are scaled to a row maximum of 1 and
+    summed with weights.
 
     ``fit`` carves the latest ``validation_fraction`` of the training events, fits the parts
     on the rest, picks each part's variant (neighbours, λ, half-lives) and the weights by
@@ -92,10 +92,10 @@ class BlendModel(ScoreModel):
     personalization@10 >= ``min_personalization``; members without history get their own
     weights (popularity in their segment and overall, and their tags in the ALS space: no
     recency, since when a shelf is shown is the filters' part; ``min_cold_personalization``).
-    With ``rerank``, a
-    LambdaRank model then learns to re-order each member's best candidates of the weighted
-    sum from every part's score (:mod:`recsys.models.blend_rerank`). It is kept only when
-    it generalizes one step forward in time: with weights and ranker both learned on an
+    With ``rerank``, a LambdaRank model then learns to re-order each member's best
+    candidates of the weighted sum from every part's score
+    (:mod:`recsys.models.blend_rerank`). It is kept only when it generalizes one step
+    forward in time: with weights and ranker both learned on an
     earlier slice (parts fitted on the events before it), the ranker must beat those
     weights' sum on the validation slice. Then the blend refits the parts it uses on all of
     the data. Without event times it uses fixed weights.

@@ -63,10 +63,12 @@ class ReasonBuilder:
         self.together = self._neighbours is not None
         self._neighbour_keys = np.zeros(0, dtype=np.int64)
         if self._neighbours is not None:
-            self._neighbours.sort_indices()
-            cols = np.repeat(np.arange(self._neighbours.shape[1]), np.diff(self._neighbours.indptr))
+            if not self._neighbours.has_sorted_indices:  # a sorted copy: the model's is read
+                self._neighbours = self._neighbours.sorted_indices()
+            s = self._neighbours
+            cols = np.repeat(np.arange(s.shape[1], dtype=np.int64), np.diff(s.indptr))
             # sorted: columns in order, rows in order within each column
-            self._neighbour_keys = cols * self._neighbours.shape[0] + self._neighbours.indices
+            self._neighbour_keys = cols * s.shape[0] + s.indices
 
     def category(self, item: int) -> str:
         """Category name of a SKU ("" when unknown)."""
