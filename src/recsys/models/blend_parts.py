@@ -199,6 +199,7 @@ int, float, float, float, float
             self._ease_pos[self.ease.items_] = np.arange(len(self.ease.items_))
         self._cache: dict[tuple[str, int, bytes], np.ndarray] = {}
         self._cache_lock = threading.Lock()
+        self._knn_columns: sp.csc_matrix | None = None  # the similarity by column, once
 
     def _cached(self, kind: str, store: int, cols: np.ndarray, make: Any) -> np.ndarray:
         """A per-(kind, store, columns) array, built once (a store shelf asks again and again)."""
@@ -268,7 +269,10 @@ int, float, float, float, float
         if every:
             return np.asarray((history @ sim).toarray(), dtype=np.float32)
         if history.shape[0] >= _BATCH_ROWS:  # a batch: one product with the columns kept
-            sub = self._cached("knn", -1, cols, lambda: sp.csr_matrix(sp.csc_matrix(sim)[:, cols]))
+            if self._knn_columns is None:
+                self._knn_columns = sp.csc_matrix(sim)
+            by_column = self._knn_columns
+            sub = self._cached("knn", -1, cols, lambda: sp.csr_matrix(by_column[:, cols]))
             return np.asarray((as_csr(history) @ sub).toarray(), dtype=np.float32)
         where = self._cached("positions", -1, cols, lambda: _positions(cols, sim.shape[1]))
         h = as_csr(history)
@@ -338,6 +342,7 @@ int, float, float, float, float
                 model.forget_users(users)
         with self._cache_lock:
             self._cache.clear()
+            self._knn_columns = None
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, np.ndarray]:
