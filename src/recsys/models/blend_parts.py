@@ -103,8 +103,7 @@ def adoptions(matrices: TrainingMatrices, half_life_days: float) -> np.ndarray:
     """
     events = matrices.events
     if events is None or not events.has_times or not len(events):
-        taken = sp.csr_matrix(matrices.confidence)
-        return np.bincount(taken.indices[taken.data > 0], minlength=matrices.n_items)
+        return np.asarray(members_matrix(matrices).sum(axis=0), dtype=np.float64).ravel()
     positive = events.weights > 0
     pair = events.users[positive].astype(np.int64) * matrices.n_items + events.items[positive]
     seconds = events.seconds[positive]
