@@ -3,8 +3,10 @@ on its follower thread (never more than a read's budget on the read), always in 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,27 @@ def test_the_follower_thread_takes_a_big_backlog_without_reads(
     member = str(_views(trained, 1, "x")[0]["user_id"])
     shelf = [r.item_id for r in a.recommend(member, 10, store_id=trained.store)]
     assert [r.item_id for r in b.recommend(member, 10, store_id=trained.store)] == shelf
+
+
+def _read_at_once(b: RecsysRuntime, trained: TrainedModel, start: threading.Barrier) -> list[str]:
+    start.wait()
+    return [r.reason for r in b.recommend(trained.member, 10, store_id=trained.store)]
+
+
+def test_reads_at_once_each_see_what_another_worker_logged(
+    workers: tuple[RecsysRuntime, RecsysRuntime], trained: TrainedModel
+) -> None:
+    # a page asks for the member and the shelf at once: when the first read is catching up,
+    # the second waits for it rather than answer from the model as it was before the view
+    a, b = workers
+    view = {"user_id": trained.member, "item_id": trained.item, "kind": "view", "value": 12.0,
+            "store_id": trained.store}  # fmt: skip
+    for round_ in range(5):
+        a.ingest([{**view, "event_id": f"look-{round_}"}])
+        with ThreadPoolExecutor(6) as pool:
+            start = threading.Barrier(6)
+            reads = [pool.submit(_read_at_once, b, trained, start) for _ in range(6)]
+        shelves = [read.result() for read in reads]
+        assert b.applied_seq == a.applied_seq
+        for reasons in shelves:
+            assert any("just looked at" in r for r in reasons), (round_, reasons)

@@ -132,6 +132,7 @@ class RecsysRuntime:
             )
         self.log = EventLog(settings.event_log, synchronous=settings.event_sync)  # type: ignore[arg-type]
         self._events_lock = threading.Lock()
+        self._reads_lock = threading.Lock()  # one read's refresh at a time
         self._digester: Callable[[str], str] | None = None
         self._digests: list[str] = []  # erasure digest of each member id, in internal order
         self._unsaved_erasure = False
@@ -383,28 +384,37 @@ class RecsysRuntime:
         Every worker holds its own copy of the model; they share the event log. A read
         route calls this first: one ``PRAGMA data_version`` when nothing changed, a
         catch-up from the log when another worker committed. When an ``/events`` call of
-        this worker is running, it returns at once (that call catches up itself).
+        this worker is running, it returns at once (that call catches up itself); when
+        another read is catching up, it waits for that read, and sees what it applied.
 
         Returns
         -------
         int
             Events applied.
         """
-        if not self._events_lock.acquire(blocking=False) and not (
-            # the follower is applying a change: a moment's wait, and this read sees it
-            self._following_change and self._events_lock.acquire(timeout=_CHANGE_WAIT)
-        ):
+        # reads at once (a page asks for the member and the shelf together) take turns: the
+        # second waits for the first one's catch-up (a read's budget) instead of answering
+        # from the model as it was before it
+        if not self._reads_lock.acquire(timeout=_CHANGE_WAIT):
             return 0
         try:
-            version = self.log.data_version()
-            if version == self._seen_version and not self._behind:
+            if not self._events_lock.acquire(blocking=False) and not (
+                # the follower is applying a change: a moment's wait, and this read sees it
+                self._following_change and self._events_lock.acquire(timeout=_CHANGE_WAIT)
+            ):
                 return 0
-            self._seen_version = version
-            if not self._behind and self._caught_up():
-                return 0  # the commit was something else: shown shelves, most often
-            return self._catch_up(budget=_READ_BUDGET)  # the rest: the next reads
+            try:
+                version = self.log.data_version()
+                if version == self._seen_version and not self._behind:
+                    return 0
+                self._seen_version = version
+                if not self._behind and self._caught_up():
+                    return 0  # the commit was something else: shown shelves, most often
+                return self._catch_up(budget=_READ_BUDGET)  # the rest: the next reads
+            finally:
+                self._events_lock.release()
         finally:
-            self._events_lock.release()
+            self._reads_lock.release()
 
     def _caught_up(self) -> bool:
         """Whether nothing was logged past this runtime's cursors: two integers from
