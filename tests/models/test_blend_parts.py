@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys.data.matrices import ModelEvents, TrainingMatrices, matrices_of_events
-from recsys.models.blend_parts import Parts, adoptions, recent_popularity
+from recsys.models.blend_parts import PART_NAMES, Parts, adoptions, recent_popularity
 
 _DAY = 86_400
 
@@ -96,7 +96,8 @@ def test_every_part_scores_a_store_s_skus_as_its_full_scores_one_member_or_a_bat
     for rows in (np.arange(40), np.array([7])):  # a batch (one product) and one shelf (gather)
         history = sp.csr_matrix(m.confidence[rows])
         features = sp.csr_matrix(m.user_features[rows])
-        for part in ("knn", "ease", "als", "profile", "popular", "recent", "adopted", "segment"):
+        for part in PART_NAMES:
             full = parts.scores(part, rows, history, features, 1)
+            assert full[:, items].any(), part  # a part scoring nothing would pass unseen
             at = parts.scores(part, rows, history, features, 1, items)
             np.testing.assert_allclose(at, full[:, items], rtol=1e-5, atol=1e-6, err_msg=part)

@@ -38,6 +38,7 @@ WARM_PARTS: tuple[str, ...] = (
     "knn",
     "ease",
     "als",
+    "next",
     "recent",
     "adopted",
     "popular",
@@ -81,10 +82,11 @@ class BlendModel(ScoreModel):
     """The default: personal parts and priors mixed by weights learned on a validation slice.
 
     Parts (see :mod:`recsys.models.blend_parts`): BM25 item-item neighbours, EASE (at most
-    ``max_ease_items`` SKUs), ALS, members who bought overall / recently / in the member's
-    stores / in the member's segment of tags, members who recently took a SKU up, and tags
-    projected into the ALS space. Each part's scores are scaled to a row maximum of 1 and
-    summed with weights.
+    ``max_ease_items`` SKUs), ALS, what members who had the member's SKUs went on to take up
+    (:class:`~recsys.models.next_buys.NextBuysModel`), members who bought overall / recently
+    / in the member's stores / in the member's segment of tags, members who recently took a
+    SKU up, and tags projected into the ALS space. Each part's scores are scaled to a row
+    maximum of 1 and summed with weights.
 
     ``fit`` carves the latest ``validation_fraction`` of the training events, fits the parts
     on the rest, picks each part's variant (neighbours, λ, half-lives) and the weights by
@@ -282,6 +284,7 @@ class BlendModel(ScoreModel):
                 out[f"als{key}"], out[f"profile{key}"] = (parts, "als"), (parts, "profile")
             for name in ("popular", "store", "segment"):
                 out[name] = (parts, name)
+        out["next"] = (self._parts(_Plan(), frozenset({"next"})).fit(early), "next")
         for half_life in HALF_LIVES:
             plan_ = _Plan(half_life_days=half_life, adoption_half_life_days=half_life)
             parts = self._parts(plan_, frozenset()).fit(early)

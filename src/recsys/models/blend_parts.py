@@ -3,7 +3,8 @@
 Every part is fitted on :class:`~recsys.data.TrainingMatrices` and answers
 ``scores(users, history, features, store) -> (n, n_items)``; the blend scales each row to a
 maximum of 1 before weighting, so parts of different units mix. Personal parts use the
-member's history (item-item BM25 neighbours, EASE, ALS); priors need none (popularity
+member's history (item-item BM25 neighbours, EASE, ALS, next buys: what members who had
+these SKUs went on to take up); priors need none (popularity
 overall, recent popularity, recent take-up, in the member's stores, in the member's segment
 of tags, and tags projected into the ALS space for members with no history). The priors
 overall and in a segment count members, not events
@@ -22,6 +23,7 @@ from recsys.data.matrices import TrainingMatrices, without_rows
 from recsys.models._linalg import as_csr, prefixed, sparse_from_state, sparse_to_state, unprefixed
 from recsys.models.ease import EASEModel
 from recsys.models.implicit_models import ItemKNNModel
+from recsys.models.next_buys import NextBuysModel
 from recsys.models.popularity import members_matrix
 from recsys.models.profile import ProfileModel
 
@@ -35,6 +37,7 @@ PART_NAMES: tuple[str, ...] = (
     "knn",
     "ease",
     "als",
+    "next",
     "profile",
     "popular",
     "recent",
@@ -43,7 +46,7 @@ PART_NAMES: tuple[str, ...] = (
     "segment",
 )
 #: parts that need the member's history: a member without any gets the others only
-PERSONAL: frozenset[str] = frozenset({"knn", "ease", "als"})
+PERSONAL: frozenset[str] = frozenset({"knn", "ease", "als", "next"})
 
 
 def _positions(cols: np.ndarray, n_items: int) -> np.ndarray:
@@ -147,6 +150,7 @@ int, float, float, float, float
         self.ease = EASEModel(
             regularization=ease_lambda, max_items=max_ease_items, num_threads=num_threads
         )
+        self.next = NextBuysModel(max_items=min(3_000, max_ease_items), num_threads=num_threads)
         # implicit's own confidence scaling (alpha 1): the ALS that validation favours on
         # retail logs, where recsys' alpha 10 over-weights the confidence of repeat buys
         self.profile = ProfileModel(
@@ -166,6 +170,8 @@ int, float, float, float, float
             self.knn.fit(m)
         if "ease" in self.needed:
             self.ease.fit(m)
+        if "next" in self.needed:
+            self.next.fit(m)
         if self.needed & {"als", "profile"}:
             self.profile.fit(m)
         # priors count members, not events: the share of members who buy a SKU is what a
@@ -193,9 +199,12 @@ int, float, float, float, float
     def _index(self) -> None:
         """Lookups for scoring a few SKUs (a store's) without touching the rest."""
         n_items = len(self.popular)
-        self._ease_pos = np.full(n_items, -1, dtype=np.int64)
-        if getattr(self.ease, "is_fitted_", False):
-            self._ease_pos[self.ease.items_] = np.arange(len(self.ease.items_))
+        self._dense_pos: dict[str, np.ndarray] = {}
+        for name in ("ease", "next"):
+            model = getattr(self, name)
+            self._dense_pos[name] = pos = np.full(n_items, -1, dtype=np.int64)
+            if getattr(model, "is_fitted_", False):
+                pos[model.items_] = np.arange(len(model.items_))
         self._cache: dict[tuple[str, int, bytes], np.ndarray] = {}
         self._cache_lock = threading.Lock()
         self._knn_columns: sp.csc_matrix | None = None  # the similarity by column, once
@@ -226,8 +235,8 @@ int, float, float, float, float
         cols = np.arange(len(self.popular)) if items is None else items
         if part == "knn":
             return self._knn_scores(history, cols, items is None)
-        if part == "ease":
-            return self._ease_scores(history, cols)
+        if part in ("ease", "next"):
+            return self._dense_scores(part, history, cols)
         if part == "als":
             als = self.profile.als_
             factors = self._cached("als", -1, cols, lambda: als.item_factors_[cols].T.copy())
@@ -291,18 +300,21 @@ int, float, float, float, float
         flat = np.bincount(row * len(cols) + pos[hit], weights=weight, minlength=out.size)
         return flat.reshape(out.shape).astype(np.float32)
 
-    def _ease_scores(self, history: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
-        """``history @ B`` at ``cols``, reading only the rows of B the histories touch."""
+    def _dense_scores(self, part: str, history: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
+        """``history @ B`` at ``cols`` of a dense item-item part (EASE, next buys), reading
+        only the rows of B the histories touch."""
+        model = self.ease if part == "ease" else self.next
+        position = self._dense_pos[part]
         out = np.zeros((history.shape[0], len(cols)), dtype=np.float32)
-        h = self.ease.read(as_csr(history))
-        rows = self._ease_pos[h.indices]
+        h = model.read(as_csr(history))
+        rows = position[h.indices]
         keep = rows >= 0
-        where = self._ease_pos[cols]
+        where = position[cols]
         scored = where >= 0
         if not keep.any() or not scored.any():
             return out
         if h.shape[0] == 1:  # one member: a weighted sum of the rows of B it touches
-            block = self.ease.weights_[np.ix_(rows[keep], where[scored])]
+            block = model.weights_[np.ix_(rows[keep], where[scored])]
             out[0, scored] = h.data[keep] @ block
             return out
         touched, local = np.unique(rows[keep], return_inverse=True)
@@ -310,7 +322,7 @@ int, float, float, float, float
         small = sp.csr_matrix(
             (h.data[keep], (row_of, local)), shape=(h.shape[0], len(touched)), dtype=np.float32
         )
-        out[:, scored] = small @ self.ease.weights_[np.ix_(touched, where[scored])]
+        out[:, scored] = small @ model.weights_[np.ix_(touched, where[scored])]
         return out
 
     def _store_scores(self, users: np.ndarray, store: int, n: int, cols: np.ndarray) -> np.ndarray:
@@ -336,7 +348,7 @@ int, float, float, float, float
         """Empty these members' training rows and stores; their vectors go with the parts."""
         self.user_stores = without_rows(self.user_stores, users)
         self.train_rows = without_rows(self.train_rows, users)
-        for model in (self.knn, self.ease, self.profile):
+        for model in (self.knn, self.ease, self.next, self.profile):
             if getattr(model, "is_fitted_", False):
                 model.forget_users(users)
         with self._cache_lock:
@@ -354,7 +366,8 @@ int, float, float, float, float
             **sparse_to_state("user_stores", self.user_stores),
             **sparse_to_state("train_rows", self.train_rows),
         }
-        for name, model in (("knn", self.knn), ("ease", self.ease), ("profile", self.profile)):
+        models = {"knn": self.knn, "ease": self.ease, "next": self.next, "profile": self.profile}
+        for name, model in models.items():
             if getattr(model, "is_fitted_", False):
                 state.update(prefixed(name, model.get_state()))
         return state
@@ -367,7 +380,12 @@ int, float, float, float, float
         self.store_items = sparse_from_state("store_items", state).astype(np.float32)
         self.user_stores = sparse_from_state("user_stores", state).astype(np.float32)
         self.train_rows = sparse_from_state("train_rows", state).astype(np.float32)
-        models: dict[str, Any] = {"knn": self.knn, "ease": self.ease, "profile": self.profile}
+        models: dict[str, Any] = {
+            "knn": self.knn,
+            "ease": self.ease,
+            "next": self.next,
+            "profile": self.profile,
+        }
         for name, model in models.items():
             inner = unprefixed(name, state)
             if inner:
