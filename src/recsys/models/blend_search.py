@@ -11,7 +11,7 @@ when NDCG@10 rises and the shelves stay at least ``min_personalization`` apart
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +26,7 @@ __all__ = [
     "DISCOUNT",
     "DITHER_GRID",
     "GRID",
+    "NEGATIVE_GRID",
     "PENALTY",
     "SHELF_K",
     "Validation",
@@ -40,6 +41,9 @@ __all__ = [
 CANDIDATES = 50
 #: weights tried for each part
 GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0)
+#: weights also tried for the parts a search may subtract (``signed``): a prior weighed
+#: below 0 says "popular, yet this member has not bought it: likely not for them"
+NEGATIVE_GRID: tuple[float, ...] = (-0.1, -0.2, -0.35, -0.5, -1.0)
 #: shelf length the search and the ranker's gate measure (NDCG@10, personalization@10)
 SHELF_K = 10
 #: DCG discount of each shelf slot
@@ -234,12 +238,14 @@ def coordinate_ascent(
     min_personalization: float,
     rounds: int = 2,
     start: Mapping[str, float] | None = None,
+    signed: Collection[str] = (),
 ) -> tuple[dict[str, float], float, float]:
     """Weights that raise NDCG while personalization stays >= ``min_personalization``.
 
     Maximizes ``NDCG - PENALTY * max(0, min_personalization - personalization)``: from
     ``start`` (default: the single part that scores best on it), every :data:`GRID` value
-    of each weight in turn, ``rounds`` times.
+    of each weight in turn, ``rounds`` times; the parts in ``signed`` also try the
+    :data:`NEGATIVE_GRID` values.
 
     Returns
     -------
@@ -260,7 +266,7 @@ def coordinate_ascent(
     for _ in range(rounds):
         improved = False
         for name in names:
-            for value in GRID:
+            for value in GRID + (NEGATIVE_GRID if name in signed else ()):
                 if value == best[name]:
                     continue
                 trial = {**best, name: value}
