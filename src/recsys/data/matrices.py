@@ -182,6 +182,30 @@ def matrices_of_events(events: ModelEvents, like: TrainingMatrices) -> TrainingM
     )
 
 
+def purchases_after(late: ModelEvents, n_users: int, n_items: int) -> sp.csr_matrix:
+    """0/1 matrix of what members bought in these events (of every kind, in a log without
+    a purchase): what a validation slice, or a period after a cut, holds as taken up.
+
+    Examples
+    --------
+    >>> ev = ModelEvents(np.array([0, 1], np.int32), np.array([1, 0], np.int32),
+    ...                  np.array([-1, -1], np.int32), np.array([0, 2], np.int8),
+    ...                  np.array([1.0, 0.5], np.float32), np.array([10, 20]))
+    >>> purchases_after(ev, 2, 2).toarray().tolist()  # member 1's event is not a purchase
+    [[0.0, 1.0], [0.0, 0.0]]
+    """
+    buy = late.kinds == EventKind.ALL.index(EventKind.PURCHASE)
+    if not buy.any():
+        buy = np.ones(len(late), dtype=bool)
+    m = sp.csr_matrix(
+        (np.ones(int(buy.sum()), np.float32), (late.users[buy], late.items[buy])),
+        shape=(n_users, n_items),
+    )
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
 def without_rows(m: sp.spmatrix, rows: np.ndarray) -> sp.csr_matrix:
     """A copy of ``m`` (as CSR) whose ``rows`` hold nothing: their entries are gone, not
     zeroed in place, so no byte of them is kept.

@@ -386,6 +386,39 @@ class ScoreModel(RecModel):
         return self._score(users, history, features, store)
 
 
+class ItemItemModel(ScoreModel):
+    """A score model whose scores are ``read(history) @ weights_``: dense item-item weights
+    over the SKUs ``items_`` (EASE, next buys); the other SKUs score 0.
+
+    Subclasses set ``weights_`` and ``items_`` in ``_fit`` and say in :meth:`read` how a
+    history is weighed.
+    """
+
+    weights_: np.ndarray
+    items_: np.ndarray
+
+    @abstractmethod
+    def read(self, history: sp.csr_matrix) -> sp.csr_matrix:
+        """A history as the weights read it."""
+
+    def _score(
+        self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
+    ) -> np.ndarray:
+        history = self.read(history)
+        if len(self.items_) == self.n_trained_items_:
+            return np.asarray(history @ self.weights_, dtype=np.float32)
+        out = np.zeros((history.shape[0], self.n_trained_items_), dtype=np.float32)
+        out[:, self.items_] = history[:, self.items_] @ self.weights_
+        return out
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights_, "items": self.items_}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.weights_ = np.ascontiguousarray(state["weights"], dtype=np.float32)
+        self.items_ = np.asarray(state["items"], dtype=np.int64)
+
+
 class VectorModel(RecModel):
     """A model with member and SKU vectors whose dot product ranks SKUs (ALS, BPR, profile...).
 

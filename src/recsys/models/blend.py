@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from recsys.data.matrices import TrainingMatrices, matrices_of_events
+from recsys.data.matrices import TrainingMatrices, matrices_of_events, purchases_after
 from recsys.exceptions import ArtifactError, InvalidInputError
 from recsys.models._linalg import positive_counts, prefixed, unprefixed
 from recsys.models.base import ScoreModel, check_float, check_int, check_seed, register
@@ -21,7 +21,6 @@ from recsys.models.blend_search import (
     Validation,
     coordinate_ascent,
     dithered_weights,
-    purchases_after,
     split_by_time,
 )
 from recsys.models.dither import DEFAULT_DITHER

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.columns import EventKind
 from recsys.data.matrices import ModelEvents
 from recsys.models.dither import DITHER_POOL, dither
 
@@ -48,7 +47,6 @@ NEGATIVE_GRID: tuple[float, ...] = (-0.1, -0.2, -0.35, -0.5, -1.0)
 SHELF_K = 10
 #: DCG discount of each shelf slot
 DISCOUNT = 1.0 / np.log2(np.arange(2, SHELF_K + 2))
-_PURCHASE = EventKind.ALL.index(EventKind.PURCHASE)
 
 
 def _best(scores: np.ndarray, n: int) -> np.ndarray:
@@ -278,17 +276,3 @@ def coordinate_ascent(
         if not improved:
             break
     return best, ndcg, pers
-
-
-def purchases_after(late: ModelEvents, n_users: int, n_items: int) -> sp.csr_matrix:
-    """0/1 matrix of what members bought in the late events (all kinds if none is a purchase)."""
-    buy = late.kinds == _PURCHASE
-    if not buy.any():
-        buy = np.ones(len(late), dtype=bool)
-    m = sp.csr_matrix(
-        (np.ones(int(buy.sum()), np.float32), (late.users[buy], late.items[buy])),
-        shape=(n_users, n_items),
-    )
-    m.sum_duplicates()
-    m.data[:] = 1.0
-    return m

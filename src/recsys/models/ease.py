@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from recsys.data.matrices import TrainingMatrices
 from recsys.exceptions import InvalidInputError, RecsysWarning
-from recsys.models.base import ScoreModel, check_float, check_int, register
+from recsys.models.base import ItemItemModel, check_float, check_int, register
 from recsys.models.popularity import members_matrix
 
 _BLOCK = 2048  # rows mirrored at a time when symmetrising the inverse
@@ -44,7 +44,7 @@ def _spd_inverse_inplace(a: np.ndarray) -> np.ndarray:
 
 
 @register
-class EASEModel(ScoreModel):
+class EASEModel(ItemItemModel):
     """EASE item-item weights ``B = I - P / diag(P)``, ``P = (XᵀX + λI)⁻¹``, zero diagonal.
 
     A score model: a member's scores are ``history @ B``. Training is one dense
@@ -151,20 +151,3 @@ class EASEModel(ScoreModel):
         out = sp.csr_matrix(history, dtype=np.float32, copy=True)
         out.data = np.log1p(np.maximum(out.data, 0.0)).astype(np.float32)
         return out
-
-    def _score(
-        self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
-    ) -> np.ndarray:
-        history = self.read(history)
-        if len(self.items_) == self.n_trained_items_:
-            return np.asarray(history @ self.weights_, dtype=np.float32)
-        out = np.zeros((history.shape[0], self.n_trained_items_), dtype=np.float32)
-        out[:, self.items_] = history[:, self.items_] @ self.weights_
-        return out
-
-    def _get_state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights_, "items": self.items_}
-
-    def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        self.weights_ = np.ascontiguousarray(state["weights"], dtype=np.float32)
-        self.items_ = np.asarray(state["items"], dtype=np.int64)

@@ -10,38 +10,15 @@ import scipy.sparse as sp
 from scipy.linalg import LinAlgError, solve
 from threadpoolctl import threadpool_limits
 
-from recsys.columns import EventKind
-from recsys.data.matrices import ModelEvents, TrainingMatrices
+from recsys.data.matrices import TrainingMatrices, matrices_of_events, purchases_after
 from recsys.exceptions import InvalidInputError
-from recsys.models.base import ScoreModel, check_float, check_int
+from recsys.models.base import ItemItemModel, check_float, check_int
+from recsys.models.popularity import members_matrix
 
 __all__ = ["NextBuysModel"]
 
-_PURCHASE = EventKind.ALL.index(EventKind.PURCHASE)
 
-
-def _had(events: ModelEvents, shape: tuple[int, int]) -> sp.csr_matrix:
-    """1 where a member's events with a SKU sum above 0, as the confidence matrix has it."""
-    out = sp.csr_matrix((events.weights.astype(np.float64), (events.users, events.items)), shape)
-    out.sum_duplicates()
-    out.data = (out.data > 0).astype(np.float32)
-    out.eliminate_zeros()
-    return sp.csr_matrix(out, dtype=np.float32)
-
-
-def _bought(events: ModelEvents, shape: tuple[int, int]) -> sp.csr_matrix:
-    """1 where a member bought a SKU (had any event with it, in a log without purchases)."""
-    buy = events.kinds == _PURCHASE
-    if not buy.any():
-        buy = np.ones(len(events), dtype=bool)
-    ones = np.ones(int(buy.sum()), dtype=np.float32)
-    out = sp.csr_matrix((ones, (events.users[buy], events.items[buy])), shape)
-    out.sum_duplicates()
-    out.data[:] = 1.0
-    return out
-
-
-class NextBuysModel(ScoreModel):
+class NextBuysModel(ItemItemModel):
     """Ridge regression from the SKUs a member has to the SKUs they take up next.
 
     Item-kNN and EASE learn which SKUs go together over whole histories. This model learns
@@ -103,9 +80,6 @@ class NextBuysModel(ScoreModel):
 
     name: ClassVar[str] = "next_buys"
 
-    weights_: np.ndarray
-    items_: np.ndarray
-
     def __init__(
         self,
         regularization: float = 5.0,
@@ -130,7 +104,7 @@ class NextBuysModel(ScoreModel):
             )
         limit = check_int("max_items", self.max_items)
         threads = check_int("num_threads", self.num_threads, minimum=0) or os.cpu_count() or 1
-        members = np.asarray((matrices.confidence > 0).sum(axis=0)).ravel()
+        members = np.asarray(members_matrix(matrices).sum(axis=0)).ravel()
         keep = min(limit, matrices.n_items)
         self.items_ = np.sort(np.argsort(-members, kind="stable")[:keep]).astype(np.int64)
         self.weights_ = np.zeros((keep, keep), dtype=np.float32)
@@ -144,9 +118,10 @@ class NextBuysModel(ScoreModel):
         cross = np.zeros((keep, keep))
         for k in range(periods, 0, -1):
             cut = last - k * step
-            x = _had(events.subset(events.seconds < cut), shape)[:, self.items_]
+            before = matrices_of_events(events.subset(events.seconds < cut), matrices)
+            x = members_matrix(before)[:, self.items_]
             after = events.subset((events.seconds >= cut) & (events.seconds < cut + step))
-            y = _bought(after, shape)[:, self.items_]
+            y = purchases_after(after, *shape)[:, self.items_]
             y = sp.csr_matrix(y - y.multiply(x))
             y.eliminate_zeros()
             gram += (x.T @ x).toarray()
@@ -162,24 +137,8 @@ class NextBuysModel(ScoreModel):
             raise InvalidInputError(message) from exc
         self.weights_ = np.ascontiguousarray(weights, dtype=np.float32)
 
-    @staticmethod
-    def read(history: sp.csr_matrix) -> sp.csr_matrix:
+    def read(self, history: sp.csr_matrix) -> sp.csr_matrix:
         """A history as the weights read it: 1 where the member has events with a SKU."""
         out = sp.csr_matrix(history, dtype=np.float32, copy=True)
         out.data = (out.data > 0).astype(np.float32)
         return out
-
-    def _score(
-        self, users: np.ndarray, history: sp.csr_matrix, features: sp.csr_matrix, store: int
-    ) -> np.ndarray:
-        x = self.read(history)
-        out = np.zeros((x.shape[0], self.n_trained_items_), dtype=np.float32)
-        out[:, self.items_] = x[:, self.items_] @ self.weights_
-        return out
-
-    def _get_state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights_, "items": self.items_}
-
-    def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        self.weights_ = np.ascontiguousarray(state["weights"], dtype=np.float32)
-        self.items_ = np.asarray(state["items"], dtype=np.int64)
