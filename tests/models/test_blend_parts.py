@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -101,3 +103,31 @@ def test_every_part_scores_a_store_s_skus_as_its_full_scores_one_member_or_a_bat
             assert full[:, items].any(), part  # a part scoring nothing would pass unseen
             at = parts.scores(part, rows, history, features, 1, items)
             np.testing.assert_allclose(at, full[:, items], rtol=1e-5, atol=1e-6, err_msg=part)
+
+
+def test_every_part_round_trips_through_its_state_exactly():
+    from recsys.data import RetailDataset
+    from recsys.datasets import synthetic_retail
+
+    data = synthetic_retail(n_users=120, n_items=90, n_stores=2, items_per_store=(40, 60))
+    m = RetailDataset.build(data.interactions, data.catalog, data.stores, data.profiles).matrices
+    params: dict[str, Any] = {
+        "knn_k": 20,
+        "ease_lambda": 50.0,
+        "half_life_days": 21.0,
+        "adoption_half_life_days": 7.0,
+        "als_regularization": 10.0,
+        "factors": 4,
+        "seed": 0,
+        "max_ease_items": 90,
+        "num_threads": 1,
+    }
+    parts = Parts(**params).fit(m)
+    again = Parts(**params)
+    again.set_state(parts.get_state())
+    rows = np.arange(30)
+    history, features = sp.csr_matrix(m.confidence[rows]), sp.csr_matrix(m.user_features[rows])
+    for part in PART_NAMES:
+        before = parts.scores(part, rows, history, features, -1)
+        assert before.any(), part
+        np.testing.assert_array_equal(again.scores(part, rows, history, features, -1), before, part)
